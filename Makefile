@@ -1,0 +1,37 @@
+# GOTOOLCHAIN=auto lets an older local Go download the toolchain go.mod pins (Go 1.27 brings the
+# generic methods the DSL is written with).
+export GOTOOLCHAIN := auto
+
+GO ?= go
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEB_PACKAGES := librocksdb-dev kcat
+
+.PHONY: deps test vet fmt-check bench
+
+# deps installs the Debian/Ubuntu packages the project needs when they are missing, and does
+# nothing when they are all present.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing$$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "deps: all present ($(DEB_PACKAGES))"; fi
+	@$(GO) version
+
+# test is the README's test command: formatting, vet, then every test that needs no Docker,
+# with the race detector on.
+test: fmt-check vet
+	$(GO) test -race -count=1 ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$($(GO) fmt -n ./... >/dev/null; gofmt_bin=$$($(GO) env GOROOT)/bin/gofmt; git ls-files -co --exclude-standard '*.go' | xargs -r $$gofmt_bin -l); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/... ./serde/...
