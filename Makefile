@@ -30,7 +30,7 @@ vet:
 	$(GO) vet ./...
 
 fmt-check:
-	@out=$$($(GO) fmt -n ./... >/dev/null; gofmt_bin=$$($(GO) env GOROOT)/bin/gofmt; git ls-files -co --exclude-standard '*.go' | xargs -r $$gofmt_bin -l); \
+	@out=$$(git ls-files -co --exclude-standard "*.go" | xargs -r "$$($(GO) env GOROOT)/bin/gofmt" -l); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
 bench:

@@ -3,3 +3,7 @@ module github.com/rillstreams/rill
 go 1.27
 
 toolchain go1.27.4
+
+require go.uber.org/zap v1.28.0
+
+require go.uber.org/multierr v1.10.0 // indirect

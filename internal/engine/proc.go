@@ -1,0 +1,85 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/rillstreams/rill/processor"
+)
+
+// NewProcessor describes a processor node running the processors supplier makes, connected to
+// the named stores.
+func NewProcessor[KIn, VIn, KOut, VOut any](name string, supplier processor.Supplier[KIn, VIn, KOut, VOut], stores []string) *NodeSpec {
+	return &NodeSpec{
+		Name: name, Kind: ProcessorNode, Stores: stores,
+		InKey: typeOf[KIn](), InValue: typeOf[VIn](), OutKey: typeOf[KOut](), OutValue: typeOf[VOut](),
+		New: func() Node {
+			return &procNode[KIn, VIn, KOut, VOut]{name: name, proc: supplier(), stores: stores}
+		},
+	}
+}
+
+// procNode runs a user (or DSL) Processor and is that processor's Context.
+type procNode[KIn, VIn, KOut, VOut any] struct {
+	name     string
+	proc     processor.Processor[KIn, VIn, KOut, VOut]
+	stores   []string
+	children children[KOut, VOut]
+	task     *Task
+}
+
+var _ processor.Context[int, int] = (*procNode[int, int, int, int])(nil)
+
+func (n *procNode[KIn, VIn, KOut, VOut]) Name() string { return n.name }
+func (n *procNode[KIn, VIn, KOut, VOut]) connect(child Node) error {
+	return n.children.add(n.name, child)
+}
+func (n *procNode[KIn, VIn, KOut, VOut]) init(t *Task) error {
+	n.task = t
+	if n.proc == nil {
+		return fmt.Errorf("rill: processor supplier of %s returned nil", n.name)
+	}
+	if err := n.proc.Init(n); err != nil {
+		return fmt.Errorf("rill: init %s: %w", n.name, err)
+	}
+	return nil
+}
+func (n *procNode[KIn, VIn, KOut, VOut]) close() error { return n.proc.Close() }
+
+func (n *procNode[KIn, VIn, KOut, VOut]) process(rec processor.Record[KIn, VIn]) error {
+	if err := n.proc.Process(rec); err != nil {
+		return n.task.processingFailed(n.name, err)
+	}
+	return nil
+}
+
+func (n *procNode[KIn, VIn, KOut, VOut]) Forward(rec processor.Record[KOut, VOut]) error {
+	return n.children.forward(rec)
+}
+
+func (n *procNode[KIn, VIn, KOut, VOut]) ForwardTo(child string, rec processor.Record[KOut, VOut]) error {
+	return n.children.forwardTo(n.name, child, rec)
+}
+
+func (n *procNode[KIn, VIn, KOut, VOut]) Schedule(interval time.Duration, typ processor.PunctuationType, fn processor.Punctuator) (func(), error) {
+	return n.task.schedule(n.name, interval, typ, fn)
+}
+
+func (n *procNode[KIn, VIn, KOut, VOut]) StateStore(name string) (processor.Store, error) {
+	if !slices.Contains(n.stores, name) {
+		return nil, fmt.Errorf("%w: %s is not connected to %q", processor.ErrUnknownStore, n.name, name)
+	}
+	s, ok := n.task.stores[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q is not open in task %s", processor.ErrUnknownStore, name, n.task.id)
+	}
+	return s, nil
+}
+
+func (n *procNode[KIn, VIn, KOut, VOut]) RecordMetadata() (processor.RecordMetadata, bool) {
+	return n.task.RecordMetadata()
+}
+func (n *procNode[KIn, VIn, KOut, VOut]) TaskID() processor.TaskID { return n.task.id }
+func (n *procNode[KIn, VIn, KOut, VOut]) StreamTime() int64        { return n.task.streamTime }
+func (n *procNode[KIn, VIn, KOut, VOut]) ApplicationID() string    { return n.task.cfg.ApplicationID }

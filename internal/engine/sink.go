@@ -1,0 +1,97 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/rillstreams/rill/processor"
+	"github.com/rillstreams/rill/serde"
+)
+
+// OutRecord is a record a sink hands to the task's Collector.
+type OutRecord struct {
+	Topic string
+	// Partition is -1: the producer's partitioner picks one from the key, as Kafka's default
+	// partitioner does, so that equal keys meet in one partition.
+	Partition int32
+	Timestamp int64
+	Key       []byte
+	Value     []byte
+	Headers   []processor.Header
+}
+
+// Collector receives what a task's sinks produce (a Kafka producer in the runtime, in-memory
+// topics in the test driver). Send must not keep rec's slices beyond the record's own lifetime
+// expectations: they are not reused by the engine.
+type Collector interface {
+	Send(rec OutRecord) error
+}
+
+// TopicNameExtractor picks the topic for a record at a dynamic sink.
+type TopicNameExtractor[K, V any] func(key K, value V, md processor.RecordMetadata) string
+
+// NewSink describes a sink writing to a fixed topic.
+func NewSink[K, V any](name, topic string, internal bool, ks serde.Serializer[K], vs serde.Serializer[V]) *NodeSpec {
+	spec := &NodeSpec{
+		Name: name, Kind: SinkNode, Topic: topic, Internal: internal,
+		InKey: typeOf[K](), InValue: typeOf[V](),
+	}
+	// Internal is read when a task is made: the topology marks repartition sinks after adding them.
+	spec.New = func() Node { return &sinkNode[K, V]{name: name, topic: topic, internal: spec.Internal, ks: ks, vs: vs} }
+	return spec
+}
+
+// NewDynamicSink describes a sink whose topic extract picks per record.
+func NewDynamicSink[K, V any](name, extractorName string, extract TopicNameExtractor[K, V], ks serde.Serializer[K], vs serde.Serializer[V]) *NodeSpec {
+	return &NodeSpec{
+		Name: name, Kind: SinkNode, TopicFuncName: extractorName,
+		InKey: typeOf[K](), InValue: typeOf[V](),
+		New: func() Node { return &sinkNode[K, V]{name: name, extract: extract, ks: ks, vs: vs} },
+	}
+}
+
+type sinkNode[K, V any] struct {
+	name     string
+	topic    string
+	internal bool
+	extract  TopicNameExtractor[K, V]
+	ks       serde.Serializer[K]
+	vs       serde.Serializer[V]
+	task     *Task
+}
+
+func (s *sinkNode[K, V]) Name() string { return s.name }
+func (s *sinkNode[K, V]) connect(child Node) error {
+	return fmt.Errorf("rill: sink %s cannot have children (got %s)", s.name, child.Name())
+}
+func (s *sinkNode[K, V]) init(t *Task) error {
+	s.task = t
+	if s.internal {
+		s.topic = t.InternalTopic(s.topic)
+	}
+	return nil
+}
+func (s *sinkNode[K, V]) close() error { return nil }
+
+func (s *sinkNode[K, V]) process(rec processor.Record[K, V]) error {
+	topic := s.topic
+	if s.extract != nil {
+		md, _ := s.task.RecordMetadata()
+		topic = s.extract(rec.Key, rec.Value, md)
+		if topic == "" {
+			return s.task.productionFailed(s.name, fmt.Errorf("rill: topic-name extractor of %s returned an empty topic", s.name))
+		}
+	}
+	k, err := s.ks.Serialize(topic, rec.Key)
+	if err != nil {
+		return s.task.productionFailed(s.name, &serde.Error{Topic: topic, Partition: -1, Offset: -1, Key: true, Serialize: true, Err: err})
+	}
+	v, err := s.vs.Serialize(topic, rec.Value)
+	if err != nil {
+		return s.task.productionFailed(s.name, &serde.Error{Topic: topic, Partition: -1, Offset: -1, Serialize: true, Err: err})
+	}
+	err = s.task.collector.Send(OutRecord{Topic: topic, Partition: -1, Timestamp: rec.Timestamp, Key: k, Value: v, Headers: rec.Headers})
+	if err != nil {
+		return s.task.productionFailed(s.name, err)
+	}
+	return nil
+}

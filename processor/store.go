@@ -1,0 +1,29 @@
+package processor
+
+// Store is what every state store implements. A task opens its stores before its processors'
+// Init and closes them after their Close; processors get them from Context.StateStore and
+// assert the concrete store type they were connected to.
+type Store interface {
+	// Name is the store name, unique in a topology.
+	Name() string
+	// Flush persists buffered writes; the task calls it before each commit.
+	Flush() error
+	// Close releases the store; the task calls it once.
+	Close() error
+}
+
+// StoreContext is what a store builder needs to open one task's instance of a store.
+type StoreContext struct {
+	ApplicationID string
+	TaskID        TaskID
+	// Dir is the task's state directory (<state dir>/<application id>/<task id>); empty for
+	// stores that keep nothing on disk.
+	Dir string
+}
+
+// StoreBuilder opens a store for one task. It is attached to a topology once and called for
+// every task that runs a processor connected to the store.
+type StoreBuilder interface {
+	Name() string
+	Build(ctx StoreContext) (Store, error)
+}
