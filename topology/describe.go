@@ -46,39 +46,36 @@ func (t *Topology) Describe() *Description {
 }
 
 func (t *Topology) describeSub(sub *engine.Subtopology) SubtopologyDescription {
-	// size is the number of nodes downstream of a node, itself included, counted once per
-	// path: Kafka Streams orders nodes and edges by it (bigger first), then by name.
-	size := make(map[string]int, len(sub.Nodes))
-	var sizeOf func(string) int
-	sizeOf = func(n string) int {
-		if s, ok := size[n]; ok {
-			return s
-		}
-		s := 1
-		for _, c := range t.children[n] {
-			s += sizeOf(c)
-		}
-		size[n] = s
-		return s
-	}
-	order := func(names []string) []string {
-		out := slices.Clone(names)
-		slices.SortStableFunc(out, func(a, b string) int {
-			if sa, sb := sizeOf(a), sizeOf(b); sa != sb {
-				return sb - sa
-			}
-			return strings.Compare(a, b)
-		})
-		return out
-	}
-	sd := SubtopologyDescription{ID: sub.ID}
-	var names []string
+	// Replay Kafka Streams' describeSubtopology: visit nodes in the order of a Java HashMap of
+	// their names, connect each to its predecessors and grow sizes as edges appear. Edge sets
+	// are ordered as they are at insertion time, the node list by final size.
+	names := make([]string, 0, len(sub.Nodes))
 	for _, n := range sub.Nodes {
 		names = append(names, n.Name)
 	}
-	for _, name := range order(names) {
-		n := t.byName[name]
-		nd := NodeDescription{Name: name, Predecessors: order(t.parents[name]), Successors: order(t.children[name])}
+	byName := make(map[string]*descNode, len(names))
+	for _, name := range names {
+		byName[name] = &descNode{name: name, size: 1}
+	}
+	for _, name := range javaHashOrder(names, javaDefaultCapacity(len(names))) {
+		n := byName[name]
+		for _, pname := range t.parents[name] {
+			p := byName[pname]
+			n.preds.add(p)
+			p.succs.add(n)
+			updateSize(p, n.size)
+		}
+	}
+	all := make([]*descNode, 0, len(names))
+	for _, name := range names {
+		all = append(all, byName[name])
+	}
+	slices.SortFunc(all, compareDescNodes)
+
+	sd := SubtopologyDescription{ID: sub.ID}
+	for _, dn := range all {
+		n := t.byName[dn.name]
+		nd := NodeDescription{Name: dn.name, Predecessors: dn.preds.names(), Successors: dn.succs.names()}
 		switch n.Kind {
 		case engine.SourceNode:
 			nd.Kind = "Source"
@@ -148,35 +145,4 @@ func nodeNames(names []string) string {
 		return "none"
 	}
 	return strings.Join(names, ", ")
-}
-
-// javaHashSetOrder returns names in the order Java's HashSet copy constructor iterates them,
-// which is how Kafka Streams prints the topic and store sets of a node: by bucket of Java's
-// String.hashCode (spread as HashMap.hash does) in a table of the capacity the constructor
-// picks, ties in insertion order.
-func javaHashSetOrder(names []string) []string {
-	if len(names) < 2 {
-		return names
-	}
-	capacity := 16
-	for want := int(float32(len(names))/0.75) + 1; capacity < want; {
-		capacity *= 2
-	}
-	bucket := func(s string) int {
-		var h int32
-		for _, r := range s { // Java hashes UTF-16 code units
-			if r >= 0x10000 {
-				r -= 0x10000
-				h = 31*h + int32(0xD800+(r>>10))
-				h = 31*h + int32(0xDC00+(r&0x3FF))
-				continue
-			}
-			h = 31*h + int32(r)
-		}
-		u := uint32(h)
-		return int((u ^ (u >> 16)) & uint32(capacity-1))
-	}
-	out := slices.Clone(names)
-	slices.SortStableFunc(out, func(a, b string) int { return bucket(a) - bucket(b) })
-	return out
 }

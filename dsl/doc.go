@@ -1,0 +1,34 @@
+// Package dsl is rill's typed, fluent stream-processing DSL (Kafka Streams' StreamsBuilder and
+// KStream). Programs are written as chains of operations on typed streams and compiled by
+// Builder.Build into a topology.Topology, which the test driver (streamstest) or the Kafka
+// runtime runs.
+//
+// # Usage
+//
+//	b := dsl.NewBuilder()
+//	orders := b.Stream("orders", serde.String(), serde.JSON[Order]())
+//	big := orders.Filter(func(id string, o Order) bool { return o.Total > 100 })
+//	big.MapValues(func(id string, o Order) string { return o.CustomerID }).
+//		To("big-order-customers")
+//	topo, err := b.Build() // every wiring error at once
+//
+// Operations are generic methods (Go 1.27), so each step is typed by the previous one:
+// MapValues on a *Stream[string, Order] with a func returning string yields a
+// *Stream[string, string]. Types are concrete structs, because interfaces cannot carry generic
+// methods. Where a fluent chain would instantiate an ever-growing type (windowed keys of
+// windowed keys, an instantiation cycle Go rejects), the one entry operation is a package
+// function instead (WindowedBy, added with windows).
+//
+// Options are typed by what takes them: Named everywhere, WithSerdes where records meet a
+// topic, WithStores on Process, Branched on branches. Serdes are inherited along a chain while
+// the types stay the same, fall back to the stock serde of builtin types (string, []byte,
+// int32, int64, float64), and otherwise must be given; Build reports any that is missing.
+//
+// Node names follow Kafka Streams (KSTREAM-FILTER-0000000001, ...), one counter per builder, so
+// Describe output and internal topic names match a Java application's. Name the nodes of a
+// long-lived application with Named: generated names shift when the program changes.
+//
+// Key-changing operations (Map, SelectKey, FlatMap, Process) mark a stream as needing a
+// repartition; groupings and joins (added in later packages) read RepartitionRequired to route
+// records through a repartition topic first. Repartition does it explicitly.
+package dsl
