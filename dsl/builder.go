@@ -117,11 +117,23 @@ func (b *Builder) nameOr(name, prefix string) string {
 	return b.newName(prefix)
 }
 
-// check records a wiring error for Build.
+// check records a wiring error for Build. An unknown parent after an earlier error is that
+// error's consequence (the failed operation added no node), so it is not reported again.
 func (b *Builder) check(err error) bool {
-	if err != nil {
-		b.errs = append(b.errs, err)
-		return false
+	if err == nil {
+		return true
 	}
-	return true
+	if !errors.Is(err, topology.ErrUnknownNode) || len(b.errs) == 0 {
+		b.errs = append(b.errs, err)
+	}
+	return false
+}
+
+// sameSerde returns s as a serde of U when T and U are the same type (an operation that keeps
+// a type keeps its serde), else nil.
+func sameSerde[T, U any](s serde.Serde[T]) serde.Serde[U] {
+	if u, ok := any(s).(serde.Serde[U]); ok {
+		return u
+	}
+	return nil
 }

@@ -63,20 +63,20 @@ func (s *Stream[K, V]) FilterNot(pred func(K, V) bool, opts ...Option) *Stream[K
 // join downstream repartitions first.
 func (s *Stream[K, V]) Map[KR, VR any](f func(K, V) (KR, VR), opts ...Option) *Stream[KR, VR] {
 	name := addProcessor(s, s.b.nameOr(nameOf(opts), "KSTREAM-MAP-"), mapSupplier(f))
-	return derive[KR, VR](s.b, name, nil, nil, true)
+	return derive(s.b, name, sameSerde[K, KR](s.keySerde), sameSerde[V, VR](s.valueSerde), true)
 }
 
 // MapValues turns each record's value into a new one; key, timestamp and headers stay.
 func (s *Stream[K, V]) MapValues[VR any](f func(K, V) VR, opts ...Option) *Stream[K, VR] {
 	name := addProcessor(s, s.b.nameOr(nameOf(opts), "KSTREAM-MAPVALUES-"), mapValuesSupplier(f))
-	return derive[K, VR](s.b, name, s.keySerde, nil, s.repartitionRequired)
+	return derive(s.b, name, s.keySerde, sameSerde[V, VR](s.valueSerde), s.repartitionRequired)
 }
 
 // SelectKey gives each record a new key computed from it. A grouping or join downstream
 // repartitions first.
 func (s *Stream[K, V]) SelectKey[KR any](f func(K, V) KR, opts ...Option) *Stream[KR, V] {
 	name := addProcessor(s, s.b.nameOr(nameOf(opts), "KSTREAM-KEY-SELECT-"), selectKeySupplier(f))
-	return derive[KR, V](s.b, name, nil, s.valueSerde, true)
+	return derive(s.b, name, sameSerde[K, KR](s.keySerde), s.valueSerde, true)
 }
 
 // KeyValue is one output record of FlatMap.
@@ -92,14 +92,14 @@ func KV[K, V any](k K, v V) KeyValue[K, V] { return KeyValue[K, V]{Key: k, Value
 // input's timestamp and headers. A grouping or join downstream repartitions first.
 func (s *Stream[K, V]) FlatMap[KR, VR any](f func(K, V) []KeyValue[KR, VR], opts ...Option) *Stream[KR, VR] {
 	name := addProcessor(s, s.b.nameOr(nameOf(opts), "KSTREAM-FLATMAP-"), flatMapSupplier(f))
-	return derive[KR, VR](s.b, name, nil, nil, true)
+	return derive(s.b, name, sameSerde[K, KR](s.keySerde), sameSerde[V, VR](s.valueSerde), true)
 }
 
 // FlatMapValues turns each record's value into zero or more values, each a record with the
 // input's key, timestamp and headers.
 func (s *Stream[K, V]) FlatMapValues[VR any](f func(K, V) []VR, opts ...Option) *Stream[K, VR] {
 	name := addProcessor(s, s.b.nameOr(nameOf(opts), "KSTREAM-FLATMAPVALUES-"), flatMapValuesSupplier(f))
-	return derive[K, VR](s.b, name, s.keySerde, nil, s.repartitionRequired)
+	return derive(s.b, name, s.keySerde, sameSerde[V, VR](s.valueSerde), s.repartitionRequired)
 }
 
 // Peek calls f for each record and passes the record on unchanged.
@@ -122,7 +122,7 @@ func (s *Stream[K, V]) Merge(other *Stream[K, V], opts ...Option) *Stream[K, V] 
 		return s
 	}
 	addProcessor(s, name, passThroughSupplier[K, V](), s.node, other.node)
-	return derive(s.b, name, s.keySerde, s.valueSerde, s.repartitionRequired || other.repartitionRequired)
+	return derive[K, V](s.b, name, nil, nil, s.repartitionRequired || other.repartitionRequired) // as Kafka Streams: neither input's serdes fit both
 }
 
 // To writes the stream to topic. Serdes come from WithSerdes, else the stream's, else the
@@ -204,5 +204,5 @@ func (s *Stream[K, V]) Process[KR, VR any](supplier processor.Supplier[K, V, KR,
 	for _, st := range cfg.stores {
 		s.b.check(s.b.topo.ConnectStore(st, name))
 	}
-	return derive[KR, VR](s.b, name, nil, nil, true)
+	return derive(s.b, name, sameSerde[K, KR](s.keySerde), sameSerde[V, VR](s.valueSerde), true)
 }

@@ -2,6 +2,7 @@ package processor
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 
 	"go.uber.org/zap"
@@ -93,13 +94,29 @@ func logError(ec *ErrorContext, err error, action string) {
 		zap.Int64("offset", ec.Offset), zap.Error(err))
 }
 
+// PanicError is a panic in user code, recovered and handled as a processing error of the
+// record (or punctuation) that caused it.
+type PanicError struct {
+	Value any    // what was passed to panic
+	Stack []byte // the goroutine's stack at the panic
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("rill: panic: %v", e.Value) }
+
+// Unwrap returns the panic value when it is an error.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
+
 // Header names of records sent to a dead-letter topic (KIP-1034).
 const (
-	HeaderErrorException = "__streams.errors.exception"
-	HeaderErrorMessage   = "__streams.errors.message"
-	HeaderErrorTopic     = "__streams.errors.topic"
-	HeaderErrorPartition = "__streams.errors.partition"
-	HeaderErrorOffset    = "__streams.errors.offset"
+	HeaderErrorException  = "__streams.errors.exception"
+	HeaderErrorStacktrace = "__streams.errors.stacktrace"
+	HeaderErrorMessage    = "__streams.errors.message"
+	HeaderErrorTopic      = "__streams.errors.topic"
+	HeaderErrorPartition  = "__streams.errors.partition"
+	HeaderErrorOffset     = "__streams.errors.offset"
 )
 
 // Sentinels a failed task's error matches with errors.Is, by the stage that failed.

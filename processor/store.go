@@ -19,6 +19,10 @@ type StoreContext struct {
 	// Dir is the task's state directory (<state dir>/<application id>/<task id>); empty for
 	// stores that keep nothing on disk.
 	Dir string
+	// Backend is the state.Backend (in memory or RocksDB) that stores without a backend of
+	// their own use, chosen by the runtime's or the test driver's configuration. It is typed
+	// any because package state builds on this one.
+	Backend any
 }
 
 // StoreBuilder opens a store for one task. It is attached to a topology once and called for

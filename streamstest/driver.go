@@ -11,7 +11,10 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/rillstreams/rill/internal/engine"
+	"github.com/rillstreams/rill/internal/partition"
 	"github.com/rillstreams/rill/processor"
+	"github.com/rillstreams/rill/state"
+	"github.com/rillstreams/rill/state/memory"
 	"github.com/rillstreams/rill/topology"
 )
 
@@ -21,11 +24,16 @@ import (
 // (repartition topics included). It never sleeps and never reads a clock: wall-clock time
 // moves only with AdvanceWallClock.
 type Driver struct {
-	t      testing.TB
-	cfg    config
+	t   testing.TB
+	cfg config
+	// tasks are the stream tasks, sub-topology by sub-topology, partition by partition;
+	// global tasks read every partition of their topics and run first.
 	tasks  []*engine.Task
+	global []*engine.Task
 	wall   int64
-	offset map[string]int64 // next offset per topic (partition 0)
+	offset map[topicPartition]int64 // next offset per topic partition
+	// nullKeys spreads records without a key over partitions round-robin.
+	nullKeys int32
 	// outputs holds every record written, per topic, and read cursors per topic.
 	outputs map[string][]engine.OutRecord
 	read    map[string]int
@@ -34,8 +42,15 @@ type Driver struct {
 	closed  bool
 }
 
+type topicPartition struct {
+	topic     string
+	partition int32
+}
+
 type config struct {
 	appID       string
+	partitions  int32
+	backend     state.Backend
 	wall        time.Time
 	logger      *zap.Logger
 	deser, proc processor.ErrorHandler
@@ -51,6 +66,17 @@ func WithApplicationID(id string) Option { return func(c *config) { c.appID = id
 // WithWallClock sets the initial wall-clock time (default: the Unix epoch), which is also the
 // timestamp Pipe gives records.
 func WithWallClock(t time.Time) Option { return func(c *config) { c.wall = t } }
+
+// WithPartitions gives every topic n partitions (default 1, as Kafka Streams'
+// TopologyTestDriver), so each sub-topology runs as n tasks. Records are spread over partitions
+// by Kafka's default partitioner (murmur2 of the serialized key), the way a broker and
+// producers would, so that multi-partition behaviour — repartitioning above all — matches a
+// real deployment.
+func WithPartitions(n int) Option { return func(c *config) { c.partitions = int32(n) } }
+
+// WithBackend sets the backend of stores that name none (default: in memory). Run a suite
+// with memory.Backend() and a rocksdb backend to check both.
+func WithBackend(b state.Backend) Option { return func(c *config) { c.backend = b } }
 
 // WithLogger sets the logger (default: the test's log).
 func WithLogger(l *zap.Logger) Option { return func(c *config) { c.logger = l } }
@@ -69,36 +95,63 @@ func WithProductionHandler(h processor.ErrorHandler) Option { return func(c *con
 // New starts a driver for a sealed topology and closes it when the test ends.
 func New(t testing.TB, topo *topology.Topology, opts ...Option) *Driver {
 	t.Helper()
-	cfg := config{appID: "test", wall: time.UnixMilli(0)}
+	cfg := config{appID: "test", wall: time.UnixMilli(0), partitions: 1}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	if cfg.logger == nil {
 		cfg.logger = zaptest.NewLogger(t)
 	}
+	if cfg.backend == nil {
+		cfg.backend = memory.Backend()
+	}
+	if cfg.partitions < 1 {
+		t.Fatalf("streamstest: WithPartitions(%d): need at least one", cfg.partitions)
+	}
 	if topo == nil || len(topo.Subtopologies()) == 0 {
 		t.Fatalf("streamstest: topology is nil or not built (call Build first)")
 	}
 	d := &Driver{
 		t: t, cfg: cfg, wall: cfg.wall.UnixMilli(),
-		offset:  make(map[string]int64),
+		offset:  make(map[topicPartition]int64),
 		outputs: make(map[string][]engine.OutRecord),
 		read:    make(map[string]int),
 	}
 	stateDir := t.TempDir()
-	for _, sub := range topo.Subtopologies() {
-		id := processor.TaskID{Subtopology: sub.ID, Partition: 0}
+	newTask := func(sub *engine.Subtopology, partition int32, globals map[string]processor.Store) bool {
+		id := processor.TaskID{Subtopology: sub.ID, Partition: partition}
 		task, err := engine.New(engine.Config{
 			ID: id, ApplicationID: cfg.appID, Topology: sub, Collector: d,
 			StateDir: filepath.Join(stateDir, cfg.appID, id.String()), Logger: cfg.logger,
+			Backend: cfg.backend, GlobalStores: globals,
 			DeserializationHandler: cfg.deser, ProcessingHandler: cfg.proc, ProductionHandler: cfg.prod,
 			WallClock: d.wall,
 		})
 		if err != nil {
 			d.Close()
 			t.Fatalf("streamstest: %v", err)
+			return false
 		}
-		d.tasks = append(d.tasks, task)
+		if sub.Global {
+			d.global = append(d.global, task)
+		} else {
+			d.tasks = append(d.tasks, task)
+		}
+		return true
+	}
+	// Global stores first: every stream task may read them from its first record on.
+	globals := make(map[string]processor.Store)
+	for _, sub := range topo.Subtopologies() {
+		if sub.Global && newTask(sub, 0, nil) {
+			for name, s := range d.global[len(d.global)-1].Stores() {
+				globals[name] = s
+			}
+		}
+	}
+	for _, sub := range topo.Subtopologies() {
+		for p := int32(0); p < cfg.partitions && !sub.Global; p++ {
+			newTask(sub, p, globals)
+		}
 	}
 	t.Cleanup(d.Close)
 	return d
@@ -111,46 +164,70 @@ func (d *Driver) Send(rec engine.OutRecord) error {
 	return nil
 }
 
-// pipe hands one raw record to the task reading its topic and processes everything that
-// follows from it.
+// partitionFor picks a record's partition as Kafka's default partitioner does.
+func (d *Driver) partitionFor(key []byte) int32 {
+	if d.cfg.partitions == 1 {
+		return 0
+	}
+	if key == nil {
+		d.nullKeys++
+		return d.nullKeys % d.cfg.partitions
+	}
+	return partition.ForKey(key, d.cfg.partitions)
+}
+
+// pipe hands one raw record to the task reading its topic and partition and processes
+// everything that follows from it.
 func (d *Driver) pipe(rec engine.RawRecord) error {
 	if d.closed {
 		return errors.New("streamstest: driver is closed")
 	}
-	rec.Offset = d.offset[rec.Topic]
-	d.offset[rec.Topic]++
-	task := d.taskFor(rec.Topic)
-	if task == nil {
-		return fmt.Errorf("streamstest: no source reads topic %q", rec.Topic)
-	}
-	if err := task.AddRecords(rec); err != nil {
+	rec.Partition = d.partitionFor(rec.Key)
+	queued, err := d.enqueue(rec)
+	if err != nil {
 		return err
+	}
+	if !queued {
+		return fmt.Errorf("streamstest: no source reads topic %q", rec.Topic)
 	}
 	return d.drain()
 }
 
-func (d *Driver) taskFor(topic string) *engine.Task {
-	for _, t := range d.tasks {
-		if t.Accepts(topic) {
-			return t
+// enqueue gives rec the next offset of its partition and queues it in the task that reads it,
+// if any. A global task reads all partitions of its topics.
+func (d *Driver) enqueue(rec engine.RawRecord) (bool, error) {
+	tp := topicPartition{rec.Topic, rec.Partition}
+	rec.Offset = d.offset[tp]
+	d.offset[tp]++
+	for _, t := range d.global {
+		if t.Accepts(rec.Topic) {
+			return true, t.AddRecords(rec)
 		}
 	}
-	return nil
+	for _, t := range d.tasks {
+		if t.ID().Partition == rec.Partition && t.Accepts(rec.Topic) {
+			return true, t.AddRecords(rec)
+		}
+	}
+	return false, nil
 }
 
 // drain processes queued records until none are left, routing produced records to the tasks
-// that read their topics, as a running application would through the broker.
+// that read their topics, as a running application would through the broker. Global tasks go
+// first, so that stream tasks see global tables up to date.
 func (d *Driver) drain() error {
 	for {
 		progressed := false
-		for _, task := range d.tasks {
-			for task.Buffered() > 0 {
-				if _, err := task.Process(); err != nil {
-					return err
-				}
-				progressed = true
-				if err := d.route(); err != nil {
-					return err
+		for _, tasks := range [][]*engine.Task{d.global, d.tasks} {
+			for _, task := range tasks {
+				for task.Buffered() > 0 {
+					if _, err := task.Process(); err != nil {
+						return err
+					}
+					progressed = true
+					if err := d.route(); err != nil {
+						return err
+					}
 				}
 			}
 		}
@@ -167,13 +244,11 @@ func (d *Driver) route() error {
 	pending := d.pending
 	d.pending = nil
 	for _, rec := range pending {
-		task := d.taskFor(rec.Topic)
-		if task == nil {
-			continue
+		p := rec.Partition
+		if p < 0 {
+			p = d.partitionFor(rec.Key)
 		}
-		off := d.offset[rec.Topic]
-		d.offset[rec.Topic]++
-		if err := task.AddRecords(engine.RawRecord{Topic: rec.Topic, Partition: 0, Offset: off,
+		if _, err := d.enqueue(engine.RawRecord{Topic: rec.Topic, Partition: p,
 			Timestamp: rec.Timestamp, Key: rec.Key, Value: rec.Value, Headers: rec.Headers}); err != nil {
 			return err
 		}
@@ -193,7 +268,7 @@ func (d *Driver) AdvanceWallClock(by time.Duration) {
 // TryAdvanceWallClock is AdvanceWallClock returning the error a punctuation failed with.
 func (d *Driver) TryAdvanceWallClock(by time.Duration) error {
 	d.wall += by.Milliseconds()
-	for _, task := range d.tasks {
+	for _, task := range d.allTasks() {
 		if err := task.AdvanceWallClock(d.wall); err != nil {
 			return err
 		}
@@ -207,20 +282,34 @@ func (d *Driver) TryAdvanceWallClock(by time.Duration) error {
 // WallClock returns the driver's wall-clock time.
 func (d *Driver) WallClock() time.Time { return time.UnixMilli(d.wall) }
 
-// Store returns the named state store of the task that has it.
+func (d *Driver) allTasks() []*engine.Task {
+	return append(append([]*engine.Task(nil), d.global...), d.tasks...)
+}
+
+// Store returns the named state store of the first task (lowest partition) that has it.
 func (d *Driver) Store(name string) (processor.Store, bool) {
-	for _, t := range d.tasks {
+	stores := d.Stores(name)
+	if len(stores) == 0 {
+		return nil, false
+	}
+	return stores[0], true
+}
+
+// Stores returns the named store of every task that has it, by partition.
+func (d *Driver) Stores(name string) []processor.Store {
+	var out []processor.Store
+	for _, t := range d.allTasks() {
 		if s, ok := t.Stores()[name]; ok {
-			return s, true
+			out = append(out, s)
 		}
 	}
-	return nil, false
+	return out
 }
 
 // Dropped is the number of records the error handlers skipped, over all tasks.
 func (d *Driver) Dropped() int64 {
 	var n int64
-	for _, t := range d.tasks {
+	for _, t := range d.allTasks() {
 		n += t.Dropped()
 	}
 	return n
@@ -233,7 +322,7 @@ func (d *Driver) Close() {
 		return
 	}
 	d.closed = true
-	for _, t := range d.tasks {
+	for _, t := range append(d.tasks, d.global...) { // stream tasks read global stores: close them first
 		if err := t.Close(); err != nil {
 			d.t.Errorf("streamstest: close task %s: %v", t.ID(), err)
 		}

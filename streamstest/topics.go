@@ -60,7 +60,11 @@ func (in *InputTopic[K, V]) PipeRecords(recs ...Record[K, V]) {
 
 // TryPipe pipes one record and returns the error the topology failed with, for tests of error
 // handling.
+// A zero Time means the driver's wall-clock time.
 func (in *InputTopic[K, V]) TryPipe(r Record[K, V]) error {
+	if r.Time.IsZero() {
+		r.Time = in.d.WallClock()
+	}
 	k, err := in.ks.Serialize(in.topic, r.Key)
 	if err != nil {
 		return err

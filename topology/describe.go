@@ -19,6 +19,9 @@ type Description struct {
 type SubtopologyDescription struct {
 	ID    int
 	Nodes []NodeDescription
+	// Global marks a global store's sub-topology (a source and its processor), which Kafka
+	// Streams prints without a blank line after it.
+	Global bool
 }
 
 // NodeDescription is one node. Topics and Pattern are set on sources, Topic or TopicFunc on
@@ -72,7 +75,7 @@ func (t *Topology) describeSub(sub *engine.Subtopology) SubtopologyDescription {
 	}
 	slices.SortFunc(all, compareDescNodes)
 
-	sd := SubtopologyDescription{ID: sub.ID}
+	sd := SubtopologyDescription{ID: sub.ID, Global: sub.Global}
 	for _, dn := range all {
 		n := t.byName[dn.name]
 		nd := NodeDescription{Name: dn.name, Predecessors: dn.preds.names(), Successors: dn.succs.names()}
@@ -110,6 +113,13 @@ func (d *Description) String() string {
 // String renders one sub-topology in Kafka Streams' format.
 func (s SubtopologyDescription) String() string {
 	var sb strings.Builder
+	if s.Global {
+		fmt.Fprintf(&sb, "Sub-topology: %d for global store (will not generate tasks)\n", s.ID)
+		for _, n := range s.Nodes {
+			sb.WriteString("    " + n.String() + "\n")
+		}
+		return sb.String()
+	}
 	fmt.Fprintf(&sb, "Sub-topology: %d\n", s.ID)
 	for _, n := range s.Nodes {
 		sb.WriteString("    ")

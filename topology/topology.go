@@ -39,8 +39,10 @@ type Topology struct {
 	sourceTopics map[string]string
 	// internal topics (repartition topics) by unprefixed name.
 	internal map[string]InternalTopic
-	sealed   bool
-	subs     []*engine.Subtopology
+	// global names the nodes of global stores' sub-topologies.
+	global map[string]bool
+	sealed bool
+	subs   []*engine.Subtopology
 }
 
 // InternalTopic is a topic the application creates and owns, named "<application id>-<Name>".
@@ -59,7 +61,25 @@ func New() *Topology {
 		storeUsers:   make(map[string][]string),
 		sourceTopics: make(map[string]string),
 		internal:     make(map[string]InternalTopic),
+		global:       make(map[string]bool),
 	}
+}
+
+// AddGlobalStore adds a global store: a source reading every partition of topic into a
+// processor that maintains the store, which every task can read (Kafka Streams'
+// Topology.addGlobalStore). The source and processor form a sub-topology of their own, which
+// makes no tasks.
+func (t *Topology) AddGlobalStore[K, V any](sb processor.StoreBuilder, sourceName, topic string,
+	kd serde.Deserializer[K], vd serde.Deserializer[V], processorName string,
+	supplier processor.Supplier[K, V, struct{}, struct{}]) error {
+	if err := t.AddSource(sourceName, kd, vd, topic); err != nil {
+		return err
+	}
+	if err := t.AddProcessor(processorName, supplier, sourceName); err != nil {
+		return err
+	}
+	t.global[sourceName], t.global[processorName] = true, true
+	return t.AddStore(sb, processorName)
 }
 
 // AddSource adds a source node reading topics with the given deserializers.
@@ -70,9 +90,12 @@ func (t *Topology) AddSource[K, V any](name string, kd serde.Deserializer[K], vd
 	if kd == nil || vd == nil {
 		return fmt.Errorf("%w: source %s needs key and value deserializers", ErrInvalidTopology, name)
 	}
-	for _, topic := range topics {
+	for i, topic := range topics {
 		if other, ok := t.sourceTopics[topic]; ok {
 			return fmt.Errorf("%w: %q is read by %s, cannot add %s", ErrDuplicateTopic, topic, other, name)
+		}
+		if slices.Contains(topics[:i], topic) {
+			return fmt.Errorf("%w: %q is listed twice for %s", ErrDuplicateTopic, topic, name)
 		}
 	}
 	if err := t.addNode(engine.NewSource(name, slices.Clone(topics), nil, false, kd, vd)); err != nil {
@@ -126,6 +149,9 @@ func (t *Topology) AddInternalTopic(topic InternalTopic) error {
 	}
 	if topic.Name == "" || topic.Partitions < 0 {
 		return fmt.Errorf("%w: internal topic %+v", ErrInvalidTopology, topic)
+	}
+	if _, ok := t.internal[topic.Name]; ok {
+		return fmt.Errorf("%w: internal topic %q is already used; name repartitions apart", ErrDuplicateName, topic.Name)
 	}
 	t.internal[topic.Name] = topic
 	return nil
@@ -297,7 +323,7 @@ func (t *Topology) split() []*engine.Subtopology {
 		root := find(n.Name)
 		s := byRoot[root]
 		if s == nil {
-			s = &engine.Subtopology{ID: len(subs), Edges: make(map[string][]string)}
+			s = &engine.Subtopology{ID: len(subs), Edges: make(map[string][]string), Global: t.global[n.Name]}
 			byRoot[root] = s
 			subs = append(subs, s)
 		}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -11,13 +12,15 @@ import (
 // NewProcessor describes a processor node running the processors supplier makes, connected to
 // the named stores.
 func NewProcessor[KIn, VIn, KOut, VOut any](name string, supplier processor.Supplier[KIn, VIn, KOut, VOut], stores []string) *NodeSpec {
-	return &NodeSpec{
+	spec := &NodeSpec{
 		Name: name, Kind: ProcessorNode, Stores: stores,
 		InKey: typeOf[KIn](), InValue: typeOf[VIn](), OutKey: typeOf[KOut](), OutValue: typeOf[VOut](),
-		New: func() Node {
-			return &procNode[KIn, VIn, KOut, VOut]{name: name, proc: supplier(), stores: stores}
-		},
 	}
+	// Stores is read when a task is made: the topology connects stores after adding the processor.
+	spec.New = func() Node {
+		return &procNode[KIn, VIn, KOut, VOut]{name: name, proc: supplier(), stores: spec.Stores}
+	}
+	return spec
 }
 
 // procNode runs a user (or DSL) Processor and is that processor's Context.
@@ -47,7 +50,15 @@ func (n *procNode[KIn, VIn, KOut, VOut]) init(t *Task) error {
 }
 func (n *procNode[KIn, VIn, KOut, VOut]) close() error { return n.proc.Close() }
 
-func (n *procNode[KIn, VIn, KOut, VOut]) process(rec processor.Record[KIn, VIn]) error {
+func (n *procNode[KIn, VIn, KOut, VOut]) process(rec processor.Record[KIn, VIn]) (err error) {
+	// A panic in user code is this node's processing error, handled here as Kafka Streams
+	// handles an exception at its ProcessorNode: the record's other branches still run when
+	// the handler continues.
+	defer func() {
+		if p := recover(); p != nil {
+			err = n.task.processingFailed(n.name, &processor.PanicError{Value: p, Stack: debug.Stack()})
+		}
+	}()
 	if err := n.proc.Process(rec); err != nil {
 		return n.task.processingFailed(n.name, err)
 	}
@@ -67,6 +78,9 @@ func (n *procNode[KIn, VIn, KOut, VOut]) Schedule(interval time.Duration, typ pr
 }
 
 func (n *procNode[KIn, VIn, KOut, VOut]) StateStore(name string) (processor.Store, error) {
+	if s, ok := n.task.cfg.GlobalStores[name]; ok {
+		return s, nil // global stores are readable from every processor, as in Kafka Streams
+	}
 	if !slices.Contains(n.stores, name) {
 		return nil, fmt.Errorf("%w: %s is not connected to %q", processor.ErrUnknownStore, n.name, name)
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/rillstreams/rill/processor"
@@ -73,7 +74,7 @@ func (t *Task) runPunctuator(s *schedule, now int64) (err error) {
 	defer func() {
 		t.node = ""
 		if p := recover(); p != nil {
-			err = t.handle(processor.ProcessingError, s.node, nil, fmt.Errorf("rill: panic in punctuator: %v", p))
+			err = t.handle(processor.ProcessingError, s.node, nil, &processor.PanicError{Value: p, Stack: debug.Stack()})
 		}
 	}()
 	if err := s.fn(now); err != nil {

@@ -20,6 +20,9 @@ type Subtopology struct {
 	// Edges maps a node name to its children, in the order they were connected.
 	Edges  map[string][]string
 	Stores []processor.StoreBuilder
+	// Global marks the sub-topology of a global store: one task reads every partition of its
+	// topic and keeps the store that every other task may read.
+	Global bool
 }
 
 // Config configures one task.
@@ -30,7 +33,12 @@ type Config struct {
 	Collector     Collector
 	// StateDir is the task's directory for persistent stores; empty for none.
 	StateDir string
-	Logger   *zap.Logger
+	// Backend is the default state.Backend for stores that name none (see
+	// processor.StoreContext.Backend).
+	Backend any
+	// GlobalStores are the global stores, readable by every processor of the task.
+	GlobalStores map[string]processor.Store
+	Logger       *zap.Logger
 	// Handlers for failed records; nil means processor.LogAndFail.
 	DeserializationHandler processor.ErrorHandler
 	ProcessingHandler      processor.ErrorHandler
@@ -65,8 +73,10 @@ type Task struct {
 	streamSchedule punctuationQueue
 	wallSchedule   punctuationQueue
 
-	// current is the raw record being processed; nil in punctuations.
+	// current is the raw record being processed; nil in punctuations. It points at cur, the
+	// task's own copy, so that taking a record off a queue allocates nothing.
 	current *RawRecord
+	cur     RawRecord
 	// node is the processor node currently punctuating, for error reports.
 	node string
 
@@ -103,7 +113,7 @@ func New(cfg Config) (*Task, error) {
 		id:         cfg.ID,
 		cfg:        cfg,
 		collector:  cfg.Collector,
-		log:        cfg.Logger.With(zap.Stringer("task", cfg.ID)),
+		log:        cfg.Logger, // handlers log the task id themselves
 		sources:    make(map[string]rawSource),
 		queueIndex: make(map[topicPartition]*recordQueue),
 		stores:     make(map[string]processor.Store),
@@ -141,7 +151,7 @@ func New(cfg Config) (*Task, error) {
 		}
 	}
 	for _, sb := range cfg.Topology.Stores {
-		s, err := sb.Build(processor.StoreContext{ApplicationID: cfg.ApplicationID, TaskID: cfg.ID, Dir: cfg.StateDir})
+		s, err := sb.Build(processor.StoreContext{ApplicationID: cfg.ApplicationID, TaskID: cfg.ID, Dir: cfg.StateDir, Backend: cfg.Backend})
 		if err != nil {
 			t.closeStores()
 			return nil, fmt.Errorf("rill: task %s: open store %s: %w", t.id, sb.Name(), err)
@@ -207,13 +217,16 @@ func (t *Task) sourceFor(topic string) rawSource {
 	return nil
 }
 
-// AddRecords queues records of one topic partition. They must come in offset order.
+// AddRecords queues records of one topic partition. They must come in offset order. Nothing
+// is queued when a record's topic has no source in the task.
 func (t *Task) AddRecords(recs ...RawRecord) error {
 	for i := range recs {
-		r := &recs[i]
-		if t.sourceFor(r.Topic) == nil {
-			return fmt.Errorf("rill: task %s has no source for topic %q", t.id, r.Topic)
+		if t.sourceFor(recs[i].Topic) == nil {
+			return fmt.Errorf("rill: task %s has no source for topic %q", t.id, recs[i].Topic)
 		}
+	}
+	for i := range recs {
+		r := &recs[i]
 		tp := topicPartition{r.Topic, r.Partition}
 		q := t.queueIndex[tp]
 		if q == nil {
@@ -241,10 +254,12 @@ func (t *Task) Process() (bool, error) {
 	if next == nil {
 		return false, nil
 	}
-	r := next.pop()
+	t.cur = next.pop()
 	t.buffered--
 	t.processed++
-	if err := t.processRecord(&r); err != nil {
+	err := t.processRecord(&t.cur)
+	t.cur = RawRecord{} // drop references to the record's bytes
+	if err != nil {
 		return true, err
 	}
 	return true, t.punctuate(&t.streamSchedule, t.streamTime)
@@ -266,7 +281,7 @@ func (t *Task) processRecord(r *RawRecord) (err error) {
 		if p := recover(); p != nil {
 			// A panic in user code must not take the process down: it is a processing error
 			// of this record, handled like any other.
-			err = t.handle(processor.ProcessingError, "", r, fmt.Errorf("rill: panic: %v\n%s", p, debug.Stack()))
+			err = t.handle(processor.ProcessingError, "", r, &processor.PanicError{Value: p, Stack: debug.Stack()})
 		}
 	}()
 	return src.processRaw(r)
@@ -363,7 +378,6 @@ func (t *Task) handle(kind processor.ErrorKind, node string, r *RawRecord, err e
 		return &processor.TaskError{Kind: kind, TaskID: t.id, Node: node, Topic: ec.Topic,
 			Partition: ec.Partition, Offset: ec.Offset, Err: err}
 	}
-	t.dropped++
 	if resp.DeadLetterTopic != "" && r != nil {
 		if derr := t.collector.Send(deadLetter(resp.DeadLetterTopic, r, err)); derr != nil {
 			// Losing the record silently is not an option: fail instead.
@@ -371,12 +385,19 @@ func (t *Task) handle(kind processor.ErrorKind, node string, r *RawRecord, err e
 				Partition: ec.Partition, Offset: ec.Offset, Err: fmt.Errorf("rill: dead-letter topic %s: %w (after %w)", resp.DeadLetterTopic, derr, err)}
 		}
 	}
+	if r != nil {
+		t.dropped++ // a record skipped (or dead-lettered); a failed punctuation drops no record
+	}
 	return nil
 }
 
 func deadLetter(topic string, r *RawRecord, err error) OutRecord {
 	h := make([]processor.Header, 0, len(r.Headers)+5)
 	h = append(h, r.Headers...)
+	var pe *processor.PanicError
+	if errors.As(err, &pe) {
+		h = append(h, processor.Header{Key: processor.HeaderErrorStacktrace, Value: pe.Stack})
+	}
 	h = append(h,
 		processor.Header{Key: processor.HeaderErrorException, Value: []byte(fmt.Sprintf("%T", err))},
 		processor.Header{Key: processor.HeaderErrorMessage, Value: []byte(err.Error())},

@@ -1,0 +1,107 @@
+package dsl
+
+import (
+	"encoding/binary"
+	"fmt"
+	"reflect"
+	"unsafe"
+
+	"github.com/rillstreams/rill/serde"
+)
+
+// change is what flows between table operators (Kafka Streams' Change<V>): a row's new value
+// and, when a downstream operator asked for it, its previous value. A missing new value is a
+// delete (a tombstone).
+type change[V any] struct {
+	newV, oldV     V
+	hasNew, hasOld bool
+}
+
+// maybe is a value that may be a Kafka null. Table sources read values as maybe so that a
+// tombstone is a delete whatever the value type, even where the type has no nil.
+type maybe[V any] struct {
+	v  V
+	ok bool
+}
+
+// maybeDeserializer reads nil data as an absent value instead of asking the value serde.
+type maybeDeserializer[V any] struct{ vs serde.Deserializer[V] }
+
+func (d maybeDeserializer[V]) Deserialize(topic string, data []byte) (maybe[V], error) {
+	if data == nil {
+		return maybe[V]{}, nil
+	}
+	v, err := d.vs.Deserialize(topic, data)
+	return maybe[V]{v: v, ok: err == nil}, err
+}
+
+// nullable tells whether values of V can be nil: in streams, a nil pointer, slice, map or
+// interface value is a Kafka null (stock serdes write nil as a null and read a null as nil),
+// and a value type has no null.
+func nullable[V any]() bool {
+	switch reflect.TypeFor[V]().Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface, reflect.Chan, reflect.Func, reflect.UnsafePointer:
+		return true
+	}
+	return false
+}
+
+// isNil reports whether v is nil, for a V that nullable says can be. For every nullable kind
+// the first machine word of the value (pointer, map, data or type pointer) is nil exactly when
+// the value is, which avoids reflect and boxing on the hot path.
+func isNil[V any](v *V, canBeNil bool) bool {
+	return canBeNil && *(*unsafe.Pointer)(unsafe.Pointer(v)) == nil
+}
+
+// changeSerde writes a change to a repartition topic: a flag byte (bit 0: new value, bit 1: old
+// value), the new value's length (4 bytes, big-endian) and bytes, then the old value's bytes.
+// Only rill reads these internal topics, so the format is rill's own.
+type changeSerde[V any] struct{ vs serde.Serde[V] }
+
+func (c changeSerde[V]) Serialize(topic string, ch change[V]) ([]byte, error) {
+	var nb, ob []byte
+	var err error
+	var flags byte
+	if ch.hasNew {
+		flags |= 1
+		if nb, err = c.vs.Serialize(topic, ch.newV); err != nil {
+			return nil, err
+		}
+	}
+	if ch.hasOld {
+		flags |= 2
+		if ob, err = c.vs.Serialize(topic, ch.oldV); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]byte, 5, 5+len(nb)+len(ob))
+	out[0] = flags
+	binary.BigEndian.PutUint32(out[1:], uint32(len(nb)))
+	out = append(out, nb...)
+	return append(out, ob...), nil
+}
+
+func (c changeSerde[V]) Deserialize(topic string, data []byte) (change[V], error) {
+	var ch change[V]
+	if len(data) < 5 {
+		return ch, fmt.Errorf("rill: change record needs at least 5 bytes, got %d", len(data))
+	}
+	n := int(binary.BigEndian.Uint32(data[1:]))
+	if n > len(data)-5 {
+		return ch, fmt.Errorf("rill: change record new value of %d bytes exceeds record", n)
+	}
+	var err error
+	if data[0]&1 != 0 {
+		ch.hasNew = true
+		if ch.newV, err = c.vs.Deserialize(topic, data[5:5+n]); err != nil {
+			return ch, err
+		}
+	}
+	if data[0]&2 != 0 {
+		ch.hasOld = true
+		if ch.oldV, err = c.vs.Deserialize(topic, data[5+n:]); err != nil {
+			return ch, err
+		}
+	}
+	return ch, nil
+}

@@ -1,0 +1,376 @@
+package dsl
+
+import (
+	"github.com/rillstreams/rill/processor"
+	"github.com/rillstreams/rill/serde"
+	"github.com/rillstreams/rill/state"
+)
+
+// GroupedStream is a stream grouped by key, ready for an aggregation (Kafka Streams'
+// KGroupedStream). If the key was changed upstream, the aggregation first sends records through
+// a repartition topic, so that each key is aggregated by exactly one task.
+type GroupedStream[K, V any] struct {
+	s     *Stream[K, V]
+	name  string // Grouped name: names the repartition topic
+	serde any    // a SerdesOption[K, V] for the repartition topic
+	// repartitioned is the source of the named repartition topic once made: aggregations of
+	// one grouped stream share it, as in Kafka Streams (an unnamed one is made per aggregation).
+	repartitioned string
+	rks           serde.Serde[K]
+}
+
+func groupedOptions(opts []GroupedOption) groupedConfig {
+	var c groupedConfig
+	for _, o := range opts {
+		o.applyGrouped(&c)
+	}
+	return c
+}
+
+// GroupByKey groups the stream by its current key.
+func (s *Stream[K, V]) GroupByKey(opts ...GroupedOption) *GroupedStream[K, V] {
+	c := groupedOptions(opts)
+	return &GroupedStream[K, V]{s: s, name: c.name, serde: c.serdes}
+}
+
+// GroupBy groups the stream by a new key computed from each record; the aggregation
+// repartitions by it. Named names the key selector node and the repartition topic.
+func (s *Stream[K, V]) GroupBy[KR any](f func(K, V) KR, opts ...GroupedOption) *GroupedStream[KR, V] {
+	c := groupedOptions(opts)
+	name := addProcessor(s, s.b.nameOr(c.name, "KSTREAM-KEY-SELECT-"), selectKeySupplier(f))
+	keyed := derive(s.b, name, sameSerde[K, KR](s.keySerde), s.valueSerde, true)
+	return &GroupedStream[KR, V]{s: keyed, name: c.name, serde: c.serdes}
+}
+
+// Count counts records per key. Its table's store holds int64 counts.
+func (g *GroupedStream[K, V]) Count(opts ...TableOption) *Table[K, int64] {
+	cfg := tableOptions(opts)
+	b := g.s.b
+	if cfg.materialized == nil || cfg.materialized.name == "" {
+		b.newName("KSTREAM-AGGREGATE-STATE-STORE-") // Kafka Streams burns a name here; keep in step
+	}
+	return aggregateStream(g, cfg, "KSTREAM-AGGREGATE-", serde.Int64(),
+		func() int64 { return 0 }, func(_ K, _ V, n int64) int64 { return n + 1 })
+}
+
+// Reduce combines the records of each key with f, starting from the first record's value.
+func (g *GroupedStream[K, V]) Reduce(f func(agg, v V) V, opts ...TableOption) *Table[K, V] {
+	cfg := tableOptions(opts)
+	return reduceStream(g, cfg, f)
+}
+
+// Aggregate folds the records of each key into an aggregate, starting from init(). The
+// aggregate's serde comes from WithSerdes (or is the stock serde of VA).
+func (g *GroupedStream[K, V]) Aggregate[VA any](init func() VA, f func(key K, v V, agg VA) VA, opts ...TableOption) *Table[K, VA] {
+	cfg := tableOptions(opts)
+	var vs serde.Serde[VA]
+	if o, ok := cfg.serdes.(SerdesOption[K, VA]); ok {
+		vs = o.value
+	}
+	return aggregateStream(g, cfg, "KSTREAM-AGGREGATE-", vs, init, f)
+}
+
+func reduceStream[K, V any](g *GroupedStream[K, V], cfg tableConfig, f func(V, V) V) *Table[K, V] {
+	vs := g.s.valueSerde
+	if o, ok := cfg.serdes.(SerdesOption[K, V]); ok && o.value != nil {
+		vs = o.value
+	}
+	return groupAggregate(g, cfg, "KSTREAM-REDUCE-", vs, func(st *upsertState) processor.Supplier[K, V, K, change[V]] {
+		return func() processor.Processor[K, V, K, change[V]] {
+			return &streamReduceOp[K, V]{st: st, reduce: f}
+		}
+	})
+}
+
+func aggregateStream[K, V, VA any](g *GroupedStream[K, V], cfg tableConfig, prefix string, vs serde.Serde[VA],
+	init func() VA, f func(K, V, VA) VA) *Table[K, VA] {
+	return groupAggregate(g, cfg, prefix, vs, func(st *upsertState) processor.Supplier[K, V, K, change[VA]] {
+		return func() processor.Processor[K, V, K, change[VA]] {
+			return &streamAggOp[K, V, VA]{st: st, init: init, agg: f}
+		}
+	})
+}
+
+// groupAggregate adds an aggregation of a grouped stream, with Kafka Streams' naming: the store
+// name, then the processor name, then (if the key changed upstream) the repartition through
+// "<grouped name or store name>-repartition".
+func groupAggregate[K, V, VA any](g *GroupedStream[K, V], cfg tableConfig, prefix string, vs serde.Serde[VA],
+	sup func(*upsertState) processor.Supplier[K, V, K, change[VA]]) *Table[K, VA] {
+	s, b := g.s, g.s.b
+	storeName, queryable := b.storeName(cfg, prefix)
+	name := b.nameOr(cfg.name, prefix)
+	ks := s.keySerde
+	if o, ok := cfg.serdes.(SerdesOption[K, VA]); ok && o.key != nil {
+		ks = o.key
+	}
+	t := &Table[K, VA]{b: b, node: name, keySerde: ks, valueSerde: vs, queryable: queryable}
+	parent := s.node
+	switch {
+	case s.repartitionRequired && g.repartitioned != "":
+		parent, t.keySerde = g.repartitioned, g.rks
+	case s.repartitionRequired:
+		rks, rvs, err := resolveSerdes(name, g.serde, ks, s.valueSerde)
+		if !b.check(err) {
+			return t
+		}
+		prefix := g.name
+		if prefix == "" {
+			prefix = storeName
+		}
+		parent = repartitionThrough(s, prefix, 0, rks, rvs, passThroughSupplier[K, V]())
+		t.keySerde = rks
+		if g.name != "" {
+			g.repartitioned, g.rks = parent, rks
+		}
+	}
+	st := &upsertState{store: storeName}
+	b.check(b.topo.AddProcessor(name, sup(st), parent))
+	if t.materialize(storeName, cfg) {
+		t.sendOld = func() { st.sendOld = true }
+	}
+	return t
+}
+
+// streamAggOp is KSTREAM-AGGREGATE: it folds each record into its key's row and forwards the
+// new aggregate (and the old one when asked). The row's timestamp is the largest of its
+// records', as in Kafka Streams.
+type streamAggOp[K, V, VA any] struct {
+	derivedTableOp[K, VA]
+	init func() VA
+	agg  func(K, V, VA) VA
+}
+
+func (p *streamAggOp[K, V, VA]) Process(r processor.Record[K, V]) error {
+	old, had, err := p.store.Get(r.Key)
+	if err != nil {
+		return err
+	}
+	agg := old.Value
+	if !had {
+		agg = p.init()
+	}
+	return p.emit(aggregated(r, p.agg(r.Key, r.Value, agg), old, had))
+}
+
+// streamReduceOp is KSTREAM-REDUCE: the first value of a key is its aggregate; later ones are
+// folded in with reduce.
+type streamReduceOp[K, V any] struct {
+	derivedTableOp[K, V]
+	reduce func(V, V) V
+}
+
+func (p *streamReduceOp[K, V]) Process(r processor.Record[K, V]) error {
+	old, had, err := p.store.Get(r.Key)
+	if err != nil {
+		return err
+	}
+	next := r.Value
+	if had {
+		next = p.reduce(old.Value, r.Value)
+	}
+	return p.emit(aggregated(r, next, old, had))
+}
+
+// aggregated is the change an aggregation forwards for record r: the new aggregate, the old one
+// if there was one, stamped with the later of the record's and the old row's timestamps.
+func aggregated[K, V, VA any](r processor.Record[K, V], next VA, old state.ValueAndTimestamp[VA], had bool) processor.Record[K, change[VA]] {
+	ts := r.Timestamp
+	if had && old.Timestamp > ts {
+		ts = old.Timestamp
+	}
+	return processor.Record[K, change[VA]]{Key: r.Key, Timestamp: ts, Headers: r.Headers,
+		Value: change[VA]{newV: next, hasNew: true, oldV: old.Value, hasOld: had}}
+}
+
+// GroupedTable is a table regrouped by a new key, ready for an aggregation that keeps up with
+// updates (Kafka Streams' KGroupedTable): each update subtracts the row's old value from its
+// old group and adds the new value to its new group.
+type GroupedTable[K, V any] struct {
+	b      *Builder
+	node   string
+	ks     serde.Serde[K]
+	vs     serde.Serde[V]
+	name   string
+	serdes any
+}
+
+// GroupBy regroups the table's rows by f's key and value. Aggregations of the result go
+// through a repartition topic.
+func (t *Table[K, V]) GroupBy[KR, VR any](f func(K, V) (KR, VR), opts ...GroupedOption) *GroupedTable[KR, VR] {
+	c := groupedOptions(opts)
+	b := t.b
+	name := b.nameOr(c.name, "KTABLE-SELECT-")
+	if t.sendOld != nil {
+		t.sendOld() // the old row must be subtracted from its old group
+	}
+	b.check(b.topo.AddProcessor(name, func() processor.Processor[K, change[V], KR, change[VR]] {
+		return &tableSelectOp[K, V, KR, VR]{f: f}
+	}, t.node))
+	return &GroupedTable[KR, VR]{b: b, node: name, name: c.name, serdes: c.serdes,
+		ks: sameSerde[K, KR](t.keySerde), vs: sameSerde[V, VR](t.valueSerde)}
+}
+
+// tableSelectOp is KTABLE-SELECT: it sends a row's old value (to subtract) and new value (to
+// add), in that order, each to the group f assigns it.
+type tableSelectOp[K, V, KR, VR any] struct {
+	ctx processor.Context[KR, change[VR]]
+	f   func(K, V) (KR, VR)
+}
+
+func (p *tableSelectOp[K, V, KR, VR]) Init(ctx processor.Context[KR, change[VR]]) error {
+	p.ctx = ctx
+	return nil
+}
+
+func (p *tableSelectOp[K, V, KR, VR]) Process(r processor.Record[K, change[V]]) error {
+	if r.Value.hasOld {
+		k, v := p.f(r.Key, r.Value.oldV)
+		if err := p.ctx.Forward(processor.Record[KR, change[VR]]{Key: k, Value: change[VR]{oldV: v, hasOld: true},
+			Timestamp: r.Timestamp, Headers: r.Headers}); err != nil {
+			return err
+		}
+	}
+	if r.Value.hasNew {
+		k, v := p.f(r.Key, r.Value.newV)
+		return p.ctx.Forward(processor.Record[KR, change[VR]]{Key: k, Value: change[VR]{newV: v, hasNew: true},
+			Timestamp: r.Timestamp, Headers: r.Headers})
+	}
+	return nil
+}
+
+func (p *tableSelectOp[K, V, KR, VR]) Close() error { return nil }
+
+// Count counts the rows per group.
+func (g *GroupedTable[K, V]) Count(opts ...TableOption) *Table[K, int64] {
+	return aggregateTable(g, tableOptions(opts), "KTABLE-AGGREGATE-", serde.Int64(),
+		func() int64 { return 0 },
+		func(_ K, _ V, n int64) int64 { return n + 1 },
+		func(_ K, _ V, n int64) int64 { return n - 1 })
+}
+
+// Reduce keeps a per-group value: adder folds a new row value in, subtractor takes an old row
+// value out.
+func (g *GroupedTable[K, V]) Reduce(adder, subtractor func(agg, v V) V, opts ...TableOption) *Table[K, V] {
+	cfg := tableOptions(opts)
+	vs := g.vs
+	if o, ok := cfg.serdes.(SerdesOption[K, V]); ok && o.value != nil {
+		vs = o.value
+	}
+	return groupTableAggregate(g, cfg, "KTABLE-REDUCE-", vs, func(st *upsertState) processor.Supplier[K, change[V], K, change[V]] {
+		return func() processor.Processor[K, change[V], K, change[V]] {
+			return &tableReduceOp[K, V]{st: st, add: adder, sub: subtractor}
+		}
+	})
+}
+
+// Aggregate keeps a per-group aggregate from init(), with adder for new row values and
+// subtractor for old ones.
+func (g *GroupedTable[K, V]) Aggregate[VA any](init func() VA, adder, subtractor func(key K, v V, agg VA) VA, opts ...TableOption) *Table[K, VA] {
+	cfg := tableOptions(opts)
+	var vs serde.Serde[VA]
+	if o, ok := cfg.serdes.(SerdesOption[K, VA]); ok {
+		vs = o.value
+	}
+	return aggregateTable(g, cfg, "KTABLE-AGGREGATE-", vs, init, adder, subtractor)
+}
+
+func aggregateTable[K, V, VA any](g *GroupedTable[K, V], cfg tableConfig, prefix string, vs serde.Serde[VA],
+	init func() VA, adder, subtractor func(K, V, VA) VA) *Table[K, VA] {
+	return groupTableAggregate(g, cfg, prefix, vs, func(st *upsertState) processor.Supplier[K, change[V], K, change[VA]] {
+		return func() processor.Processor[K, change[V], K, change[VA]] {
+			return &tableAggOp[K, V, VA]{st: st, init: init, add: adder, sub: subtractor}
+		}
+	})
+}
+
+// groupTableAggregate adds a grouped table's aggregation: store name, repartition sink and
+// source, then the processor (Kafka Streams' KGroupedTableImpl order).
+func groupTableAggregate[K, V, VA any](g *GroupedTable[K, V], cfg tableConfig, prefix string, vs serde.Serde[VA],
+	sup func(*upsertState) processor.Supplier[K, change[V], K, change[VA]]) *Table[K, VA] {
+	b := g.b
+	storeName, queryable := b.storeName(cfg, "KTABLE-AGGREGATE-")
+	sinkName := b.nameOr(suffixed(cfg.name, "-sink"), "KSTREAM-SINK-")
+	sourceName := b.nameOr(suffixed(cfg.name, "-source"), "KSTREAM-SOURCE-")
+	name := b.nameOr(cfg.name, prefix)
+	topicPrefix := g.name
+	if topicPrefix == "" {
+		topicPrefix = storeName
+	}
+	topic := topicPrefix + "-repartition"
+	t := &Table[K, VA]{b: b, node: name, valueSerde: vs, queryable: queryable}
+	ks, rvs, err := resolveSerdes(sinkName, g.serdes, g.ks, g.vs)
+	if !b.check(err) {
+		return t
+	}
+	t.keySerde = ks
+	cs := changeSerde[V]{rvs}
+	b.check(b.topo.AddInternalTopic(topologyInternal(topic)))
+	b.check(b.topo.AddSink(sinkName, topic, ks, cs, g.node))
+	b.check(b.topo.AddSource(sourceName, ks, cs, topic))
+	st := &upsertState{store: storeName}
+	b.check(b.topo.AddProcessor(name, sup(st), sourceName))
+	if t.materialize(storeName, cfg) {
+		t.sendOld = func() { st.sendOld = true }
+	}
+	return t
+}
+
+// tableAggOp is KTABLE-AGGREGATE: subtract the old value, add the new one.
+type tableAggOp[K, V, VA any] struct {
+	derivedTableOp[K, VA]
+	init     func() VA
+	add, sub func(K, V, VA) VA
+}
+
+func (p *tableAggOp[K, V, VA]) Process(r processor.Record[K, change[V]]) error {
+	old, had, err := p.store.Get(r.Key)
+	if err != nil {
+		return err
+	}
+	agg := old.Value
+	if !had {
+		agg = p.init()
+	}
+	if r.Value.hasOld {
+		agg = p.sub(r.Key, r.Value.oldV, agg)
+	}
+	if r.Value.hasNew {
+		agg = p.add(r.Key, r.Value.newV, agg)
+	}
+	return p.emit(aggregatedChange(r, agg, true, old, had))
+}
+
+// tableReduceOp is KTABLE-REDUCE (Kafka Streams' KTableReduce): subtract from an existing
+// aggregate; the first value of a group is its aggregate; a group never given a value has none.
+type tableReduceOp[K, V any] struct {
+	derivedTableOp[K, V]
+	add, sub func(V, V) V
+}
+
+func (p *tableReduceOp[K, V]) Process(r processor.Record[K, change[V]]) error {
+	old, had, err := p.store.Get(r.Key)
+	if err != nil {
+		return err
+	}
+	agg, has := old.Value, had
+	if r.Value.hasOld && has {
+		agg = p.sub(agg, r.Value.oldV)
+	}
+	if r.Value.hasNew {
+		if has {
+			agg = p.add(agg, r.Value.newV)
+		} else {
+			agg, has = r.Value.newV, true
+		}
+	}
+	return p.emit(aggregatedChange(r, agg, has, old, had))
+}
+
+func aggregatedChange[K, V, VA any](r processor.Record[K, change[V]], next VA, has bool, old state.ValueAndTimestamp[VA], had bool) processor.Record[K, change[VA]] {
+	ts := r.Timestamp
+	if had && old.Timestamp > ts {
+		ts = old.Timestamp
+	}
+	return processor.Record[K, change[VA]]{Key: r.Key, Timestamp: ts, Headers: r.Headers,
+		Value: change[VA]{newV: next, hasNew: has, oldV: old.Value, hasOld: had}}
+}

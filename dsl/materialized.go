@@ -1,0 +1,85 @@
+package dsl
+
+import (
+	"github.com/rillstreams/rill/state"
+	"github.com/rillstreams/rill/topology"
+)
+
+// MaterializedOption is what Materialized returns: it names (and so makes queryable) the store
+// a table or an aggregation keeps, and may choose its backend and logging.
+type MaterializedOption struct {
+	name      string
+	backend   state.Backend
+	noLogging bool
+}
+
+// Materialized names the state store of a table or aggregation (Kafka Streams'
+// Materialized.as). A named store is kept even where Kafka Streams would not need one, can be
+// read in tests and queried while the app runs, and names the store's changelog topic
+// "<application id>-<name>-changelog".
+func Materialized(name string) MaterializedOption { return MaterializedOption{name: name} }
+
+// WithBackend makes the store use backend (state/memory or state/rocksdb) instead of the app's
+// default.
+func (m MaterializedOption) WithBackend(b state.Backend) MaterializedOption {
+	m.backend = b
+	return m
+}
+
+// WithLoggingDisabled keeps the store without a changelog topic: it is rebuilt from scratch
+// (from its source) after a restart.
+func (m MaterializedOption) WithLoggingDisabled() MaterializedOption {
+	m.noLogging = true
+	return m
+}
+
+// TableOption configures tables and aggregations: Named, Materialized, WithSerdes.
+type TableOption interface{ applyTable(*tableConfig) }
+
+type tableConfig struct {
+	name         string
+	materialized *MaterializedOption
+	serdes       any // a SerdesOption[K, V]
+}
+
+func (o NameOption) applyTable(c *tableConfig)         { c.name = o.name }
+func (o MaterializedOption) applyTable(c *tableConfig) { c.materialized = &o }
+func (o SerdesOption[K, V]) applyTable(c *tableConfig) { c.serdes = o }
+
+// GroupedOption configures GroupBy and GroupByKey: Named (which names the repartition topic,
+// as Kafka Streams' Grouped.as) and WithSerdes (the serdes of the repartition topic).
+type GroupedOption interface{ applyGrouped(*groupedConfig) }
+
+type groupedConfig struct {
+	name   string
+	serdes any
+}
+
+func (o NameOption) applyGrouped(c *groupedConfig)         { c.name = o.name }
+func (o SerdesOption[K, V]) applyGrouped(c *groupedConfig) { c.serdes = o }
+
+func tableOptions(opts []TableOption) tableConfig {
+	var c tableConfig
+	for _, o := range opts {
+		o.applyTable(&c)
+	}
+	return c
+}
+
+// storeName returns the store name materialization asks for, or generates one with the
+// builder's counter (prefix + "STATE-STORE-" + counter, as Kafka Streams' newStoreName).
+func (b *Builder) storeName(c tableConfig, prefix string) (name string, queryable bool) {
+	if c.materialized != nil && c.materialized.name != "" {
+		return c.materialized.name, true
+	}
+	return b.newName(prefix + "STATE-STORE-"), false
+}
+
+func (c tableConfig) storeOptions() (backend state.Backend, logging bool) {
+	if c.materialized == nil {
+		return nil, true
+	}
+	return c.materialized.backend, !c.materialized.noLogging
+}
+
+func topologyInternal(name string) topology.InternalTopic { return topology.InternalTopic{Name: name} }

@@ -1,0 +1,175 @@
+package dsl
+
+import (
+	"fmt"
+
+	"github.com/rillstreams/rill/processor"
+	"github.com/rillstreams/rill/state"
+)
+
+// tableStore looks up the timestamped store a table processor was connected to.
+func tableStore[K, V, KO, VO any](ctx processor.Context[KO, VO], name string) (*state.TimestampedKeyValueStore[K, V], error) {
+	s, err := ctx.StateStore(name)
+	if err != nil {
+		return nil, err
+	}
+	ts, ok := s.(*state.TimestampedKeyValueStore[K, V])
+	if !ok {
+		return nil, fmt.Errorf("rill: store %s is a %T, not a table store of these types", name, s)
+	}
+	return ts, nil
+}
+
+// upsertOp turns records into table updates (KTABLE-SOURCE and KSTREAM-TOTABLE): each record
+// replaces its key's row, an absent value deletes it.
+type upsertOp[K, VIn, V any] struct {
+	ctx    processor.Context[K, change[V]]
+	st     *upsertState
+	store  *state.TimestampedKeyValueStore[K, V]
+	unwrap func(VIn) (V, bool)
+}
+
+func upsertSupplier[K, VIn, V any](st *upsertState, unwrap func(VIn) (V, bool)) processor.Supplier[K, VIn, K, change[V]] {
+	return func() processor.Processor[K, VIn, K, change[V]] { return &upsertOp[K, VIn, V]{st: st, unwrap: unwrap} }
+}
+
+func (p *upsertOp[K, VIn, V]) Init(ctx processor.Context[K, change[V]]) (err error) {
+	p.ctx = ctx
+	if p.st.store != "" {
+		p.store, err = tableStore[K, V](ctx, p.st.store)
+	}
+	return err
+}
+
+func (p *upsertOp[K, VIn, V]) Process(r processor.Record[K, VIn]) error {
+	v, ok := p.unwrap(r.Value)
+	ch := change[V]{newV: v, hasNew: ok}
+	if p.store != nil {
+		old, had, err := p.store.Get(r.Key)
+		if err != nil {
+			return err
+		}
+		if ok {
+			err = p.store.Put(r.Key, state.ValueAndTimestamp[V]{Value: v, Timestamp: r.Timestamp})
+		} else {
+			err = p.store.Delete(r.Key)
+		}
+		if err != nil {
+			return err
+		}
+		if p.st.sendOld {
+			ch.oldV, ch.hasOld = old.Value, had
+		}
+	}
+	return p.ctx.Forward(processor.Record[K, change[V]]{Key: r.Key, Value: ch, Timestamp: r.Timestamp, Headers: r.Headers})
+}
+
+func (p *upsertOp[K, VIn, V]) Close() error { return nil }
+
+// globalUpsertOp keeps a global table's store; it forwards nothing.
+type globalUpsertOp[K, V any] struct {
+	st    *upsertState
+	store *state.TimestampedKeyValueStore[K, V]
+}
+
+func (p *globalUpsertOp[K, V]) Init(ctx processor.Context[struct{}, struct{}]) (err error) {
+	p.store, err = tableStore[K, V](ctx, p.st.store)
+	return err
+}
+
+func (p *globalUpsertOp[K, V]) Process(r processor.Record[K, maybe[V]]) error {
+	if !r.Value.ok {
+		return p.store.Delete(r.Key)
+	}
+	return p.store.Put(r.Key, state.ValueAndTimestamp[V]{Value: r.Value.v, Timestamp: r.Timestamp})
+}
+
+func (p *globalUpsertOp[K, V]) Close() error { return nil }
+
+// derivedTableOp is the part of table operators that may keep a store of their results and
+// forwards changes.
+type derivedTableOp[K, V any] struct {
+	ctx   processor.Context[K, change[V]]
+	st    *upsertState
+	store *state.TimestampedKeyValueStore[K, V]
+}
+
+func (p *derivedTableOp[K, V]) Init(ctx processor.Context[K, change[V]]) (err error) {
+	p.ctx = ctx
+	if p.st.store != "" {
+		p.store, err = tableStore[K, V](ctx, p.st.store)
+	}
+	return err
+}
+
+func (p *derivedTableOp[K, V]) Close() error { return nil }
+
+// emit stores the new value when materialized and forwards the change, dropping old values
+// nobody asked for.
+func (p *derivedTableOp[K, V]) emit(r processor.Record[K, change[V]]) error {
+	if !p.st.sendOld {
+		r.Value.hasOld = false
+		var zero V
+		r.Value.oldV = zero
+	}
+	if p.store != nil {
+		var err error
+		if r.Value.hasNew {
+			err = p.store.Put(r.Key, state.ValueAndTimestamp[V]{Value: r.Value.newV, Timestamp: r.Timestamp})
+		} else {
+			err = p.store.Delete(r.Key)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return p.ctx.Forward(r)
+}
+
+// tableFilterOp is KTABLE-FILTER: a row failing the predicate is forwarded as a delete (Kafka
+// Streams' KTableFilter), unless old values are known and show it was not there either.
+type tableFilterOp[K, V any] struct {
+	derivedTableOp[K, V]
+	pred func(K, V) bool
+	not  bool
+}
+
+func (p *tableFilterOp[K, V]) Process(r processor.Record[K, change[V]]) error {
+	ch := r.Value
+	out := change[V]{}
+	if ch.hasNew && p.pred(r.Key, ch.newV) != p.not {
+		out.newV, out.hasNew = ch.newV, true
+	}
+	if p.st.sendOld && ch.hasOld && p.pred(r.Key, ch.oldV) != p.not {
+		out.oldV, out.hasOld = ch.oldV, true
+	}
+	if p.st.sendOld && !out.hasNew && !out.hasOld {
+		return nil // neither before nor after in the filtered table: nothing changed there
+	}
+	r.Value = out
+	return p.emit(r)
+}
+
+// tableMapValuesOp is KTABLE-MAPVALUES.
+type tableMapValuesOp[K, V, VR any] struct {
+	derivedTableOp[K, VR]
+	f func(K, V) VR
+}
+
+func (p *tableMapValuesOp[K, V, VR]) Process(r processor.Record[K, change[V]]) error {
+	var out change[VR]
+	if r.Value.hasNew {
+		out.newV, out.hasNew = p.f(r.Key, r.Value.newV), true
+	}
+	if p.st.sendOld && r.Value.hasOld {
+		out.oldV, out.hasOld = p.f(r.Key, r.Value.oldV), true
+	}
+	return p.emit(processor.Record[K, change[VR]]{Key: r.Key, Value: out, Timestamp: r.Timestamp, Headers: r.Headers})
+}
+
+// toStreamOp is KTABLE-TOSTREAM: the new value of each change, the zero value for a delete.
+type toStreamOp[K, V any] struct{ base[K, V] }
+
+func (p *toStreamOp[K, V]) Process(r processor.Record[K, change[V]]) error {
+	return p.ctx.Forward(processor.Record[K, V]{Key: r.Key, Value: r.Value.newV, Timestamp: r.Timestamp, Headers: r.Headers})
+}

@@ -1,0 +1,99 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/rillstreams/rill/processor"
+	"github.com/rillstreams/rill/serde"
+)
+
+// ErrNoBackend is returned when a store has no backend of its own and its task was given none.
+var ErrNoBackend = errors.New("rill: no state store backend")
+
+// StoreOptions are what every store builder carries: its backend and whether it is logged to a
+// changelog topic and cached.
+type StoreOptions struct {
+	// Backend overrides the task's default backend for this store (nil: the task's).
+	Backend Backend
+	// Logging writes every change to the compacted changelog topic
+	// "<application id>-<store>-changelog", from which the runtime restores the store. On by
+	// default, as in Kafka Streams.
+	Logging bool
+	// Caching would buffer updates per key until commit (Kafka Streams' record cache). It is
+	// recorded but not implemented yet: every update is written and forwarded, which is Kafka
+	// Streams' behaviour with statestore.cache.max.bytes=0.
+	Caching bool
+}
+
+func backendFor(opts StoreOptions, ctx processor.StoreContext) (Backend, error) {
+	if opts.Backend != nil {
+		return opts.Backend, nil
+	}
+	if b, ok := ctx.Backend.(Backend); ok && b != nil {
+		return b, nil
+	}
+	return nil, ErrNoBackend
+}
+
+// KeyValueStoreBuilder builds a typed key-value store per task (Kafka Streams'
+// Stores.keyValueStoreBuilder). Timestamped builders make KTable stores.
+type KeyValueStoreBuilder[K, V any] struct {
+	name        string
+	ks          serde.Serde[K]
+	vs          serde.Serde[V]
+	opts        StoreOptions
+	timestamped bool
+}
+
+// NewKeyValueStoreBuilder returns a builder of *KeyValueStore[K, V] named name, logged by default.
+func NewKeyValueStoreBuilder[K, V any](name string, ks serde.Serde[K], vs serde.Serde[V]) *KeyValueStoreBuilder[K, V] {
+	return &KeyValueStoreBuilder[K, V]{name: name, ks: ks, vs: vs, opts: StoreOptions{Logging: true}}
+}
+
+// NewTimestampedKeyValueStoreBuilder returns a builder of *TimestampedKeyValueStore[K, V].
+func NewTimestampedKeyValueStoreBuilder[K, V any](name string, ks serde.Serde[K], vs serde.Serde[V]) *KeyValueStoreBuilder[K, V] {
+	b := NewKeyValueStoreBuilder(name, ks, vs)
+	b.timestamped = true
+	return b
+}
+
+// WithLogging turns changelogging on or off.
+func (b *KeyValueStoreBuilder[K, V]) WithLogging(on bool) *KeyValueStoreBuilder[K, V] {
+	b.opts.Logging = on
+	return b
+}
+
+// WithCaching records whether the store should be cached (see StoreOptions.Caching).
+func (b *KeyValueStoreBuilder[K, V]) WithCaching(on bool) *KeyValueStoreBuilder[K, V] {
+	b.opts.Caching = on
+	return b
+}
+
+// WithBackend makes the store use backend instead of the task's default.
+func (b *KeyValueStoreBuilder[K, V]) WithBackend(backend Backend) *KeyValueStoreBuilder[K, V] {
+	b.opts.Backend = backend
+	return b
+}
+
+// Name is the store name.
+func (b *KeyValueStoreBuilder[K, V]) Name() string { return b.name }
+
+// Options returns the store's options, for the runtime (changelog topics).
+func (b *KeyValueStoreBuilder[K, V]) Options() StoreOptions { return b.opts }
+
+// Build opens the store for one task.
+func (b *KeyValueStoreBuilder[K, V]) Build(ctx processor.StoreContext) (processor.Store, error) {
+	backend, err := backendFor(b.opts, ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w for store %s", err, b.name)
+	}
+	bytes, err := backend.KeyValue(b.name, ctx.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if b.timestamped {
+		return NewTimestampedKeyValueStore(bytes, b.ks, b.vs), nil
+	}
+	return NewKeyValueStore(bytes, b.ks, b.vs), nil
+}
