@@ -68,6 +68,11 @@ type Context[K, V any] interface {
 	StreamTime() int64
 	// ApplicationID is the application id of the running app ("test" in the test driver).
 	ApplicationID() string
+	// RecordDropped counts a record the processor drops on purpose — too late for its window,
+	// without a key to join on — so that no record disappears without a trace: it adds to the
+	// task's dropped-records count (Kafka Streams' dropped-records metric) and is logged at
+	// debug level with the reason.
+	RecordDropped(reason string)
 }
 
 // Errors of the processor API.

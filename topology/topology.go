@@ -39,6 +39,9 @@ type Topology struct {
 	sourceTopics map[string]string
 	// internal topics (repartition topics) by unprefixed name.
 	internal map[string]InternalTopic
+	// copartition lists groups of topics that must have equal partition counts (joined or
+	// merged-then-aggregated inputs), for the runtime to check at start.
+	copartition [][]string
 	// global names the nodes of global stores' sub-topologies.
 	global map[string]bool
 	sealed bool
@@ -274,6 +277,22 @@ func (t *Topology) Seal() error {
 
 // Subtopologies returns the sealed topology's sub-topologies in id order, for the task engine.
 func (t *Topology) Subtopologies() []*engine.Subtopology { return t.subs }
+
+// AddCopartitionGroup records that topics (internal ones unprefixed) are read together by one
+// task and must have the same number of partitions; the runtime checks it at start, and creates
+// internal topics of a group with the group's count.
+func (t *Topology) AddCopartitionGroup(topics ...string) error {
+	if t.sealed {
+		return ErrSealed
+	}
+	if len(topics) > 1 {
+		t.copartition = append(t.copartition, slices.Clone(topics))
+	}
+	return nil
+}
+
+// CopartitionGroups returns the recorded co-partitioning groups.
+func (t *Topology) CopartitionGroups() [][]string { return t.copartition }
 
 // InternalTopics returns the internal topics, by unprefixed name.
 func (t *Topology) InternalTopics() map[string]InternalTopic { return t.internal }

@@ -485,6 +485,7 @@ func TestSessionReopen(t *testing.T) {
 	must(t, s.Close())
 	s, err = b.Session("s", dir, opts)
 	must(t, err)
+	defer s.Close() // before t.TempDir's cleanup removes the files
 	if ss := s.(*sessionStore); !ss.hasObserved || ss.observed != 1750 {
 		t.Fatalf("stream time after reopen without metadata = %d, want 1750", ss.observed)
 	}
