@@ -28,6 +28,9 @@ type Builder struct {
 	index int
 	errs  []error
 	built bool
+	// joinRepartitions maps the repartition topics of join inputs to their sources, so that
+	// a re-keyed stream joined twice is repartitioned once (join_stream.go).
+	joinRepartitions map[string]string
 }
 
 // NewBuilder returns an empty builder.

@@ -17,7 +17,7 @@
 // *Stream[string, string]. Types are concrete structs, because interfaces cannot carry generic
 // methods. Where a fluent chain would instantiate an ever-growing type (windowed keys of
 // windowed keys, an instantiation cycle Go rejects), the one entry operation is a package
-// function instead (WindowedBy, added with windows).
+// function instead: WindowedBy and SessionWindowedBy (see package windows).
 //
 // Options are typed by what takes them: Named everywhere, WithSerdes where records meet a
 // topic, WithStores on Process, Branched on branches. Serdes are inherited along a chain while

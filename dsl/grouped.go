@@ -46,7 +46,7 @@ func (s *Stream[K, V]) GroupBy[KR any](f func(K, V) KR, opts ...GroupedOption) *
 func (g *GroupedStream[K, V]) Count(opts ...TableOption) *Table[K, int64] {
 	cfg := tableOptions(opts)
 	b := g.s.b
-	if cfg.materialized == nil || cfg.materialized.name == "" {
+	if countBurnsName(cfg) {
 		b.newName("KSTREAM-AGGREGATE-STATE-STORE-") // Kafka Streams burns a name here; keep in step
 	}
 	return aggregateStream(g, cfg, "KSTREAM-AGGREGATE-", serde.Int64(),
@@ -68,6 +68,17 @@ func (g *GroupedStream[K, V]) Aggregate[VA any](init func() VA, f func(key K, v 
 		vs = o.value
 	}
 	return aggregateStream(g, cfg, "KSTREAM-AGGREGATE-", vs, init, f)
+}
+
+// countBurnsName tells whether Kafka Streams takes a store name it never uses for this count
+// (kept for topology compatibility): count(Materialized) with no store name does, count() and
+// count(Named) do not (TopologyTest's ...ZeroArgCount... and ...AnonymousMaterializedCount...
+// cases). WithSerdes is rill's Materialized.with.
+func countBurnsName(cfg tableConfig) bool {
+	if cfg.materialized != nil {
+		return cfg.materialized.name == ""
+	}
+	return cfg.serdes != nil
 }
 
 func reduceStream[K, V any](g *GroupedStream[K, V], cfg tableConfig, f func(V, V) V) *Table[K, V] {
@@ -96,39 +107,64 @@ func aggregateStream[K, V, VA any](g *GroupedStream[K, V], cfg tableConfig, pref
 // "<grouped name or store name>-repartition".
 func groupAggregate[K, V, VA any](g *GroupedStream[K, V], cfg tableConfig, prefix string, vs serde.Serde[VA],
 	sup func(*upsertState) processor.Supplier[K, V, K, change[VA]]) *Table[K, VA] {
-	s, b := g.s, g.s.b
-	storeName, queryable := b.storeName(cfg, prefix)
-	name := b.nameOr(cfg.name, prefix)
-	ks := s.keySerde
-	if o, ok := cfg.serdes.(SerdesOption[K, VA]); ok && o.key != nil {
-		ks = o.key
+	b := g.s.b
+	in := aggregationInput[K, V, VA](g, cfg, prefix)
+	t := &Table[K, VA]{b: b, node: in.name, keySerde: in.ks, valueSerde: vs, queryable: in.queryable}
+	if !in.ok {
+		return t
 	}
-	t := &Table[K, VA]{b: b, node: name, keySerde: ks, valueSerde: vs, queryable: queryable}
-	parent := s.node
-	switch {
-	case s.repartitionRequired && g.repartitioned != "":
-		parent, t.keySerde = g.repartitioned, g.rks
-	case s.repartitionRequired:
-		rks, rvs, err := resolveSerdes(name, g.serde, ks, s.valueSerde)
-		if !b.check(err) {
-			return t
-		}
-		prefix := g.name
-		if prefix == "" {
-			prefix = storeName
-		}
-		parent = repartitionThrough(s, prefix, 0, rks, rvs, passThroughSupplier[K, V]())
-		t.keySerde = rks
-		if g.name != "" {
-			g.repartitioned, g.rks = parent, rks
-		}
-	}
-	st := &upsertState{store: storeName}
-	b.check(b.topo.AddProcessor(name, sup(st), parent))
-	if t.materialize(storeName, cfg) {
+	st := &upsertState{store: in.storeName}
+	b.check(b.topo.AddProcessor(in.name, sup(st), in.parent))
+	if t.materialize(in.storeName, cfg) {
 		t.sendOld = func() { st.sendOld = true }
 	}
 	return t
+}
+
+// aggInput is where an aggregation of a grouped stream reads from and what it is called.
+type aggInput[K any] struct {
+	storeName string
+	queryable bool   // the store was named with Materialized
+	name      string // the aggregation's processor
+	parent    string // the grouped stream's node, or the repartition topic's source
+	ks        serde.Serde[K]
+	ok        bool // false when a wiring error was recorded
+}
+
+// aggregationInput names an aggregation of g (store, then processor, as Kafka Streams'
+// GroupedStreamAggregateBuilder) and, when the key changed upstream, routes g through a
+// repartition topic first: shared by windowed and unwindowed aggregations. VA is the
+// aggregate type, for WithSerdes[K, VA] among the options.
+func aggregationInput[K, V, VA any](g *GroupedStream[K, V], cfg tableConfig, prefix string) aggInput[K] {
+	s, b := g.s, g.s.b
+	in := aggInput[K]{ok: true}
+	in.storeName, in.queryable = b.storeName(cfg, prefix)
+	in.name = b.nameOr(cfg.name, prefix)
+	in.ks = s.keySerde
+	if o, ok := cfg.serdes.(SerdesOption[K, VA]); ok && o.key != nil {
+		in.ks = o.key
+	}
+	in.parent = s.node
+	switch {
+	case s.repartitionRequired && g.repartitioned != "":
+		in.parent, in.ks = g.repartitioned, g.rks
+	case s.repartitionRequired:
+		rks, rvs, err := resolveSerdes(in.name, g.serde, in.ks, s.valueSerde)
+		if !b.check(err) {
+			in.ok = false
+			return in
+		}
+		prefix := g.name
+		if prefix == "" {
+			prefix = in.storeName
+		}
+		in.parent = repartitionThrough(s, prefix, 0, rks, rvs, passThroughSupplier[K, V]())
+		in.ks = rks
+		if g.name != "" {
+			g.repartitioned, g.rks = in.parent, rks
+		}
+	}
+	return in
 }
 
 // streamAggOp is KSTREAM-AGGREGATE: it folds each record into its key's row and forwards the

@@ -1,6 +1,8 @@
 package dsl
 
 import (
+	"time"
+
 	"github.com/rillstreams/rill/state"
 	"github.com/rillstreams/rill/topology"
 )
@@ -11,6 +13,7 @@ type MaterializedOption struct {
 	name      string
 	backend   state.Backend
 	noLogging bool
+	retention time.Duration // window and session stores only; 0: the windows' minimum
 }
 
 // Materialized names the state store of a table or aggregation (Kafka Streams'
@@ -30,6 +33,16 @@ func (m MaterializedOption) WithBackend(b state.Backend) MaterializedOption {
 // (from its source) after a restart.
 func (m MaterializedOption) WithLoggingDisabled() MaterializedOption {
 	m.noLogging = true
+	return m
+}
+
+// WithRetention keeps the windows of a windowed aggregation's store for d of stream time
+// (Kafka Streams' Materialized.withRetention), so that interactive queries can read windows
+// after they closed. It must be at least the windows' size plus grace period (sessions: gap plus
+// grace; sliding windows: twice the time difference plus grace), the default; Build fails
+// otherwise. Key-value stores ignore it.
+func (m MaterializedOption) WithRetention(d time.Duration) MaterializedOption {
+	m.retention = d
 	return m
 }
 

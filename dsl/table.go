@@ -1,6 +1,7 @@
 package dsl
 
 import (
+	"github.com/rillstreams/rill/joins"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
 	"github.com/rillstreams/rill/state"
@@ -25,6 +26,11 @@ type Table[K, V any] struct {
 	// sendOld asks the node producing this table (and what it reads) to forward previous
 	// values too; it may materialize a source table.
 	sendOld func()
+	// windows is set on windowed tables (keys are windows.Windowed) and the tables derived
+	// from them with the same keys, for Suppress.
+	windows *windowing
+	// getter says how joins read the table's rows (join_getter.go); nil: from its store.
+	getter func() (joins.GetterSupplier[K, V], error)
 }
 
 // NodeName is the name of the node the table's updates come out of.
@@ -105,6 +111,7 @@ func (t *Table[K, V]) attachUpsert(st *upsertState, storeName string, queryable 
 		materialize()
 		st.sendOld = true
 	}
+	t.getter = storeGetterOf(t, materialize)
 }
 
 // materialize adds a timestamped store for the table's rows, connected to its node.
@@ -169,7 +176,7 @@ func addTableProcessor[KIn, VIn, K, V any](b *Builder, name string, sup processo
 // derivedTable returns the table of a processor node that transforms t, with its own state.
 func derivedTable[K, V, VR any](t *Table[K, V], name string, ks serde.Serde[K], vs serde.Serde[VR], st *upsertState,
 	cfg tableConfig) *Table[K, VR] {
-	out := &Table[K, VR]{b: t.b, node: name, keySerde: ks, valueSerde: vs}
+	out := &Table[K, VR]{b: t.b, node: name, keySerde: ks, valueSerde: vs, windows: t.windows}
 	if cfg.materialized != nil && cfg.materialized.name != "" {
 		if out.materialize(cfg.materialized.name, cfg) {
 			st.store = cfg.materialized.name
@@ -203,7 +210,9 @@ func (t *Table[K, V]) filter(pred func(K, V) bool, not bool, opts []TableOption)
 	addTableProcessor(t.b, name, func() processor.Processor[K, change[V], K, change[V]] {
 		return &tableFilterOp[K, V]{st: st, pred: pred, not: not}
 	}, t.node)
-	return derivedTable(t, name, t.keySerde, t.valueSerde, st, cfg)
+	out := derivedTable(t, name, t.keySerde, t.valueSerde, st, cfg)
+	out.getter = filterGetter(t, out, pred, not)
+	return out
 }
 
 // MapValues maps each row's value.
@@ -218,7 +227,9 @@ func (t *Table[K, V]) MapValues[VR any](f func(K, V) VR, opts ...TableOption) *T
 	if o, ok := cfg.serdes.(SerdesOption[K, VR]); ok && o.value != nil {
 		vs = o.value
 	}
-	return derivedTable(t, name, t.keySerde, vs, st, cfg)
+	out := derivedTable(t, name, t.keySerde, vs, st, cfg)
+	out.getter = mapValuesGetter(t, out, f)
+	return out
 }
 
 // ToStream is the stream of the table's updates: one record per update, with the new value; a

@@ -23,6 +23,12 @@ type StoreContext struct {
 	// their own use, chosen by the runtime's or the test driver's configuration. It is typed
 	// any because package state builds on this one.
 	Backend any
+	// Changelog is the state.ChangelogSink logged stores write their changes to; nil when
+	// nothing is logged (the test driver).
+	Changelog any
+	// Shared marks a store read by several goroutines (a global store): it is built to be
+	// safe for that.
+	Shared bool
 }
 
 // StoreBuilder opens a store for one task. It is attached to a topology once and called for

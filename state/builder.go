@@ -88,12 +88,28 @@ func (b *KeyValueStoreBuilder[K, V]) Build(ctx processor.StoreContext) (processo
 	if err != nil {
 		return nil, fmt.Errorf("%w for store %s", err, b.name)
 	}
-	bytes, err := backend.KeyValue(b.name, ctx.Dir)
+	raw, err := backend.KeyValue(b.name, ctx.Dir)
 	if err != nil {
 		return nil, err
 	}
-	if b.timestamped {
-		return NewTimestampedKeyValueStore(bytes, b.ks, b.vs), nil
+	bytes := raw
+	if ctx.Shared {
+		raw = &syncKeyValue{s: raw}
+		bytes = raw
 	}
-	return NewKeyValueStore(bytes, b.ks, b.vs), nil
+	if sink, ok := ctx.Changelog.(ChangelogSink); ok && sink != nil && b.opts.Logging {
+		bytes = &loggedKeyValue{KeyValueBytesStore: raw, sink: sink}
+	}
+	restore := func(key, value []byte) error { return raw.Put(key, value) }
+	if b.timestamped {
+		s := NewTimestampedKeyValueStore(bytes, b.ks, b.vs)
+		s.restore = restore
+		return s, nil
+	}
+	s := NewKeyValueStore(bytes, b.ks, b.vs)
+	s.restore = restore
+	return s, nil
 }
+
+// Logged tells whether the built store writes a changelog.
+func (b *KeyValueStoreBuilder[K, V]) Logged() bool { return b.opts.Logging }

@@ -15,6 +15,16 @@ type KeyValueStore[K, V any] struct {
 	bytes KeyValueBytesStore
 	ks    serde.Serde[K]
 	vs    serde.Serde[V]
+	// restore applies a changelog record to the store beneath logging (nil: to bytes).
+	restore func(key, value []byte) error
+}
+
+// Restore applies one changelog record (nil value: a delete) without logging it again.
+func (s *KeyValueStore[K, V]) Restore(key, value []byte) error {
+	if s.restore != nil {
+		return s.restore(key, value)
+	}
+	return s.bytes.Put(key, value)
 }
 
 // NewKeyValueStore wraps a byte store with serdes.

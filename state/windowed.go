@@ -10,8 +10,22 @@ import (
 // WindowStore is a typed view of a WindowBytesStore.
 type WindowStore[K, V any] struct {
 	bytes WindowBytesStore
+	raw   WindowBytesStore // beneath logging, for restoration
 	ks    serde.Serde[K]
 	vs    serde.Serde[V]
+}
+
+// Restore applies one changelog record (key with window start and sequence number).
+func (s *WindowStore[K, V]) Restore(key, value []byte) error {
+	k, start, err := parseWindowChangelogKey(key)
+	if err != nil {
+		return err
+	}
+	raw := s.raw
+	if raw == nil {
+		raw = s.bytes
+	}
+	return raw.Put(k, value, start)
 }
 
 // NewWindowStore wraps a window byte store with serdes.
@@ -143,8 +157,25 @@ func collectWindows[K, V any](s *WindowStore[K, V], it WindowKeyIterator) ([]Win
 // SessionStore is a typed view of a SessionBytesStore.
 type SessionStore[K, V any] struct {
 	bytes SessionBytesStore
+	raw   SessionBytesStore // beneath logging, for restoration
 	ks    serde.Serde[K]
 	vs    serde.Serde[V]
+}
+
+// Restore applies one changelog record (key with session end and start).
+func (s *SessionStore[K, V]) Restore(key, value []byte) error {
+	k, start, end, err := parseSessionChangelogKey(key)
+	if err != nil {
+		return err
+	}
+	raw := s.raw
+	if raw == nil {
+		raw = s.bytes
+	}
+	if value == nil {
+		return raw.Remove(k, start, end)
+	}
+	return raw.Put(k, start, end, value)
 }
 
 // NewSessionStore wraps a session byte store with serdes.
@@ -274,12 +305,19 @@ func (b *WindowStoreBuilder[K, V]) Build(ctx processor.StoreContext) (processor.
 	if err != nil {
 		return nil, fmt.Errorf("%w for store %s", err, b.name)
 	}
-	bytes, err := backend.Window(b.name, ctx.Dir, b.wo)
+	raw, err := backend.Window(b.name, ctx.Dir, b.wo)
 	if err != nil {
 		return nil, err
 	}
-	return NewWindowStore(bytes, b.ks, b.vs), nil
+	s := NewWindowStore(raw, b.ks, b.vs)
+	if sink, ok := ctx.Changelog.(ChangelogSink); ok && sink != nil && b.opts.Logging {
+		s.bytes, s.raw = &loggedWindow{WindowBytesStore: raw, sink: sink}, raw
+	}
+	return s, nil
 }
+
+// Logged tells whether the built store writes a changelog.
+func (b *WindowStoreBuilder[K, V]) Logged() bool { return b.opts.Logging }
 
 // SessionStoreBuilder builds a typed session store per task.
 type SessionStoreBuilder[K, V any] struct {
@@ -315,9 +353,16 @@ func (b *SessionStoreBuilder[K, V]) Build(ctx processor.StoreContext) (processor
 	if err != nil {
 		return nil, fmt.Errorf("%w for store %s", err, b.name)
 	}
-	bytes, err := backend.Session(b.name, ctx.Dir, b.wo)
+	raw, err := backend.Session(b.name, ctx.Dir, b.wo)
 	if err != nil {
 		return nil, err
 	}
-	return NewSessionStore(bytes, b.ks, b.vs), nil
+	s := NewSessionStore(raw, b.ks, b.vs)
+	if sink, ok := ctx.Changelog.(ChangelogSink); ok && sink != nil && b.opts.Logging {
+		s.bytes, s.raw = &loggedSession{SessionBytesStore: raw, sink: sink}, raw
+	}
+	return s, nil
 }
+
+// Logged tells whether the built store writes a changelog.
+func (b *SessionStoreBuilder[K, V]) Logged() bool { return b.opts.Logging }

@@ -98,5 +98,5 @@ func (n *procNode[KIn, VIn, KOut, VOut]) TaskID() processor.TaskID { return n.ta
 func (n *procNode[KIn, VIn, KOut, VOut]) RecordDropped(reason string) {
 	n.task.recordDropped(n.name, reason)
 }
-func (n *procNode[KIn, VIn, KOut, VOut]) StreamTime() int64        { return n.task.streamTime }
-func (n *procNode[KIn, VIn, KOut, VOut]) ApplicationID() string    { return n.task.cfg.ApplicationID }
+func (n *procNode[KIn, VIn, KOut, VOut]) StreamTime() int64     { return n.task.streamTime }
+func (n *procNode[KIn, VIn, KOut, VOut]) ApplicationID() string { return n.task.cfg.ApplicationID }

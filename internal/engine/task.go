@@ -38,7 +38,11 @@ type Config struct {
 	Backend any
 	// GlobalStores are the global stores, readable by every processor of the task.
 	GlobalStores map[string]processor.Store
-	Logger       *zap.Logger
+	// Changelog is the state.ChangelogSink the task's logged stores write to (nil: none).
+	Changelog any
+	// Shared builds the task's stores to be read from other goroutines (global tasks).
+	Shared bool
+	Logger *zap.Logger
 	// Handlers for failed records; nil means processor.LogAndFail.
 	DeserializationHandler processor.ErrorHandler
 	ProcessingHandler      processor.ErrorHandler
@@ -151,7 +155,8 @@ func New(cfg Config) (*Task, error) {
 		}
 	}
 	for _, sb := range cfg.Topology.Stores {
-		s, err := sb.Build(processor.StoreContext{ApplicationID: cfg.ApplicationID, TaskID: cfg.ID, Dir: cfg.StateDir, Backend: cfg.Backend})
+		s, err := sb.Build(processor.StoreContext{ApplicationID: cfg.ApplicationID, TaskID: cfg.ID, Dir: cfg.StateDir, Backend: cfg.Backend,
+			Changelog: cfg.Changelog, Shared: cfg.Shared})
 		if err != nil {
 			t.closeStores()
 			return nil, fmt.Errorf("rill: task %s: open store %s: %w", t.id, sb.Name(), err)
@@ -417,4 +422,13 @@ func deadLetter(topic string, r *RawRecord, err error) OutRecord {
 		processor.Header{Key: processor.HeaderErrorOffset, Value: []byte(strconv.FormatInt(r.Offset, 10))},
 	)
 	return OutRecord{Topic: topic, Partition: -1, Timestamp: r.Timestamp, Key: r.Key, Value: r.Value, Headers: h}
+}
+
+// Timestamp is the timestamp of what the task is doing: the current record's, or stream time
+// in a punctuation. Changelog records carry it, as in Kafka Streams.
+func (t *Task) Timestamp() int64 {
+	if t.current != nil {
+		return t.current.Timestamp
+	}
+	return t.streamTime
 }

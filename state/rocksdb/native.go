@@ -185,13 +185,16 @@ func (s *store) outErr() error {
 	return err
 }
 
-// bytesPtr is b's data for a native call, nil for an empty slice.
+// bytesPtr is b's data for a native call; never NULL, which RocksDB would pass on to
+// memcpy even for an empty key or value.
 func bytesPtr(b []byte) *C.char {
 	if len(b) == 0 {
-		return nil
+		return (*C.char)(unsafe.Pointer(&zeroByte))
 	}
 	return (*C.char)(unsafe.Pointer(unsafe.SliceData(b)))
 }
+
+var zeroByte byte
 
 // getInto reads the value of key in cf (the default column family when nil) into dst's
 // storage, growing it as needed; found is false when there is none. An empty value is

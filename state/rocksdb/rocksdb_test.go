@@ -643,7 +643,41 @@ func TestGrocksdbFallback(t *testing.T) {
 		"WindowReopen":              TestWindowReopen,
 		"SessionReopen":             TestSessionReopen,
 		"WindowNegativeTimes":       TestWindowNegativeTimes,
+		"EmptyKeysAndValues":        TestEmptyKeysAndValues,
 	} {
 		t.Run(name, test)
+	}
+}
+
+// TestEmptyKeysAndValues stores the empty key and empty values in every store type.
+func TestEmptyKeysAndValues(t *testing.T) {
+	b := newTestBackend(t)
+	dir := t.TempDir()
+	kv, err := b.KeyValue("kv", dir)
+	must(t, err)
+	defer kv.Close()
+	must(t, kv.Put([]byte{}, []byte{}))
+	if v, err := kv.Get(nil); err != nil || v == nil || len(v) != 0 {
+		t.Fatalf("Get(empty key) = %v, %v; want an empty value", v, err)
+	}
+	w, err := b.Window("w", dir, state.WindowOptions{Retention: 1000})
+	must(t, err)
+	defer w.Close()
+	must(t, w.Put(nil, []byte{}, 5))
+	if v, err := w.Fetch([]byte{}, 5); err != nil || v == nil || len(v) != 0 {
+		t.Fatalf("Fetch(empty key) = %v, %v; want an empty value", v, err)
+	}
+	it, err := w.All()
+	must(t, err)
+	if !it.Next() || len(it.Key()) != 0 || it.Value() == nil || it.WindowStart() != 5 {
+		t.Fatalf("All: %q@%d=%v, err %v", it.Key(), it.WindowStart(), it.Value(), it.Err())
+	}
+	must(t, it.Close())
+	s, err := b.Session("s", dir, state.WindowOptions{Retention: 1000})
+	must(t, err)
+	defer s.Close()
+	must(t, s.Put(nil, 1, 2, []byte{}))
+	if v, err := s.FetchSession(nil, 1, 2); err != nil || v == nil || len(v) != 0 {
+		t.Fatalf("FetchSession(empty key) = %v, %v; want an empty value", v, err)
 	}
 }

@@ -1,0 +1,329 @@
+package dsl
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/rillstreams/rill/processor"
+	"github.com/rillstreams/rill/serde"
+	"github.com/rillstreams/rill/state"
+)
+
+// Suppressed says what Suppress holds back; make one with UntilWindowCloses.
+type Suppressed struct{ untilWindowCloses bool }
+
+// UntilWindowCloses holds each window's updates back until the window closes, then emits its
+// final value once (Kafka Streams' Suppressed.untilWindowCloses with an unbounded buffer).
+// Buffered updates live in a logged state store, so they survive restarts.
+func UntilWindowCloses() Suppressed { return Suppressed{untilWindowCloses: true} }
+
+// ErrNotWindowed is matched by the Build error of Suppress(UntilWindowCloses()) on a table
+// whose keys are not windows (it was not made by WindowedBy or SessionWindowedBy, or its keys
+// were changed since).
+var ErrNotWindowed = errors.New("rill: not a windowed table")
+
+// Suppress holds back the table's updates as s says (Kafka Streams' KTable.suppress). With
+// UntilWindowCloses, on a windowed table, each window's latest value is emitted once, when
+// stream time (the largest timestamp of the updates Suppress has seen) passes the window's end
+// plus the grace period — for sessions plus the inactivity gap too — which is when the
+// aggregation stops accepting records for it. Deletes of windows not yet emitted (sessions
+// merged away) are dropped, as in Kafka Streams. Named names the node; its buffer store is then
+// "<name>-store".
+//
+// As in Kafka Streams, only updates reaching Suppress move its stream time: after a Filter
+// that drops updates, windows are flushed by the next update that passes. EmitFinal on the
+// windowed stream does not have this lag (it sees every record) and needs no extra store.
+//
+// Kafka Streams flushes a sliding or session window's final result one millisecond before
+// its aggregation closes the window; rill uses the aggregation's own close rule, so a final
+// result is final.
+func (t *Table[K, V]) Suppress(s Suppressed, opts ...Option) *Table[K, V] {
+	b := t.b
+	named := nameOf(opts)
+	name := b.nameOr(named, "KTABLE-SUPPRESS-")
+	storeName := suffixed(named, "-store")
+	if storeName == "" {
+		storeName = b.newName("KTABLE-SUPPRESS-STATE-STORE-")
+	}
+	out := &Table[K, V]{b: b, node: name, keySerde: t.keySerde, valueSerde: t.valueSerde, windows: t.windows}
+	if !s.untilWindowCloses {
+		b.errs = append(b.errs, fmt.Errorf("rill: suppress %s: use dsl.UntilWindowCloses()", name))
+		return out
+	}
+	var end func(K) int64
+	if t.windows != nil {
+		end, _ = t.windows.end.(func(K) int64)
+	}
+	if end == nil {
+		b.errs = append(b.errs, fmt.Errorf("%w: suppress %s: UntilWindowCloses needs a table made by WindowedBy or SessionWindowedBy",
+			ErrNotWindowed, name))
+		return out
+	}
+	ks, vs, err := resolveSerdes(name, nil, t.keySerde, t.valueSerde)
+	if !b.check(err) {
+		return out
+	}
+	if t.sendOld != nil {
+		t.sendOld() // the buffer keeps the value downstream saw before the first held update
+	}
+	st := &upsertState{store: storeName}
+	closed := t.windows.closed
+	b.check(b.topo.AddProcessor(name, func() processor.Processor[K, change[V], K, change[V]] {
+		return &suppressOp[K, V]{st: st, ks: ks, vs: vs, end: end, closed: closed}
+	}, t.node))
+	b.check(b.topo.AddStore(state.NewKeyValueStoreBuilder(storeName, serde.Bytes(), serde.Bytes()), name))
+	out.sendOld = func() { st.sendOld = true }
+	return out
+}
+
+// suppressOp is KTABLE-SUPPRESS for final results (Kafka Streams' KTableSuppressProcessor
+// with a window-end time definition). Its buffer is a key-value store ordered by window end:
+//
+//	key:   window end (8 bytes, big-endian, sign bit flipped so that byte order is time
+//	       order) | serialized windowed key
+//	value: record timestamp (8) | flags (1; bit 0: prior value present) | header count (4)
+//	       | per header: key length (4), key, value length (4; 0xFFFFFFFF for nil), value
+//	       | new value length (4), new value | prior value
+//
+// The prior value is the one downstream saw before the first held update of the key; it is
+// forwarded as the old value.
+type suppressOp[K, V any] struct {
+	ctx      processor.Context[K, change[V]]
+	st       *upsertState
+	ks       serde.Serde[K]
+	vs       serde.Serde[V]
+	end      func(K) int64
+	closed   func(end, streamTime int64) bool
+	store    state.KeyValueBytesStore
+	observed int64
+	evicted  int64 // observed time at the last eviction
+	pending  [][2][]byte
+}
+
+func (p *suppressOp[K, V]) Init(ctx processor.Context[K, change[V]]) error {
+	p.ctx = ctx
+	p.observed, p.evicted = processor.UnknownTime, processor.UnknownTime
+	s, err := ctx.StateStore(p.st.store)
+	if err != nil {
+		return err
+	}
+	kv, ok := s.(*state.KeyValueStore[[]byte, []byte])
+	if !ok {
+		return fmt.Errorf("rill: store %s is a %T, not a suppression buffer", p.st.store, s)
+	}
+	p.store = kv.Bytes()
+	return nil
+}
+
+func (p *suppressOp[K, V]) Close() error { return nil }
+
+func (p *suppressOp[K, V]) Process(r processor.Record[K, change[V]]) error {
+	if r.Timestamp > p.observed {
+		p.observed = r.Timestamp
+	}
+	if err := p.buffer(r); err != nil {
+		return err
+	}
+	if p.observed == p.evicted {
+		return nil // stream time stood still: nothing closed since the last eviction
+	}
+	p.evicted = p.observed
+	return p.evict()
+}
+
+func (p *suppressOp[K, V]) buffer(r processor.Record[K, change[V]]) error {
+	kb, err := p.ks.Serialize(p.st.store, r.Key)
+	if err != nil {
+		return keyError(p.st.store, true, err)
+	}
+	bk := make([]byte, 8+len(kb))
+	binary.BigEndian.PutUint64(bk, uint64(p.end(r.Key))^(1<<63))
+	copy(bk[8:], kb)
+	held, err := p.store.Get(bk)
+	if err != nil {
+		return err
+	}
+	// The prior value: the held one's when something is held, else this update's old value.
+	var prior []byte
+	hasPrior := false
+	if held != nil {
+		if prior, hasPrior, err = heldPrior(held); err != nil {
+			return fmt.Errorf("rill: suppression buffer %s: %w", p.st.store, err)
+		}
+	} else if r.Value.hasOld {
+		if prior, err = p.vs.Serialize(p.st.store, r.Value.oldV); err != nil {
+			return valueError(p.st.store, true, err)
+		}
+		hasPrior = true
+	}
+	if !r.Value.hasNew && !hasPrior {
+		// A delete of a window downstream never saw (a session merged away): drop it, as Kafka
+		// Streams drops such tombstones when it flushes final results.
+		if held != nil {
+			_, err = p.store.Delete(bk)
+		}
+		return err
+	}
+	var nb []byte
+	if r.Value.hasNew {
+		if nb, err = p.vs.Serialize(p.st.store, r.Value.newV); err != nil {
+			return valueError(p.st.store, true, err)
+		}
+	}
+	return p.store.Put(bk, encodeHeld(r.Timestamp, r.Headers, r.Value.hasNew, nb, hasPrior, prior))
+}
+
+// evict forwards and removes every held window that has closed, oldest window end first.
+func (p *suppressOp[K, V]) evict() error {
+	it, err := p.store.All()
+	if err != nil {
+		return err
+	}
+	p.pending = p.pending[:0]
+	for it.Next() {
+		k := it.Key()
+		if len(k) < 8 || !p.closed(int64(binary.BigEndian.Uint64(k)^(1<<63)), p.observed) {
+			break
+		}
+		p.pending = append(p.pending, [2][]byte{append([]byte(nil), k...), append([]byte(nil), it.Value()...)})
+	}
+	err = it.Err()
+	if cerr := it.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	for _, kv := range p.pending {
+		if _, err := p.store.Delete(kv[0]); err != nil {
+			return err
+		}
+		if err := p.emit(kv[0][8:], kv[1]); err != nil {
+			return err
+		}
+	}
+	clear(p.pending)
+	return nil
+}
+
+func (p *suppressOp[K, V]) emit(kb, held []byte) error {
+	h, err := decodeHeld(held)
+	if err != nil {
+		return fmt.Errorf("rill: suppression buffer %s: %w", p.st.store, err)
+	}
+	if !h.hasNew {
+		return nil // final results never forward deletes (Kafka Streams' safeToDropTombstones)
+	}
+	k, err := p.ks.Deserialize(p.st.store, kb)
+	if err != nil {
+		return keyError(p.st.store, false, err)
+	}
+	var ch change[V]
+	if ch.newV, err = p.vs.Deserialize(p.st.store, h.newV); err != nil {
+		return valueError(p.st.store, false, err)
+	}
+	ch.hasNew = true
+	if h.hasPrior && p.st.sendOld {
+		if ch.oldV, err = p.vs.Deserialize(p.st.store, h.prior); err != nil {
+			return valueError(p.st.store, false, err)
+		}
+		ch.hasOld = true
+	}
+	return p.ctx.Forward(processor.Record[K, change[V]]{Key: k, Value: ch, Timestamp: h.ts, Headers: h.headers})
+}
+
+// held is a decoded buffer entry.
+type held struct {
+	ts               int64
+	headers          []processor.Header
+	hasNew, hasPrior bool
+	newV, prior      []byte
+}
+
+func encodeHeld(ts int64, headers []processor.Header, hasNew bool, newV []byte, hasPrior bool, prior []byte) []byte {
+	n := 8 + 1 + 4 + 4 + len(newV) + len(prior)
+	for _, h := range headers {
+		n += 8 + len(h.Key) + len(h.Value)
+	}
+	out := make([]byte, 0, n)
+	out = binary.BigEndian.AppendUint64(out, uint64(ts))
+	var flags byte
+	if hasPrior {
+		flags |= 1
+	}
+	if hasNew {
+		flags |= 2
+	}
+	out = append(out, flags)
+	out = binary.BigEndian.AppendUint32(out, uint32(len(headers)))
+	for _, h := range headers {
+		out = binary.BigEndian.AppendUint32(out, uint32(len(h.Key)))
+		out = append(out, h.Key...)
+		if h.Value == nil {
+			out = binary.BigEndian.AppendUint32(out, math.MaxUint32)
+		} else {
+			out = binary.BigEndian.AppendUint32(out, uint32(len(h.Value)))
+			out = append(out, h.Value...)
+		}
+	}
+	out = binary.BigEndian.AppendUint32(out, uint32(len(newV)))
+	out = append(out, newV...)
+	return append(out, prior...)
+}
+
+var errHeldCorrupt = errors.New("corrupt entry")
+
+func decodeHeld(b []byte) (held, error) {
+	var h held
+	if len(b) < 13 {
+		return h, errHeldCorrupt
+	}
+	h.ts = int64(binary.BigEndian.Uint64(b))
+	h.hasPrior, h.hasNew = b[8]&1 != 0, b[8]&2 != 0
+	n := binary.BigEndian.Uint32(b[9:])
+	b = b[13:]
+	next := func() ([]byte, bool, bool) { // bytes, nil, ok
+		if len(b) < 4 {
+			return nil, false, false
+		}
+		l := binary.BigEndian.Uint32(b)
+		b = b[4:]
+		if l == math.MaxUint32 {
+			return nil, true, true
+		}
+		if uint64(l) > uint64(len(b)) {
+			return nil, false, false
+		}
+		v := b[:l:l]
+		b = b[l:]
+		return v, false, true
+	}
+	for range n {
+		k, _, ok := next()
+		if !ok {
+			return h, errHeldCorrupt
+		}
+		v, _, ok := next()
+		if !ok {
+			return h, errHeldCorrupt
+		}
+		h.headers = append(h.headers, processor.Header{Key: string(k), Value: v})
+	}
+	v, isNil, ok := next()
+	if !ok || isNil {
+		return h, errHeldCorrupt
+	}
+	h.newV, h.prior = v, b
+	return h, nil
+}
+
+// heldPrior returns the prior value of a buffer entry.
+func heldPrior(b []byte) ([]byte, bool, error) {
+	h, err := decodeHeld(b)
+	if err != nil {
+		return nil, false, err
+	}
+	return h.prior, h.hasPrior, nil
+}

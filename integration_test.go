@@ -1,0 +1,389 @@
+package rill_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rillstreams/rill"
+	"github.com/rillstreams/rill/dsl"
+	"github.com/rillstreams/rill/kafkatest"
+	"github.com/rillstreams/rill/serde"
+	"github.com/rillstreams/rill/state/memory"
+	"github.com/rillstreams/rill/streamstest"
+	"github.com/rillstreams/rill/topology"
+)
+
+// Integration tests: real topologies on the embedded Kafka-protocol broker (kfake), real
+// transactions, real RocksDB. They compare with the test driver, restart, and SIGKILL.
+
+// must fails the test, or panics in the crash child, which has no test.
+func must(t testing.TB, err error) {
+	if err == nil {
+		return
+	}
+	if t == nil {
+		panic(err)
+	}
+	t.Fatal(err)
+}
+
+func statelessTopology(t testing.TB) *topology.Topology {
+	b := dsl.NewBuilder()
+	b.Stream("in", serde.String(), serde.String()).
+		Filter(func(_, v string) bool { return !strings.HasPrefix(v, "drop") }).
+		MapValues(func(_, v string) string { return strings.ToUpper(v) }).
+		To("out")
+	topo, err := b.Build()
+	must(t, err)
+	return topo
+}
+
+// countTopology counts records per key and sums their int64 values: Kafka Streams' EOS
+// system-test shape. Outputs are "count:sum" per update.
+func countTopology(t testing.TB) *topology.Topology {
+	type agg struct {
+		Count int64 `json:"c"`
+		Sum   int64 `json:"s"`
+	}
+	b := dsl.NewBuilder()
+	b.Stream("in", serde.String(), serde.Int64()).
+		GroupByKey().
+		Aggregate(func() agg { return agg{} }, func(_ string, v int64, a agg) agg { return agg{a.Count + 1, a.Sum + v} },
+			dsl.Materialized("sums"), dsl.WithSerdes(serde.String(), serde.JSON[agg]())).
+		ToStream().
+		MapValues(func(_ string, a agg) string { return fmt.Sprintf("%d:%d", a.Count, a.Sum) }).
+		To("out")
+	topo, err := b.Build()
+	must(t, err)
+	return topo
+}
+
+func startApp(t testing.TB, ctx context.Context, topo *topology.Topology, cfg rill.Config) (stop func() error) {
+	app, err := rill.New(topo, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	runCtx, cancel := context.WithCancel(ctx)
+	go func() { done <- app.Run(runCtx) }()
+	var once atomic.Bool
+	stop = func() error {
+		if !once.CompareAndSwap(false, true) {
+			return nil
+		}
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(30 * time.Second):
+			return errors.New("app did not stop within 30s")
+		}
+	}
+	t.Cleanup(func() { _ = stop() })
+	return stop
+}
+
+// keyed makes n input records over keys keys. Timestamps are recent: brokers delete records
+// older than the topic's retention (7 days by default), 1970 timestamps included.
+func keyed(n, keys int, value func(i int) []byte) []kafkatest.Record {
+	base := time.Now().Add(-time.Hour).UnixMilli()
+	recs := make([]kafkatest.Record, n)
+	for i := range recs {
+		recs[i] = kafkatest.Record{Topic: "in", Key: []byte("k" + strconv.Itoa(i%keys)), Value: value(i),
+			Timestamp: time.UnixMilli(base + int64(i))}
+	}
+	return recs
+}
+
+func int64Bytes(i int) []byte {
+	b, _ := serde.Int64().Serialize("", int64(i))
+	return b
+}
+
+func TestStatelessMatchesTestDriver(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	broker := kafkatest.New(t)
+	for _, topic := range []string{"in", "out"} {
+		if err := broker.CreateTopic(ctx, topic, 4); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs := keyed(300, 17, func(i int) []byte {
+		if i%5 == 0 {
+			return []byte("drop" + strconv.Itoa(i))
+		}
+		return []byte("v" + strconv.Itoa(i))
+	})
+	if err := broker.Produce(ctx, recs...); err != nil {
+		t.Fatal(err)
+	}
+	// The driver's answer for the same input, with the same partitioning.
+	d := streamstest.New(t, statelessTopology(t), streamstest.WithPartitions(4))
+	in := streamstest.Input(d, "in", serde.String(), serde.String())
+	for _, r := range recs {
+		in.PipeAt(string(r.Key), string(r.Value), r.Timestamp)
+	}
+	want := perKey(func(yield func(k, v string)) {
+		for _, r := range streamstest.Output(d, "out", serde.String(), serde.String()).ReadAll() {
+			yield(r.Key, r.Value)
+		}
+	})
+	stop := startApp(t, ctx, statelessTopology(t), rill.Config{ApplicationID: "stateless", Bootstrap: broker.Addrs(),
+		StateDir: t.TempDir(), CommitInterval: 50 * time.Millisecond, StoreBackend: memory.Backend()})
+	out, err := broker.Consume(ctx, "out", 240, false)
+	if err != nil {
+		t.Fatalf("consumed %d of 240: %v", len(out), err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	got := perKey(func(yield func(k, v string)) {
+		for _, r := range out {
+			yield(string(r.Key), string(r.Value))
+		}
+	})
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("per-key outputs differ from the driver's\n got %v\nwant %v", got, want)
+	}
+}
+
+func perKey(each func(func(k, v string))) map[string][]string {
+	m := map[string][]string{}
+	each(func(k, v string) { m[k] = append(m[k], v) })
+	return m
+}
+
+// checkExact verifies a count/sum output stream: per key, counts go 1, 2, 3, ... with no
+// repeat and no gap, and the last sum is the sum of the key's inputs. It is what detects a
+// duplicate or lost update under exactly-once.
+func checkExact(out []kafkatest.Record, wantCount map[string]int64, wantSum map[string]int64) error {
+	last := map[string]int64{}
+	sums := map[string]int64{}
+	for _, r := range out {
+		var c, s int64
+		if _, err := fmt.Sscanf(string(r.Value), "%d:%d", &c, &s); err != nil {
+			return fmt.Errorf("bad output %q: %v", r.Value, err)
+		}
+		k := string(r.Key)
+		if c != last[k]+1 {
+			return fmt.Errorf("key %s: count %d after %d (duplicate or lost update)", k, c, last[k])
+		}
+		last[k], sums[k] = c, s
+	}
+	for k, n := range wantCount {
+		if last[k] != n || sums[k] != wantSum[k] {
+			return fmt.Errorf("key %s: final count %d sum %d, want %d and %d", k, last[k], sums[k], n, wantSum[k])
+		}
+	}
+	return nil
+}
+
+func expectedCounts(recs []kafkatest.Record) (map[string]int64, map[string]int64, int) {
+	counts, sums := map[string]int64{}, map[string]int64{}
+	for _, r := range recs {
+		v, _ := serde.Int64().Deserialize("", r.Value)
+		counts[string(r.Key)]++
+		sums[string(r.Key)] += v
+	}
+	return counts, sums, len(recs)
+}
+
+func TestCheckExactDetectsDuplicates(t *testing.T) {
+	out := []kafkatest.Record{{Key: []byte("a"), Value: []byte("1:5")}, {Key: []byte("a"), Value: []byte("2:7")}}
+	if err := checkExact(out, map[string]int64{"a": 2}, map[string]int64{"a": 7}); err != nil {
+		t.Fatalf("clean stream rejected: %v", err)
+	}
+	dup := append(out[:1:1], out[0], out[1])
+	if err := checkExact(dup, map[string]int64{"a": 2}, map[string]int64{"a": 7}); err == nil {
+		t.Fatal("an injected duplicate update went unnoticed")
+	}
+	lost := out[1:]
+	if err := checkExact(lost, map[string]int64{"a": 2}, map[string]int64{"a": 7}); err == nil {
+		t.Fatal("a lost update went unnoticed")
+	}
+}
+
+// Two instances of a stateful exactly-once app in one process share the partitions; every
+// per-key update appears exactly once in the read_committed output.
+func TestStatefulTwoInstancesExactlyOnce(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	broker := kafkatest.New(t)
+	for _, topic := range []string{"in", "out"} {
+		if err := broker.CreateTopic(ctx, topic, 4); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs := keyed(2000, 40, int64Bytes)
+	counts, sums, n := expectedCounts(recs)
+	cfg := func(id string) rill.Config {
+		return rill.Config{ApplicationID: "counts", Bootstrap: broker.Addrs(), StateDir: t.TempDir(), ProcessID: id,
+			ProcessingGuarantee: rill.ExactlyOnceV2}
+	}
+	stop1 := startApp(t, ctx, countTopology(t), cfg("one"))
+	stop2 := startApp(t, ctx, countTopology(t), cfg("two"))
+	if err := broker.Produce(ctx, recs[:n/2]...); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if err := broker.Produce(ctx, recs[n/2:]...); err != nil {
+		t.Fatal(err)
+	}
+	out, err := broker.Consume(ctx, "out", n, true)
+	if err != nil {
+		t.Fatalf("consumed %d of %d: %v", len(out), n, err)
+	}
+	if err := checkExact(out, counts, sums); err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(stop1(), stop2()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Stop an instance after part of the input, start it again on the same state directory: the
+// store is restored from checkpoint and changelog, and counts carry on.
+func TestRestartRestoresState(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	broker := kafkatest.New(t)
+	for _, topic := range []string{"in", "out"} {
+		if err := broker.CreateTopic(ctx, topic, 2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs := keyed(600, 10, int64Bytes)
+	counts, sums, n := expectedCounts(recs)
+	dir := t.TempDir()
+	var restored atomic.Int64
+	cfg := rill.Config{ApplicationID: "restart", Bootstrap: broker.Addrs(), StateDir: dir, ProcessID: "same",
+		CommitInterval:  100 * time.Millisecond,
+		RestoreListener: func(e rill.RestoreEvent) { restored.Add(e.Records) }}
+	if err := broker.Produce(ctx, recs[:n/2]...); err != nil {
+		t.Fatal(err)
+	}
+	stop := startApp(t, ctx, countTopology(t), cfg)
+	if _, err := broker.Consume(ctx, "out", n/2, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	firstRestore := restored.Load()
+	if err := broker.Produce(ctx, recs[n/2:]...); err != nil {
+		t.Fatal(err)
+	}
+	stop = startApp(t, ctx, countTopology(t), cfg)
+	out, err := broker.Consume(ctx, "out", n, false)
+	if err != nil {
+		t.Fatalf("consumed %d of %d: %v", len(out), n, err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkExact(out, counts, sums); err != nil {
+		t.Fatal(err)
+	}
+	// A clean stop checkpoints: the restart restores nothing it already had.
+	if got := restored.Load() - firstRestore; got != 0 {
+		t.Errorf("restart restored %d changelog records; with a clean checkpoint it needs none", got)
+	}
+}
+
+// The crash test runs the app in a child process (this test binary, re-executed) and SIGKILLs
+// it mid-stream three times; read_committed output must still hold every update exactly once.
+func TestCrashExactlyOnce(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
+	broker := kafkatest.New(t)
+	for _, topic := range []string{"in", "out"} {
+		if err := broker.CreateTopic(ctx, topic, 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs := keyed(6000, 30, int64Bytes)
+	counts, sums, n := expectedCounts(recs)
+	dir := t.TempDir()
+	child := func() *exec.Cmd {
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(os.Environ(), "RILL_CRASH_CHILD=1", "RILL_BOOTSTRAP="+strings.Join(broker.Addrs(), ","), "RILL_STATE_DIR="+dir)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	produced := 0
+	for kill := 0; kill < 3; kill++ {
+		cmd := child()
+		next := produced + n/4
+		if err := broker.Produce(ctx, recs[produced:next]...); err != nil {
+			t.Fatal(err)
+		}
+		produced = next
+		// Let it get part way, then kill it without warning.
+		seen, _ := func() ([]kafkatest.Record, error) {
+			c, cancel := context.WithTimeout(ctx, 20*time.Second)
+			defer cancel()
+			return broker.Consume(c, "out", produced-n/8, false)
+		}()
+		t.Logf("kill %d after %d uncommitted-visible outputs", kill+1, len(seen))
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		_ = cmd.Wait()
+	}
+	cmd := child()
+	if err := broker.Produce(ctx, recs[produced:]...); err != nil {
+		t.Fatal(err)
+	}
+	out, err := broker.Consume(ctx, "out", n, true)
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Wait()
+	if err != nil {
+		t.Fatalf("consumed %d of %d committed outputs: %v", len(out), n, err)
+	}
+	if err := checkExact(out, counts, sums); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMain doubles as the crash test's child: with RILL_CRASH_CHILD set, the binary runs the
+// exactly-once count app until SIGTERM (or SIGKILL) instead of the tests.
+func TestMain(m *testing.M) {
+	if os.Getenv("RILL_CRASH_CHILD") != "" {
+		os.Exit(crashChild())
+	}
+	os.Exit(m.Run())
+}
+
+func crashChild() int {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	app, err := rill.New(countTopology(nil), rill.Config{ApplicationID: "crash", ProcessID: "child",
+		Bootstrap: strings.Split(os.Getenv("RILL_BOOTSTRAP"), ","), StateDir: os.Getenv("RILL_STATE_DIR"),
+		ProcessingGuarantee: rill.ExactlyOnceV2})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	go func() {
+		sig := make(chan os.Signal, 1)
+		signalNotify(sig)
+		<-sig
+		cancel()
+	}()
+	if err := app.Run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,57 @@
+package assign
+
+// SubscriptionVersion is the version EncodeSubscription writes.
+const SubscriptionVersion = 1
+
+// Subscription is the user data each consumer puts in its group member metadata. ProcessID,
+// TaskOffsetSums and HostPort describe the process and are the same from each of its
+// consumers; PrevActive and PrevStandby may be the consumer's own tasks (the balancer unions
+// them per process and keeps them per consumer for Client.PrevByConsumer) or the whole
+// process's.
+type Subscription struct {
+	ProcessID   string
+	PrevActive  []TaskID
+	PrevStandby []TaskID
+	// TaskOffsetSums is, per task with local state, the sum of the store changelog offsets it
+	// has applied, or OffsetSumLatest for a running active (see LagsFromOffsetSums).
+	TaskOffsetSums map[TaskID]int64
+	HostPort       string
+	// Version is the version the sender wrote, set by DecodeSubscription. EncodeSubscription
+	// ignores it and always writes SubscriptionVersion.
+	Version int
+}
+
+// EncodeSubscription encodes s, version SubscriptionVersion. Task lists are written sorted
+// and without duplicates; task ids must be non-negative and sub-topologies fit in 31 bits, or
+// the result does not decode.
+//
+// Layout (version 1): version, process id, host:port, previous actives, previous standbys,
+// offset sums.
+func EncodeSubscription(s Subscription) []byte {
+	w := writer{b: make([]byte, 0, 32+len(s.ProcessID)+len(s.HostPort)+2*(len(s.PrevActive)+len(s.PrevStandby))+6*len(s.TaskOffsetSums))}
+	w.uvarint(SubscriptionVersion)
+	w.str(s.ProcessID)
+	w.str(s.HostPort)
+	w.tasks(s.PrevActive)
+	w.tasks(s.PrevStandby)
+	w.taskValues(s.TaskOffsetSums)
+	return w.b
+}
+
+// DecodeSubscription decodes what EncodeSubscription wrote, in this or any later version.
+// Errors wrap ErrMalformed.
+func DecodeSubscription(b []byte) (Subscription, error) {
+	r := reader{what: "subscription", b: b}
+	var s Subscription
+	s.Version = r.version()
+	s.ProcessID = r.str()
+	s.HostPort = r.str()
+	s.PrevActive = r.tasks()
+	s.PrevStandby = r.tasks()
+	s.TaskOffsetSums = r.taskValues()
+	r.end(s.Version, SubscriptionVersion)
+	if r.err != nil {
+		return Subscription{}, r.err
+	}
+	return s, nil
+}

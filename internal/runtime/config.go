@@ -1,0 +1,68 @@
+// Package runtime runs a topology against Kafka: stream threads, each a group member with
+// tasks per partition, and a global thread for global tables. The root package rill is its
+// public face; this package holds the moving parts.
+//
+// # Usage
+//
+//	rt, err := runtime.New(topo, runtime.Config{...}) // filled in by rill.New
+//	err = rt.Run(ctx)
+package runtime
+
+import (
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/rillstreams/rill/internal/kafka"
+	"github.com/rillstreams/rill/processor"
+	"github.com/rillstreams/rill/state"
+)
+
+// Config is the runtime's configuration, already defaulted and validated by rill.New.
+type Config struct {
+	ApplicationID          string
+	Client                 kafka.ClientConfig
+	StateDir               string
+	ProcessID              string
+	NumThreads             int
+	ExactlyOnce            bool
+	CommitInterval         time.Duration
+	MaxPollRecords         int
+	NumStandbyReplicas     int
+	ApplicationServer      string
+	ReplicationFactor      int16
+	Backend                state.Backend
+	Logger                 *zap.Logger
+	DeserializationHandler processor.ErrorHandler
+	ProcessingHandler      processor.ErrorHandler
+	ProductionHandler      processor.ErrorHandler
+	AcceptableRecoveryLag  int64
+	MaxWarmupReplicas      int
+	// OnState is called on every state change of the runtime.
+	OnState func(State)
+	// RestoreListener, when set, is told about each restoration of a task's stores.
+	RestoreListener func(RestoreEvent)
+}
+
+// RestoreEvent reports one finished restoration.
+type RestoreEvent struct {
+	Task     processor.TaskID
+	Records  int64
+	Duration time.Duration
+}
+
+// State is the runtime's lifecycle state (Kafka Streams' KafkaStreams.State).
+type State int
+
+const (
+	Created State = iota
+	Rebalancing
+	Running
+	PendingShutdown
+	NotRunning
+	Error
+)
+
+func (s State) String() string {
+	return [...]string{"CREATED", "REBALANCING", "RUNNING", "PENDING_SHUTDOWN", "NOT_RUNNING", "ERROR"}[s]
+}

@@ -1,0 +1,332 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rillstreams/rill/changelog"
+	"github.com/rillstreams/rill/internal/assign"
+	"github.com/rillstreams/rill/internal/engine"
+	"github.com/rillstreams/rill/internal/kafka"
+	"github.com/rillstreams/rill/processor"
+	"github.com/rillstreams/rill/state"
+	"github.com/rillstreams/rill/topology"
+)
+
+// Runtime runs one application instance.
+type Runtime struct {
+	cfg  Config
+	topo *topology.Topology
+
+	// Derived from the topology at start (read-only afterwards).
+	subs         map[int]*engine.Subtopology
+	taskTopics   kafka.TaskTopics // sub-topology → its source topics, fully qualified
+	topicSub     map[string]int   // source topic → sub-topology
+	stateful     map[int]bool
+	sourceTopics []string
+	globalSub    *engine.Subtopology
+	globalStores map[string]processor.Store
+
+	admin *kafka.Admin
+
+	// mu protects state and running.
+	mu      sync.Mutex
+	state   State
+	running map[int]bool
+}
+
+// New prepares a runtime; nothing connects before Run.
+func New(topo *topology.Topology, cfg Config) (*Runtime, error) {
+	r := &Runtime{cfg: cfg, topo: topo, subs: map[int]*engine.Subtopology{}, taskTopics: kafka.TaskTopics{},
+		topicSub: map[string]int{}, stateful: map[int]bool{}, running: map[int]bool{}}
+	for _, sub := range topo.Subtopologies() {
+		if sub.Global {
+			if r.globalSub != nil {
+				return nil, errors.New("rill: one global sub-topology is supported per topology; put global tables in one")
+			}
+			r.globalSub = sub
+			continue
+		}
+		r.subs[sub.ID] = sub
+		r.stateful[sub.ID] = len(sub.Stores) > 0
+		for _, n := range sub.Nodes {
+			if n.Kind != engine.SourceNode {
+				continue
+			}
+			if n.Pattern != nil {
+				return nil, fmt.Errorf("rill: source %s: topic patterns are not supported by the Kafka runtime yet", n.Name)
+			}
+			for _, t := range n.Topics {
+				if n.Internal {
+					t = cfg.ApplicationID + "-" + t
+				}
+				r.taskTopics[sub.ID] = append(r.taskTopics[sub.ID], t)
+				r.topicSub[t] = sub.ID
+				r.sourceTopics = append(r.sourceTopics, t)
+			}
+		}
+	}
+	sort.Strings(r.sourceTopics)
+	return r, nil
+}
+
+func (r *Runtime) setState(s State) {
+	r.mu.Lock()
+	changed := r.state != s
+	r.state = s
+	r.mu.Unlock()
+	if changed && r.cfg.OnState != nil {
+		r.cfg.OnState(s)
+	}
+}
+
+// State returns the current state.
+func (r *Runtime) State() State {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.state
+}
+
+// threadRunning marks a thread as having its tasks; the app is RUNNING when all are.
+func (r *Runtime) threadRunning(index int) {
+	r.mu.Lock()
+	r.running[index] = true
+	all := len(r.running) == r.cfg.NumThreads
+	r.mu.Unlock()
+	if all {
+		r.setState(Running)
+	}
+}
+
+// Run validates and creates topics, bootstraps global tables, then runs the stream threads
+// until ctx is done or one fails. Tasks are closed cleanly either way.
+func (r *Runtime) Run(ctx context.Context) error {
+	r.setState(Rebalancing)
+	err := r.run(ctx)
+	if err != nil {
+		r.setState(Error)
+		return err
+	}
+	r.setState(NotRunning)
+	return nil
+}
+
+func (r *Runtime) run(ctx context.Context) error {
+	adm, err := kafka.NewAdmin(r.cfg.Client)
+	if err != nil {
+		return err
+	}
+	defer adm.Close()
+	r.admin = adm
+	if err := r.prepareTopics(ctx); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, r.cfg.NumThreads+1)
+	if r.globalSub != nil {
+		g, err := newGlobalThread(r)
+		if err != nil {
+			return err
+		}
+		if err := g.bootstrap(ctx); err != nil {
+			g.close()
+			return err
+		}
+		r.globalStores = g.task.Stores()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer g.close()
+			if err := g.tail(ctx); err != nil {
+				errs <- err
+				cancel()
+			}
+		}()
+	}
+	for i := 0; i < r.cfg.NumThreads; i++ {
+		th, err := newThread(r, i)
+		if err != nil {
+			cancel()
+			wg.Wait()
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := th.run(ctx); err != nil {
+				errs <- fmt.Errorf("rill: stream thread %d: %w", th.index, err)
+				cancel()
+			}
+		}()
+	}
+	<-ctx.Done()
+	r.setState(PendingShutdown)
+	wg.Wait()
+	close(errs)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	return errors.Join(all...)
+}
+
+// prepareTopics checks that source topics exist and co-partitioned ones agree, then creates
+// repartition and changelog topics (Kafka Streams' InternalTopicManager).
+func (r *Runtime) prepareTopics(ctx context.Context) error {
+	app := r.cfg.ApplicationID
+	internal := r.topo.InternalTopics()
+	var external []string
+	for _, t := range r.topo.SourceTopics() {
+		if _, ok := internal[t]; !ok {
+			external = append(external, t)
+		}
+	}
+	counts, err := r.admin.PartitionCounts(ctx, external...)
+	if err != nil {
+		return err
+	}
+	var missing []string
+	for _, t := range external {
+		if counts[t] == 0 {
+			missing = append(missing, t)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return fmt.Errorf("rill: source topics do not exist: %v", missing)
+	}
+	// Repartition topics get the partition count of the sub-topology writing them; sub-
+	// topologies are in upstream-first order, so writers are resolved before readers.
+	for _, sub := range r.topo.Subtopologies() {
+		var n int32
+		for _, src := range sub.Nodes {
+			for _, t := range src.Topics {
+				if src.Internal {
+					t = app + "-" + t
+				}
+				n = max(n, counts[t])
+			}
+		}
+		var specs []kafka.TopicSpec
+		for _, sink := range sub.Nodes {
+			if sink.Kind != engine.SinkNode || !sink.Internal {
+				continue
+			}
+			p := int32(internal[sink.Topic].Partitions)
+			if p == 0 {
+				p = max(n, 1)
+			}
+			name := app + "-" + sink.Topic
+			counts[name] = p
+			specs = append(specs, kafka.TopicSpec{Name: name, Partitions: p, ReplicationFactor: r.cfg.ReplicationFactor,
+				Configs: map[string]string{"cleanup.policy": "delete", "retention.ms": "-1", "message.timestamp.type": "CreateTime"}})
+		}
+		if err := r.admin.EnsureTopics(ctx, specs); err != nil {
+			return err
+		}
+	}
+	if err := r.checkCopartitioning(counts); err != nil {
+		return err
+	}
+	// Changelog topics: one partition per task.
+	var specs []kafka.TopicSpec
+	for _, sub := range r.subs {
+		var n int32
+		for _, t := range r.taskTopics[sub.ID] {
+			n = max(n, counts[t])
+		}
+		for _, sb := range sub.Stores {
+			l, ok := sb.(interface{ Logged() bool })
+			if !ok || !l.Logged() {
+				continue
+			}
+			cfgs := map[string]string{"cleanup.policy": "compact", "message.timestamp.type": "CreateTime"}
+			if w, ok := sb.(interface{ WindowOptions() state.WindowOptions }); ok {
+				// Windowed changelogs also expire: retention plus a day, as Kafka Streams.
+				cfgs["cleanup.policy"] = "compact,delete"
+				cfgs["retention.ms"] = strconv.FormatInt(w.WindowOptions().Retention+24*time.Hour.Milliseconds(), 10)
+			}
+			specs = append(specs, kafka.TopicSpec{Name: changelog.TopicName(app, sb.Name()), Partitions: n,
+				ReplicationFactor: r.cfg.ReplicationFactor, Configs: cfgs})
+		}
+	}
+	return r.admin.EnsureTopics(ctx, specs)
+}
+
+func (r *Runtime) checkCopartitioning(counts map[string]int32) error {
+	var errs []error
+	check := func(group []string) {
+		var first string
+		for _, t := range group {
+			if first == "" {
+				first = t
+				continue
+			}
+			if counts[t] != counts[first] {
+				errs = append(errs, fmt.Errorf("rill: co-partitioned topics differ in partitions: %s has %d, %s has %d",
+					first, counts[first], t, counts[t]))
+			}
+		}
+	}
+	for _, g := range r.topo.CopartitionGroups() {
+		q := make([]string, len(g))
+		for i, t := range g {
+			if _, ok := r.topo.InternalTopics()[t]; ok {
+				t = r.cfg.ApplicationID + "-" + t
+			}
+			q[i] = t
+		}
+		check(q)
+	}
+	// A task reads partition p of each of its topics: they must agree too.
+	for _, sub := range r.subs {
+		check(r.taskTopics[sub.ID])
+	}
+	return errors.Join(errs...)
+}
+
+// endOffsetSums sums, per stateful task, the end offsets of its changelog partitions.
+func (r *Runtime) endOffsetSums(tasks []assign.TaskID) (map[assign.TaskID]int64, error) {
+	topicsOf := map[int][]string{}
+	var all []string
+	for _, sub := range r.subs {
+		for _, sb := range sub.Stores {
+			if l, ok := sb.(interface{ Logged() bool }); ok && l.Logged() {
+				t := changelog.TopicName(r.cfg.ApplicationID, sb.Name())
+				topicsOf[sub.ID] = append(topicsOf[sub.ID], t)
+				all = append(all, t)
+			}
+		}
+	}
+	out := make(map[assign.TaskID]int64, len(tasks))
+	if len(all) == 0 {
+		return out, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ends, err := r.admin.EndOffsets(ctx, all...)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tasks {
+		var sum int64
+		for _, topic := range topicsOf[t.Subtopology] {
+			sum += ends[topic][t.Partition]
+		}
+		out[t] = sum
+	}
+	return out, nil
+}
+
+// stateDirFor returns a task's state directory.
+func (r *Runtime) stateDirFor(id processor.TaskID) string {
+	return filepath.Join(r.cfg.StateDir, r.cfg.ApplicationID, id.String())
+}

@@ -1,0 +1,194 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/rillstreams/rill/changelog"
+	"github.com/rillstreams/rill/internal/engine"
+	"github.com/rillstreams/rill/internal/kafka"
+	"github.com/rillstreams/rill/processor"
+	"github.com/rillstreams/rill/state"
+)
+
+// runningTask is a task of a stream thread with what the thread keeps beside it: its state
+// directory and the changelog offsets its stores have been written up to.
+type runningTask struct {
+	task *engine.Task
+	dir  string
+	// logged maps each logged store to its changelog partition.
+	logged map[string]changelog.TopicPartition
+
+	// mu protects written, updated from franz-go's produce callbacks.
+	mu      sync.Mutex
+	written map[changelog.TopicPartition]int64 // next offset after the last acknowledged changelog record
+	// restored are the offsets restoration reached, the base of the next checkpoint.
+	restored changelog.Checkpoint
+}
+
+// taskCollector sends a task's output and changelog records through the thread's session.
+type taskCollector struct {
+	th *thread
+	rt *runningTask
+}
+
+func (c *taskCollector) Send(rec engine.OutRecord) error {
+	c.th.produce(rec, nil)
+	return nil
+}
+
+// Log is the task's state.ChangelogSink: a changelog record in the task's partition.
+func (c *taskCollector) Log(store string, key, value []byte) error {
+	tp, ok := c.rt.logged[store]
+	if !ok {
+		return fmt.Errorf("rill: store %s is not logged in task %s", store, c.rt.task.ID())
+	}
+	rec := engine.OutRecord{Topic: tp.Topic, Partition: tp.Partition, Timestamp: c.rt.task.Timestamp(), Key: key, Value: value}
+	c.th.produce(rec, func(offset int64) {
+		c.rt.mu.Lock()
+		if offset+1 > c.rt.written[tp] {
+			c.rt.written[tp] = offset + 1
+		}
+		c.rt.mu.Unlock()
+	})
+	return nil
+}
+
+// checkpoint returns the offsets the task's stores hold: restored, then written since.
+func (rt *runningTask) checkpoint() changelog.Checkpoint {
+	cp := changelog.Checkpoint{}
+	for tp, o := range rt.restored {
+		cp[tp] = o
+	}
+	rt.mu.Lock()
+	for tp, o := range rt.written {
+		cp[tp] = max(cp[tp], o)
+	}
+	rt.mu.Unlock()
+	return cp
+}
+
+// openTask creates a task, restores its logged stores from their changelogs (from the
+// checkpoint, or from the start when there is none) and returns it ready to process.
+func (th *thread) openTask(ctx context.Context, sub *engine.Subtopology, id processor.TaskID) (*runningTask, error) {
+	cfg := th.rt.cfg
+	dir := filepath.Join(cfg.StateDir, cfg.ApplicationID, id.String())
+	cp, err := changelog.ReadCheckpoint(dir)
+	if err != nil {
+		th.log.Warn("rill: unreadable checkpoint, restoring from scratch", zapTask(id), zapErr(err))
+		cp = nil
+	}
+	if cfg.ExactlyOnce && len(cp) == 0 {
+		// No clean checkpoint under exactly-once: the stores may hold writes of aborted
+		// transactions. Wipe them and restore from the changelog alone.
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	rt := &runningTask{dir: dir, logged: map[string]changelog.TopicPartition{},
+		written: map[changelog.TopicPartition]int64{}, restored: changelog.Checkpoint{}}
+	for _, sb := range sub.Stores {
+		if l, ok := sb.(interface{ Logged() bool }); ok && l.Logged() {
+			rt.logged[sb.Name()] = changelog.TopicPartition{Topic: changelog.TopicName(cfg.ApplicationID, sb.Name()), Partition: id.Partition}
+		}
+	}
+	coll := &taskCollector{th: th, rt: rt}
+	task, err := engine.New(engine.Config{
+		ID: id, ApplicationID: cfg.ApplicationID, Topology: sub, Collector: coll, StateDir: dir,
+		Logger: cfg.Logger, Backend: cfg.Backend, GlobalStores: th.rt.globalStores, Changelog: coll,
+		DeserializationHandler: cfg.DeserializationHandler, ProcessingHandler: cfg.ProcessingHandler,
+		ProductionHandler: cfg.ProductionHandler, WallClock: time.Now().UnixMilli(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	rt.task = task
+	if err := th.restore(ctx, rt, cp); err != nil {
+		_ = task.Close()
+		return nil, fmt.Errorf("rill: restore task %s: %w", id, err)
+	}
+	if cfg.ExactlyOnce {
+		// While the task runs its stores move past any checkpoint; a crash must not trust it.
+		if err := changelog.RemoveCheckpoint(dir); err != nil {
+			_ = task.Close()
+			return nil, err
+		}
+	}
+	return rt, nil
+}
+
+// restore replays the task's changelog partitions into its stores, bypassing logging.
+func (th *thread) restore(ctx context.Context, rt *runningTask, cp changelog.Checkpoint) error {
+	if len(rt.logged) == 0 {
+		return nil
+	}
+	start := map[string]map[int32]int64{}
+	byTopic := map[string]state.Restorer{}
+	var topics []string
+	for store, tp := range rt.logged {
+		r, ok := rt.task.Stores()[store].(state.Restorer)
+		if !ok {
+			return fmt.Errorf("rill: store %s cannot be restored", store)
+		}
+		byTopic[tp.Topic] = r
+		topics = append(topics, tp.Topic)
+		from := cp[tp]
+		if from < 0 {
+			from = 0
+		}
+		start[tp.Topic] = map[int32]int64{tp.Partition: from}
+		rt.restored[tp] = from
+	}
+	end, err := th.rt.admin.EndOffsets(ctx, topics...)
+	if err != nil {
+		return err
+	}
+	began := time.Now()
+	var n int64
+	err = kafka.ReadRange(ctx, th.rt.cfg.Client, start, end, 200*time.Millisecond,
+		func(topic string, p int32, offset int64, key, value []byte, _ int64) error {
+			n++
+			rt.restored[changelog.TopicPartition{Topic: topic, Partition: p}] = offset + 1
+			return byTopic[topic].Restore(key, value)
+		})
+	if err != nil {
+		return err
+	}
+	for store, tp := range rt.logged {
+		// Everything up to the end is in the store now, markers and aborted records included.
+		if e, ok := end[tp.Topic][tp.Partition]; ok && e > rt.restored[tp] {
+			rt.restored[tp] = e
+		}
+		_ = store
+	}
+	if l := th.rt.cfg.RestoreListener; l != nil {
+		l(RestoreEvent{Task: rt.task.ID(), Records: n, Duration: time.Since(began)})
+	}
+	th.log.Info("rill: restored task", zapTask(rt.task.ID()), zapInt64("records", n), zapDur("took", time.Since(began)))
+	return nil
+}
+
+// closeTask closes a task; clean means everything it did is committed, so its stores are
+// flushed and checkpointed. A dirty close under exactly-once wipes the task's state instead.
+func (th *thread) closeTask(rt *runningTask, clean bool) error {
+	err := rt.task.Close() // flushes stores
+	if clean {
+		return errors.Join(err, changelog.WriteCheckpoint(rt.dir, rt.checkpoint()))
+	}
+	if th.rt.cfg.ExactlyOnce {
+		return errors.Join(err, os.RemoveAll(rt.dir))
+	}
+	return err
+}
+
+func writeCheckpoint(rt *runningTask) error {
+	return changelog.WriteCheckpoint(rt.dir, rt.checkpoint())
+}

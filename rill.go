@@ -1,0 +1,308 @@
+// Package rill runs stream-processing topologies on Kafka: Kafka Streams for Go. Build a
+// topology with package dsl, test it with streamstest, run it with an App.
+//
+// # Usage
+//
+//	b := dsl.NewBuilder()
+//	b.Stream("orders", serde.String(), serde.JSON[Order]()).
+//		Filter(func(_ string, o Order) bool { return o.Total > 100 }).
+//		To("big-orders")
+//	topo, err := b.Build()
+//	if err != nil { ... }
+//	app, err := rill.New(topo, rill.Config{
+//		ApplicationID: "big-orders", Bootstrap: []string{"localhost:9092"},
+//		ProcessingGuarantee: rill.ExactlyOnceV2,
+//	})
+//	if err != nil { ... }
+//	err = app.Run(ctx) // until ctx is cancelled or a fatal error
+//
+// An App runs NumThreads stream threads, each a member of the consumer group named by the
+// application id, with one task per input partition of each sub-topology; tasks keep their
+// state in RocksDB (or memory) stores backed by compacted changelog topics, restored on
+// start from a checkpoint. Under ExactlyOnceV2 each commit is one Kafka transaction holding
+// outputs, changelog records and input offsets.
+package rill
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/rillstreams/rill/internal/kafka"
+	"github.com/rillstreams/rill/internal/runtime"
+	"github.com/rillstreams/rill/processor"
+	"github.com/rillstreams/rill/state"
+	"github.com/rillstreams/rill/state/rocksdb"
+	"github.com/rillstreams/rill/topology"
+)
+
+// ProcessingGuarantee selects at-least-once or exactly-once processing.
+type ProcessingGuarantee int
+
+const (
+	// AtLeastOnce commits offsets after outputs are flushed: a crash may repeat records.
+	AtLeastOnce ProcessingGuarantee = iota
+	// ExactlyOnceV2 commits outputs, changelogs and offsets in one transaction per commit
+	// (KIP-447): a crash neither loses nor repeats an effect.
+	ExactlyOnceV2
+)
+
+// SASL configures SASL authentication to the brokers.
+type SASL struct {
+	// Mechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
+	Mechanism          string
+	Username, Password string
+}
+
+// Config configures an App. New copies it, fills defaults and validates it.
+type Config struct {
+	// ApplicationID names the app: its consumer group, the prefix of its internal topics and
+	// its state directory. Required.
+	ApplicationID string
+	// Bootstrap lists broker addresses. Required.
+	Bootstrap []string
+	// StateDir holds task state under <StateDir>/<ApplicationID>/<task id>/ (default:
+	// <os temp dir>/rill).
+	StateDir string
+	// ProcessID identifies this instance in the group's assignment (default: random per
+	// start; set it for instances whose state should stay theirs across restarts).
+	ProcessID string
+	// NumThreads is the number of stream threads (default 1).
+	NumThreads int
+	// ProcessingGuarantee is AtLeastOnce (default) or ExactlyOnceV2.
+	ProcessingGuarantee ProcessingGuarantee
+	// CommitInterval is how often tasks commit (default 30s, or 100ms under ExactlyOnceV2,
+	// as Kafka Streams).
+	CommitInterval time.Duration
+	// MaxPollRecords bounds the records taken per poll (default 1000).
+	MaxPollRecords int
+	// NumStandbyReplicas is how many warm copies of each stateful task other instances keep
+	// (default 0).
+	NumStandbyReplicas int
+	// AcceptableRecoveryLag and MaxWarmupReplicas tune KIP-441 task movement (defaults 10000
+	// and 2).
+	AcceptableRecoveryLag int64
+	MaxWarmupReplicas     int
+	// ApplicationServer is this instance's host:port for interactive queries (optional).
+	ApplicationServer string
+	// ReplicationFactor of internal topics (default -1: the brokers' default).
+	ReplicationFactor int
+	// StoreBackend keeps stores that name no backend (default: RocksDB with a shared 50 MiB
+	// block cache).
+	StoreBackend state.Backend
+	// Logger (default: zap.NewNop).
+	Logger *zap.Logger
+	// Handlers for records that fail (default: processor.LogAndFail for each).
+	DeserializationHandler processor.ErrorHandler
+	ProcessingHandler      processor.ErrorHandler
+	ProductionHandler      processor.ErrorHandler
+	// TLS and SASL for the brokers (optional).
+	TLS  *tls.Config
+	SASL *SASL
+	// StateListener is called on every state change, from the goroutine that changed it.
+	StateListener func(old, new State)
+	// RestoreListener is told of each task restoration (records restored, time taken).
+	RestoreListener func(RestoreEvent)
+}
+
+// RestoreEvent reports a finished restoration of a task's stores.
+type RestoreEvent = runtime.RestoreEvent
+
+// State is an App's lifecycle state (Kafka Streams' KafkaStreams.State).
+type State = runtime.State
+
+// App states.
+const (
+	Created         = runtime.Created
+	Rebalancing     = runtime.Rebalancing
+	Running         = runtime.Running
+	PendingShutdown = runtime.PendingShutdown
+	NotRunning      = runtime.NotRunning
+	Error           = runtime.Error
+)
+
+// Errors of New and Run.
+var (
+	ErrInvalidConfig = errors.New("rill: invalid config")
+	ErrAlreadyRun    = errors.New("rill: app already started")
+)
+
+var appIDPattern = regexp.MustCompile(`^[a-zA-Z0-9._-]+$`)
+
+func (c *Config) defaults() {
+	if c.StateDir == "" {
+		c.StateDir = filepath.Join(os.TempDir(), "rill")
+	}
+	if c.ProcessID == "" {
+		c.ProcessID = fmt.Sprintf("p%x", time.Now().UnixNano())
+	}
+	if c.NumThreads == 0 {
+		c.NumThreads = 1
+	}
+	if c.CommitInterval == 0 {
+		c.CommitInterval = 30 * time.Second
+		if c.ProcessingGuarantee == ExactlyOnceV2 {
+			c.CommitInterval = 100 * time.Millisecond
+		}
+	}
+	if c.MaxPollRecords == 0 {
+		c.MaxPollRecords = 1000
+	}
+	if c.AcceptableRecoveryLag == 0 {
+		c.AcceptableRecoveryLag = 10000
+	}
+	if c.MaxWarmupReplicas == 0 {
+		c.MaxWarmupReplicas = 2
+	}
+	if c.ReplicationFactor == 0 {
+		c.ReplicationFactor = -1
+	}
+	if c.Logger == nil {
+		c.Logger = zap.NewNop()
+	}
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...))
+	}
+	if !appIDPattern.MatchString(c.ApplicationID) {
+		bad("ApplicationID %q must be non-empty letters, digits, '.', '_' or '-'", c.ApplicationID)
+	}
+	if len(c.Bootstrap) == 0 {
+		bad("Bootstrap is empty")
+	}
+	if c.NumThreads < 1 || c.MaxPollRecords < 1 || c.CommitInterval < time.Millisecond {
+		bad("NumThreads, MaxPollRecords and CommitInterval must be positive")
+	}
+	if c.NumStandbyReplicas < 0 || c.AcceptableRecoveryLag < 0 || c.MaxWarmupReplicas < 0 {
+		bad("standby settings must not be negative")
+	}
+	if c.ProcessingGuarantee != AtLeastOnce && c.ProcessingGuarantee != ExactlyOnceV2 {
+		bad("unknown ProcessingGuarantee %d", c.ProcessingGuarantee)
+	}
+	return errors.Join(errs...)
+}
+
+// App runs a topology against Kafka.
+type App struct {
+	cfg     Config
+	rt      *runtime.Runtime
+	backend *rocksdb.Backend // owned when the default backend was made here
+
+	// mu protects started, cancel and done.
+	mu      sync.Mutex
+	started bool
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+// New checks cfg and prepares an App for topo (a sealed topology, from dsl.Builder.Build).
+func New(topo *topology.Topology, cfg Config) (*App, error) {
+	if topo == nil || len(topo.Subtopologies()) == 0 {
+		return nil, fmt.Errorf("%w: topology is nil or not built", ErrInvalidConfig)
+	}
+	cfg.defaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, done: make(chan struct{})}
+	backend := cfg.StoreBackend
+	if backend == nil {
+		b, err := rocksdb.NewBackend(rocksdb.Config{})
+		if err != nil {
+			return nil, err
+		}
+		a.backend, backend = b, b
+	}
+	var sasl *kafka.SASL
+	if cfg.SASL != nil {
+		sasl = &kafka.SASL{Mechanism: cfg.SASL.Mechanism, Username: cfg.SASL.Username, Password: cfg.SASL.Password}
+	}
+	var last State
+	var stMu sync.Mutex
+	rt, err := runtime.New(topo, runtime.Config{
+		ApplicationID: cfg.ApplicationID,
+		Client: kafka.ClientConfig{Bootstrap: cfg.Bootstrap, ClientID: cfg.ApplicationID, TLS: cfg.TLS, SASL: sasl,
+			Logger: cfg.Logger},
+		StateDir: cfg.StateDir, ProcessID: cfg.ProcessID, NumThreads: cfg.NumThreads,
+		ExactlyOnce: cfg.ProcessingGuarantee == ExactlyOnceV2, CommitInterval: cfg.CommitInterval,
+		MaxPollRecords: cfg.MaxPollRecords, NumStandbyReplicas: cfg.NumStandbyReplicas,
+		ApplicationServer: cfg.ApplicationServer, ReplicationFactor: int16(cfg.ReplicationFactor),
+		Backend: backend, Logger: cfg.Logger,
+		DeserializationHandler: cfg.DeserializationHandler, ProcessingHandler: cfg.ProcessingHandler,
+		ProductionHandler: cfg.ProductionHandler, AcceptableRecoveryLag: cfg.AcceptableRecoveryLag,
+		MaxWarmupReplicas: cfg.MaxWarmupReplicas, RestoreListener: cfg.RestoreListener,
+		OnState: func(s State) {
+			stMu.Lock()
+			old := last
+			last = s
+			stMu.Unlock()
+			cfg.Logger.Info("rill: state", zap.Stringer("from", old), zap.Stringer("to", s))
+			if cfg.StateListener != nil {
+				cfg.StateListener(old, s)
+			}
+		},
+	})
+	if err != nil {
+		if a.backend != nil {
+			a.backend.Close()
+		}
+		return nil, err
+	}
+	a.rt = rt
+	return a, nil
+}
+
+// Run runs the app until ctx is cancelled (returning nil) or a fatal error (returning it).
+// Tasks are committed and closed cleanly, and the instance leaves the group, either way. An
+// App runs once.
+func (a *App) Run(ctx context.Context) error {
+	a.mu.Lock()
+	if a.started {
+		a.mu.Unlock()
+		return ErrAlreadyRun
+	}
+	a.started = true
+	ctx, a.cancel = context.WithCancel(ctx)
+	a.mu.Unlock()
+	defer close(a.done)
+	defer func() {
+		if a.backend != nil {
+			a.backend.Close()
+		}
+	}()
+	return a.rt.Run(ctx)
+}
+
+// Close stops a running app and waits until it has stopped or ctx is done.
+func (a *App) Close(ctx context.Context) error {
+	a.mu.Lock()
+	started, cancel := a.started, a.cancel
+	a.mu.Unlock()
+	if !started {
+		if a.backend != nil {
+			a.backend.Close()
+		}
+		return nil
+	}
+	cancel()
+	select {
+	case <-a.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// State returns the app's state.
+func (a *App) State() State { return a.rt.State() }
