@@ -6,7 +6,7 @@ GO ?= go
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEB_PACKAGES := librocksdb-dev kcat
 
-.PHONY: deps test vet fmt-check bench
+.PHONY: deps test vet fmt-check bench demo
 
 # deps installs the Debian/Ubuntu packages the project needs when they are missing, and does
 # nothing when they are all present.
@@ -35,3 +35,8 @@ fmt-check:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/... ./serde/...
+
+# demo runs the email service end to end on an embedded broker: 1000 generated orders with
+# their payments and customers, one line per email, then a summary.
+demo:
+	$(GO) run ./examples/orderemails --generate 1000 --exit-when-idle 5s --describe

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -22,22 +23,38 @@ type Record struct {
 
 // CreateTopic creates topic with the given partitions (replication 1).
 func (b *Broker) CreateTopic(ctx context.Context, topic string, partitions int32) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...))
+	return CreateTopics(ctx, b.Addrs(), partitions, topic)
+}
+
+// CreateTopics creates topics on any cluster (replication factor: the brokers' default);
+// topics that exist already are left as they are.
+func CreateTopics(ctx context.Context, bootstrap []string, partitions int32, topics ...string) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap...))
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	resp, err := kadm.NewClient(cl).CreateTopic(ctx, partitions, 1, nil, topic)
-	if err == nil {
-		err = resp.Err
+	resps, err := kadm.NewClient(cl).CreateTopics(ctx, partitions, -1, nil, topics...)
+	if err != nil {
+		return err
 	}
-	return err
+	for _, r := range resps.Sorted() {
+		if r.Err != nil && !errors.Is(r.Err, kerr.TopicAlreadyExists) {
+			return fmt.Errorf("create topic %s: %w", r.Topic, r.Err)
+		}
+	}
+	return nil
 }
 
-// Produce writes records synchronously, partitioned by key like Kafka's default partitioner
-// (or to Record.Partition when it is not -1).
+// Produce writes records synchronously, partitioned by key like Kafka's default partitioner.
 func (b *Broker) Produce(ctx context.Context, recs ...Record) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...),
+	return Produce(ctx, b.Addrs(), recs...)
+}
+
+// Produce writes records to any cluster synchronously, partitioned by key like Kafka's default
+// partitioner.
+func Produce(ctx context.Context, bootstrap []string, recs ...Record) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap...),
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)), kgo.ProducerLinger(0))
 	if err != nil {
 		return err
