@@ -6,7 +6,7 @@ GO ?= go
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEB_PACKAGES := librocksdb-dev kcat
 
-.PHONY: deps test vet fmt-check bench demo
+.PHONY: deps test test-docker vet fmt-check bench demo
 
 # deps installs the Debian/Ubuntu packages the project needs when they are missing, and does
 # nothing when they are all present.
@@ -25,6 +25,11 @@ deps:
 # with the race detector on.
 test: fmt-check vet
 	$(GO) test -race -count=1 ./...
+
+# test-docker runs the integration suite against real Apache Kafka containers
+# (testcontainers-go, module integration/); it skips cleanly without Docker. Not part of test.
+test-docker:
+	cd integration && $(GO) test -count=1 -v ./...
 
 vet:
 	$(GO) vet ./...

@@ -13,6 +13,8 @@ package kafkatest
 import (
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"strconv"
 	"testing"
 	"time"
@@ -41,10 +43,16 @@ type Config struct {
 	Topics []string
 }
 
-// Broker is a running embedded cluster.
+// Broker is a running embedded cluster, or an external one New was pointed at.
 type Broker struct {
-	cluster *kfake.Cluster
+	cluster  *kfake.Cluster
+	external []string
 }
+
+// ExternalEnv names the environment variable that points New at an existing cluster instead
+// of starting kfake: the integration module sets it to a Kafka container's address, so the same
+// tests run against real Kafka.
+const ExternalEnv = "RILL_TEST_BOOTSTRAP"
 
 // Start starts a cluster.
 func Start(cfg Config) (*Broker, error) {
@@ -88,9 +96,13 @@ func Start(cfg Config) (*Broker, error) {
 	return &Broker{cluster: c}, nil
 }
 
-// New starts a cluster for a test and closes it when the test ends.
+// New starts a cluster for a test and closes it when the test ends. With RILL_TEST_BOOTSTRAP
+// set, it returns that cluster instead (and closes nothing).
 func New(t testing.TB, cfg ...Config) *Broker {
 	t.Helper()
+	if addrs := os.Getenv(ExternalEnv); addrs != "" {
+		return &Broker{external: strings.Split(addrs, ",")}
+	}
 	var c Config
 	if len(cfg) > 1 {
 		t.Fatal(errors.New("kafkatest: at most one Config"))
@@ -107,7 +119,16 @@ func New(t testing.TB, cfg ...Config) *Broker {
 }
 
 // Addrs returns the brokers' host:port addresses, for Config.Bootstrap.
-func (b *Broker) Addrs() []string { return b.cluster.ListenAddrs() }
+func (b *Broker) Addrs() []string {
+	if b.external != nil {
+		return b.external
+	}
+	return b.cluster.ListenAddrs()
+}
 
-// Close stops the cluster.
-func (b *Broker) Close() { b.cluster.Close() }
+// Close stops the cluster (an external one is left running).
+func (b *Broker) Close() {
+	if b.cluster != nil {
+		b.cluster.Close()
+	}
+}

@@ -1,0 +1,59 @@
+// Package integration runs rill's integration suite against a real Apache Kafka in a container
+// (testcontainers-go), when Docker is available. It is a module of its own because
+// testcontainers brings some ninety modules the library should not depend on.
+//
+// The suite is the root package's integration tests, unchanged: each runs as `go test` of the
+// root package against a fresh Kafka container, pointed at it by kafkatest.ExternalEnv
+// (kafkatest.New then returns the container instead of starting kfake).
+//
+//	make test-docker
+package integration
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/modules/kafka"
+
+	"github.com/rillstreams/rill/kafkatest"
+)
+
+// suite lists the root package's tests that take their broker from kafkatest.New.
+var suite = []string{
+	"TestStatelessMatchesTestDriver",
+	"TestStatefulTwoInstancesExactlyOnce",
+	"TestRestartRestoresState",
+	"TestCrashExactlyOnce",
+}
+
+func TestSuiteOnRealKafka(t *testing.T) {
+	testcontainers.SkipIfProviderIsNotHealthy(t)
+	for _, name := range suite {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			defer cancel()
+			kc, err := kafka.Run(ctx, "confluentinc/confluent-local:7.6.1", kafka.WithClusterID("rill-integration"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = testcontainers.TerminateContainer(kc) }()
+			brokers, err := kc.Brokers(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "-race", "-run", "^"+name+"$", ".")
+			cmd.Dir = ".."
+			cmd.Env = append(os.Environ(), kafkatest.ExternalEnv+"="+strings.Join(brokers, ","))
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%s against Kafka %v: %v\n%s", name, brokers, err, out)
+			}
+			t.Logf("%s", out)
+		})
+	}
+}
