@@ -362,6 +362,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("RILL_CRASH_CHILD") != "" {
 		os.Exit(crashChild())
 	}
+	if os.Getenv("RILL_STANDBY_CHILD") != "" {
+		os.Exit(standbyChild()) // standby_test.go
+	}
 	os.Exit(m.Run())
 }
 

@@ -85,12 +85,22 @@ type Config struct {
 	// MaxPollRecords bounds the records taken per poll (default 1000).
 	MaxPollRecords int
 	// NumStandbyReplicas is how many warm copies of each stateful task other instances keep
-	// (default 0).
+	// (default 0). A standby opens the task's stores in its own state directory and applies
+	// the task's changelogs (read_committed) as they grow, checkpointing as it goes, without
+	// running processors or producing; when the task's instance fails, the instance with the
+	// most caught-up standby takes the task over and restores only the tail its standby had
+	// not applied. Each copy costs the disk of the state and the changelog reads.
 	NumStandbyReplicas int
 	// AcceptableRecoveryLag and MaxWarmupReplicas tune KIP-441 task movement (defaults 10000
 	// and 2).
 	AcceptableRecoveryLag int64
 	MaxWarmupReplicas     int
+	// ProbingRebalanceInterval is how long after an assignment that kept stateful tasks on
+	// caught-up instances while warm-up replicas fill elsewhere the group rebalances again to
+	// move the tasks whose warm-ups caught up (default 10 minutes, as Kafka Streams'
+	// probing.rebalance.interval.ms). Shorter moves tasks to new instances sooner, at the
+	// cost of more rebalances while warm-ups are still behind.
+	ProbingRebalanceInterval time.Duration
 	// ApplicationServer is this instance's host:port for interactive queries (optional).
 	ApplicationServer string
 	// ReplicationFactor of internal topics (default -1: the brokers' default).
@@ -162,6 +172,9 @@ func (c *Config) defaults() {
 	if c.MaxWarmupReplicas == 0 {
 		c.MaxWarmupReplicas = 2
 	}
+	if c.ProbingRebalanceInterval == 0 {
+		c.ProbingRebalanceInterval = 10 * time.Minute
+	}
 	if c.ReplicationFactor == 0 {
 		c.ReplicationFactor = -1
 	}
@@ -184,7 +197,7 @@ func (c *Config) validate() error {
 	if c.NumThreads < 1 || c.MaxPollRecords < 1 || c.CommitInterval < time.Millisecond {
 		bad("NumThreads, MaxPollRecords and CommitInterval must be positive")
 	}
-	if c.NumStandbyReplicas < 0 || c.AcceptableRecoveryLag < 0 || c.MaxWarmupReplicas < 0 {
+	if c.NumStandbyReplicas < 0 || c.AcceptableRecoveryLag < 0 || c.MaxWarmupReplicas < 0 || c.ProbingRebalanceInterval < 0 {
 		bad("standby settings must not be negative")
 	}
 	if c.ProcessingGuarantee != AtLeastOnce && c.ProcessingGuarantee != ExactlyOnceV2 {
@@ -241,7 +254,8 @@ func New(topo *topology.Topology, cfg Config) (*App, error) {
 		Backend: backend, Logger: cfg.Logger,
 		DeserializationHandler: cfg.DeserializationHandler, ProcessingHandler: cfg.ProcessingHandler,
 		ProductionHandler: cfg.ProductionHandler, AcceptableRecoveryLag: cfg.AcceptableRecoveryLag,
-		MaxWarmupReplicas: cfg.MaxWarmupReplicas, RestoreListener: cfg.RestoreListener,
+		MaxWarmupReplicas: cfg.MaxWarmupReplicas, ProbingRebalanceInterval: cfg.ProbingRebalanceInterval,
+		RestoreListener: cfg.RestoreListener,
 		OnState: func(s State) {
 			stMu.Lock()
 			old := last

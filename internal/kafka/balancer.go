@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 
@@ -39,10 +40,15 @@ type BalancerConfig struct {
 type Balancer struct {
 	cfg BalancerConfig
 
-	// mu protects last: the assignment this member received, set on the group goroutine and
-	// read by the stream thread.
+	// mu protects last and led: the assignment this member received and whether it computed
+	// it (was the group leader), set on the group goroutine and read by the stream thread.
 	mu   sync.Mutex
 	last assign.AssignmentInfo
+	led  bool
+
+	// notes are the assignor's notes last logged. Only Balance touches them, on the group
+	// goroutine: the same notice is logged once, not at every rebalance.
+	notes []string
 }
 
 var _ kgo.GroupBalancer = (*Balancer)(nil)
@@ -62,6 +68,15 @@ func (b *Balancer) Assignment() assign.AssignmentInfo {
 	return b.last
 }
 
+// Leader reports whether this member was the group leader of its latest generation (it ran
+// Balance). The leader is the member whose rejoin is sure to start a rebalance: the one to
+// trigger probing rebalances.
+func (b *Balancer) Leader() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.led
+}
+
 func (b *Balancer) ProtocolName() string { return "rill" }
 func (b *Balancer) IsCooperative() bool  { return false }
 
@@ -70,6 +85,9 @@ func (b *Balancer) JoinGroupMetadata(topics []string, _ map[string][]int32, gene
 	meta.Topics = topics
 	meta.Generation = generation
 	meta.UserData = assign.EncodeSubscription(b.cfg.Subscription())
+	b.mu.Lock()
+	b.led = false // a new generation: Balance tells again
+	b.mu.Unlock()
 	return meta.AppendTo(nil)
 }
 
@@ -103,6 +121,9 @@ func (b *Balancer) MemberBalancer(members []kmsg.JoinGroupResponseMember) (kgo.G
 // Balance runs on the group leader: it turns topics into tasks, asks the assignor, and turns
 // tasks back into partitions per member, with each member's tasks in the assignment's user data.
 func (b *Balancer) Balance(cb *kgo.ConsumerBalancer, topics map[string]int32) kgo.IntoSyncAssignment {
+	b.mu.Lock()
+	b.led = true
+	b.mu.Unlock()
 	in := assign.Input{
 		NumStandbyReplicas:    b.cfg.NumStandbyReplicas,
 		AcceptableRecoveryLag: b.cfg.AcceptableRecoveryLag,
@@ -136,7 +157,6 @@ func (b *Balancer) Balance(cb *kgo.ConsumerBalancer, topics map[string]int32) kg
 	// Clients, by process, with the lag of their state per task.
 	byProcess := make(map[string]*assign.Client)
 	sums := make(map[string]map[assign.TaskID]int64)
-	hosts := make(map[string]string)
 	var order []string
 	var decodeErr error
 	cb.EachMember(func(m *kmsg.JoinGroupResponseMember, meta *kmsg.ConsumerMemberMetadata) {
@@ -147,7 +167,8 @@ func (b *Balancer) Balance(cb *kgo.ConsumerBalancer, topics map[string]int32) kg
 		}
 		c := byProcess[sub.ProcessID]
 		if c == nil {
-			c = &assign.Client{ProcessID: sub.ProcessID, HostPort: sub.HostPort}
+			c = &assign.Client{ProcessID: sub.ProcessID, HostPort: sub.HostPort,
+				PrevByConsumer: map[string]assign.ConsumerAssignment{}}
 			byProcess[sub.ProcessID] = c
 			sums[sub.ProcessID] = map[assign.TaskID]int64{}
 			order = append(order, sub.ProcessID)
@@ -155,10 +176,16 @@ func (b *Balancer) Balance(cb *kgo.ConsumerBalancer, topics map[string]int32) kg
 		c.Consumers = append(c.Consumers, m.MemberID)
 		c.PrevActive = append(c.PrevActive, sub.PrevActive...)
 		c.PrevStandby = append(c.PrevStandby, sub.PrevStandby...)
+		c.PrevByConsumer[m.MemberID] = assign.ConsumerAssignment{Active: sub.PrevActive, Standby: sub.PrevStandby}
+		// Each thread of a process reports what it holds and what it finds on disk, so two
+		// may report one task (a thread's running task, another's stale checkpoint of it):
+		// the freshest report counts.
 		for t, s := range sub.TaskOffsetSums {
+			if prev, ok := sums[sub.ProcessID][t]; ok {
+				s = fresherOffsetSum(prev, s)
+			}
 			sums[sub.ProcessID][t] = s
 		}
-		hosts[sub.ProcessID] = sub.HostPort
 	})
 	if decodeErr != nil {
 		cb.SetError(decodeErr)
@@ -196,17 +223,13 @@ func (b *Balancer) Balance(cb *kgo.ConsumerBalancer, topics map[string]int32) kg
 		cb.SetError(err)
 		return nil
 	}
-	for _, n := range out.Notes {
-		b.cfg.Logger.Info("rill: assignment: " + n)
-	}
-	hostTasks := make(map[string][]assign.TaskID)
-	for _, p := range order {
-		for _, m := range byProcess[p].Consumers {
-			if h := hosts[p]; h != "" {
-				hostTasks[h] = append(hostTasks[h], out.Consumers[m].Active...)
-			}
+	if !slices.Equal(out.Notes, b.notes) {
+		for _, n := range out.Notes {
+			b.cfg.Logger.Info("rill: assignment: " + n)
 		}
+		b.notes = out.Notes
 	}
+	hostTasks, hostStandbys := assign.HostTasks(in, out)
 	plan := &taskPlan{assignments: make(map[string]kmsg.ConsumerMemberAssignment)}
 	for _, p := range order {
 		for _, m := range byProcess[p].Consumers {
@@ -228,11 +251,26 @@ func (b *Balancer) Balance(cb *kgo.ConsumerBalancer, topics map[string]int32) kg
 				sort.Slice(ps, func(i, j int) bool { return ps[i] < ps[j] })
 				ka.Topics = append(ka.Topics, kmsg.ConsumerMemberAssignmentTopic{Topic: t, Partitions: ps})
 			}
-			ka.UserData = assign.EncodeAssignment(assign.AssignmentInfo{Active: ca.Active, Standby: ca.Standby, HostTasks: hostTasks})
+			// Every member learns that a probing rebalance is due; the leader's stream thread
+			// triggers it (see Leader).
+			ka.UserData = assign.EncodeAssignment(assign.AssignmentInfo{Active: ca.Active, Standby: ca.Standby,
+				HostTasks: hostTasks, HostStandbys: hostStandbys, ProbingRebalance: out.ProbingRebalanceNeeded})
 			plan.assignments[m] = ka
 		}
 	}
 	return plan
+}
+
+// fresherOffsetSum returns the offset sum of the two that stands for more local state: a
+// running active (OffsetSumLatest) over any other, then the larger sum (OffsetSumUnknown, being
+// negative, loses to any sum).
+func fresherOffsetSum(a, b int64) int64 {
+	switch {
+	case a == assign.OffsetSumLatest || b == assign.OffsetSumLatest:
+		return assign.OffsetSumLatest
+	default:
+		return max(a, b)
+	}
 }
 
 // taskPlan carries each member's partitions and its tasks (as user data) into SyncGroup.

@@ -2,6 +2,11 @@
 // tasks per partition, and a global thread for global tables. The root package rill is its
 // public face; this package holds the moving parts.
 //
+// Each stream thread owns its active tasks and its standby tasks (standby.go): copies of other
+// instances' stateful tasks whose stores it keeps current from their changelogs, promotes
+// when the task comes to it, and reports (with the state left on disk) in its group
+// subscription, so that the assignor (package assign) can place tasks where their state is.
+//
 // # Usage
 //
 //	rt, err := runtime.New(topo, runtime.Config{...}) // filled in by rill.New
@@ -38,17 +43,24 @@ type Config struct {
 	ProductionHandler      processor.ErrorHandler
 	AcceptableRecoveryLag  int64
 	MaxWarmupReplicas      int
+	// ProbingRebalanceInterval is how long after an assignment that kept tasks back for
+	// warm-ups the group leader triggers a rebalance to move them (KIP-441).
+	ProbingRebalanceInterval time.Duration
 	// OnState is called on every state change of the runtime.
 	OnState func(State)
 	// RestoreListener, when set, is told about each restoration of a task's stores.
 	RestoreListener func(RestoreEvent)
 }
 
-// RestoreEvent reports one finished restoration.
+// RestoreEvent reports one finished restoration: an active task's stores brought up to the
+// end of their changelogs before it runs. Standbys tailing changelogs do not report.
 type RestoreEvent struct {
 	Task     processor.TaskID
 	Records  int64
 	Duration time.Duration
+	// FromStandby tells that the task was promoted from a standby (or warm-up) replica this
+	// instance kept: Records is then only the tail the standby had not applied yet.
+	FromStandby bool
 }
 
 // State is the runtime's lifecycle state (Kafka Streams' KafkaStreams.State).

@@ -34,6 +34,8 @@ type Runtime struct {
 	globalStores map[string]processor.Store
 
 	admin *kafka.Admin
+	// dirs hands task state directories to one stream thread at a time.
+	dirs taskDirs
 
 	// mu protects state and running.
 	mu      sync.Mutex

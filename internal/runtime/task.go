@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
+
+	"go.uber.org/zap"
 
 	"github.com/rillstreams/rill/changelog"
 	"github.com/rillstreams/rill/internal/engine"
@@ -29,6 +30,9 @@ type runningTask struct {
 	written map[changelog.TopicPartition]int64 // next offset after the last acknowledged changelog record
 	// restored are the offsets restoration reached, the base of the next checkpoint.
 	restored changelog.Checkpoint
+	// volatile marks the changelog partitions of in-memory stores: never checkpointed, since
+	// the store starts empty whenever the task opens.
+	volatile map[changelog.TopicPartition]bool
 }
 
 // taskCollector sends a task's output and changelog records through the thread's session.
@@ -59,7 +63,8 @@ func (c *taskCollector) Log(store string, key, value []byte) error {
 	return nil
 }
 
-// checkpoint returns the offsets the task's stores hold: restored, then written since.
+// checkpoint returns the offsets the task's persistent stores hold: restored, then written
+// since.
 func (rt *runningTask) checkpoint() changelog.Checkpoint {
 	cp := changelog.Checkpoint{}
 	for tp, o := range rt.restored {
@@ -70,39 +75,57 @@ func (rt *runningTask) checkpoint() changelog.Checkpoint {
 		cp[tp] = max(cp[tp], o)
 	}
 	rt.mu.Unlock()
+	for tp := range rt.volatile {
+		delete(cp, tp)
+	}
 	return cp
 }
 
-// openTask creates a task, restores its logged stores from their changelogs (from the
-// checkpoint, or from the start when there is none) and returns it ready to process.
-func (th *thread) openTask(ctx context.Context, sub *engine.Subtopology, id processor.TaskID) (*runningTask, error) {
+// openTask creates a task, restores its logged stores from their changelogs and returns it
+// ready to process. A task promoted from the thread's standby st (nil otherwise) takes over
+// the standby's open stores and restores from where the standby got to; any other restores
+// from the checkpoint in its directory, or from the start when there is none.
+func (th *thread) openTask(ctx context.Context, sub *engine.Subtopology, id processor.TaskID, st *standbyTask) (*runningTask, error) {
 	cfg := th.rt.cfg
-	dir := filepath.Join(cfg.StateDir, cfg.ApplicationID, id.String())
-	cp, err := changelog.ReadCheckpoint(dir)
-	if err != nil {
-		th.log.Warn("rill: unreadable checkpoint, restoring from scratch", zapTask(id), zapErr(err))
-		cp = nil
+	dir := th.rt.stateDirFor(id)
+	if err := th.rt.dirs.acquire(ctx, id, th.index); err != nil {
+		return nil, err
 	}
-	if cfg.ExactlyOnce && len(cp) == 0 {
-		// No clean checkpoint under exactly-once: the stores may hold writes of aborted
-		// transactions. Wipe them and restore from the changelog alone.
-		if err := os.RemoveAll(dir); err != nil {
+	var cp changelog.Checkpoint
+	if st != nil {
+		// The standby's stores hold the committed changelog up to st.next (it reads
+		// read_committed): under exactly-once too, a clean starting point.
+		th.detachStandby(st)
+		cp = st.next
+	} else {
+		var err error
+		cp, err = changelog.ReadCheckpoint(dir)
+		if err != nil {
+			th.log.Warn("rill: unreadable checkpoint, restoring from scratch", zapTask(id), zapErr(err))
+			cp = nil
+		}
+		if cfg.ExactlyOnce && len(cp) == 0 {
+			// No clean checkpoint under exactly-once: the stores may hold writes of aborted
+			// transactions. Wipe them and restore from the changelog alone.
+			if err := os.RemoveAll(dir); err != nil {
+				return nil, err
+			}
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	rt := &runningTask{dir: dir, logged: map[string]changelog.TopicPartition{},
-		written: map[changelog.TopicPartition]int64{}, restored: changelog.Checkpoint{}}
-	for _, sb := range sub.Stores {
-		if l, ok := sb.(interface{ Logged() bool }); ok && l.Logged() {
-			rt.logged[sb.Name()] = changelog.TopicPartition{Topic: changelog.TopicName(cfg.ApplicationID, sb.Name()), Partition: id.Partition}
-		}
-	}
+	rt := &runningTask{dir: dir, logged: th.rt.changelogPartitions(id),
+		written: map[changelog.TopicPartition]int64{}, restored: changelog.Checkpoint{},
+		volatile: map[changelog.TopicPartition]bool{}}
 	coll := &taskCollector{th: th, rt: rt}
+	topo := sub
+	if st != nil {
+		topo = st.adopt(sub)
+		st.sink.target = coll
+	}
 	task, err := engine.New(engine.Config{
-		ID: id, ApplicationID: cfg.ApplicationID, Topology: sub, Collector: coll, StateDir: dir,
+		ID: id, ApplicationID: cfg.ApplicationID, Topology: topo, Collector: coll, StateDir: dir,
 		Logger: cfg.Logger, Backend: cfg.Backend, GlobalStores: th.rt.globalStores, Changelog: coll,
 		DeserializationHandler: cfg.DeserializationHandler, ProcessingHandler: cfg.ProcessingHandler,
 		ProductionHandler: cfg.ProductionHandler, WallClock: time.Now().UnixMilli(),
@@ -111,7 +134,15 @@ func (th *thread) openTask(ctx context.Context, sub *engine.Subtopology, id proc
 		return nil, err
 	}
 	rt.task = task
-	if err := th.restore(ctx, rt, cp); err != nil {
+	for store, tp := range rt.logged {
+		if s, ok := task.Stores()[store]; ok && !persistent(s) {
+			rt.volatile[tp] = true
+			if st == nil {
+				delete(cp, tp) // an in-memory store opens empty: restore it whole
+			}
+		}
+	}
+	if err := th.restore(ctx, rt, cp, st != nil); err != nil {
 		_ = task.Close()
 		return nil, fmt.Errorf("rill: restore task %s: %w", id, err)
 	}
@@ -126,7 +157,7 @@ func (th *thread) openTask(ctx context.Context, sub *engine.Subtopology, id proc
 }
 
 // restore replays the task's changelog partitions into its stores, bypassing logging.
-func (th *thread) restore(ctx context.Context, rt *runningTask, cp changelog.Checkpoint) error {
+func (th *thread) restore(ctx context.Context, rt *runningTask, cp changelog.Checkpoint, fromStandby bool) error {
 	if len(rt.logged) == 0 {
 		return nil
 	}
@@ -170,9 +201,10 @@ func (th *thread) restore(ctx context.Context, rt *runningTask, cp changelog.Che
 		_ = store
 	}
 	if l := th.rt.cfg.RestoreListener; l != nil {
-		l(RestoreEvent{Task: rt.task.ID(), Records: n, Duration: time.Since(began)})
+		l(RestoreEvent{Task: rt.task.ID(), Records: n, Duration: time.Since(began), FromStandby: fromStandby})
 	}
-	th.log.Info("rill: restored task", zapTask(rt.task.ID()), zapInt64("records", n), zapDur("took", time.Since(began)))
+	th.log.Info("rill: restored task", zapTask(rt.task.ID()), zapInt64("records", n), zapDur("took", time.Since(began)),
+		zap.Bool("fromStandby", fromStandby))
 	return nil
 }
 

@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/rillstreams/rill/changelog"
 	"github.com/rillstreams/rill/internal/assign"
 	"github.com/rillstreams/rill/internal/engine"
 	"github.com/rillstreams/rill/internal/kafka"
@@ -32,12 +33,22 @@ type thread struct {
 	sess  *kafka.Session
 	bal   *kafka.Balancer
 
-	// mu protects tasks and rebalanced: the loop holds it while it processes and commits,
-	// the rebalance callbacks while they open and close tasks.
+	// mu protects tasks, standbys (with their stores, standbyParts, reader), rebalanced,
+	// assignErr and probeAt: the loop holds it while it processes, applies changelogs to
+	// standbys and commits; the rebalance callbacks while they open, close and promote tasks;
+	// the balancer while it reads what to report in the subscription.
 	mu         sync.Mutex
 	tasks      map[processor.TaskID]*runningTask
+	standbys   map[processor.TaskID]*standbyTask
 	rebalanced bool
 	assignErr  error
+	// standbyParts maps each changelog partition the standbys tail to its standby; reader
+	// reads them (nil until the first standby).
+	standbyParts map[changelog.TopicPartition]*standbyTask
+	reader       *kafka.ChangelogReader
+	readerWarned time.Time // when a read error was last logged
+	// probeAt is when the group leader triggers a probing rebalance (zero: none due).
+	probeAt time.Time
 
 	// prodMu protects prodErr, set from produce callbacks.
 	prodMu  sync.Mutex
@@ -49,6 +60,7 @@ type thread struct {
 
 func newThread(rt *Runtime, index int) (*thread, error) {
 	th := &thread{rt: rt, index: index, tasks: map[processor.TaskID]*runningTask{},
+		standbys: map[processor.TaskID]*standbyTask{}, standbyParts: map[changelog.TopicPartition]*standbyTask{},
 		log: rt.cfg.Logger.With(zap.Int("thread", index))}
 	th.bal = kafka.NewBalancer(kafka.BalancerConfig{
 		Tasks: rt.taskTopics, Stateful: rt.stateful, NumStandbyReplicas: rt.cfg.NumStandbyReplicas,
@@ -72,18 +84,26 @@ func newThread(rt *Runtime, index int) (*thread, error) {
 }
 
 // subscription is what this member reports to the group leader: its tasks and, per task with
-// a checkpoint on disk, the sum of its changelog offsets (KIP-441's lag signal).
+// local state, the sum of its changelog offsets (KIP-441's lag signal): running actives are
+// current by definition, standbys report what they applied, and task directories left on
+// disk what their checkpoints say.
 func (th *thread) subscription() assign.Subscription {
+	sums := th.rt.diskOffsetSums() // outside mu: file reads
 	th.mu.Lock()
 	defer th.mu.Unlock()
 	sub := assign.Subscription{ProcessID: th.rt.cfg.ProcessID, HostPort: th.rt.cfg.ApplicationServer,
-		TaskOffsetSums: map[assign.TaskID]int64{}}
+		TaskOffsetSums: sums}
+	for t, s := range th.standbyOffsetSumsLocked() {
+		sub.PrevStandby = append(sub.PrevStandby, t)
+		sums[t] = s
+	}
 	for id := range th.tasks {
 		t := assign.TaskID{Subtopology: id.Subtopology, Partition: id.Partition}
 		sub.PrevActive = append(sub.PrevActive, t)
-		sub.TaskOffsetSums[t] = assign.OffsetSumLatest // a running task is current by definition
+		sums[t] = assign.OffsetSumLatest
 	}
-	sort.Slice(sub.PrevActive, func(i, j int) bool { return sub.PrevActive[i].String() < sub.PrevActive[j].String() })
+	slices.SortFunc(sub.PrevActive, assign.TaskID.Compare)
+	slices.SortFunc(sub.PrevStandby, assign.TaskID.Compare)
 	return sub
 }
 
@@ -124,7 +144,7 @@ func (th *thread) onRevoked(ctx context.Context, _ map[string][]int32) {
 }
 
 // onLost: the member lost its partitions without a chance to commit (a session timeout):
-// tasks close dirty.
+// active tasks close dirty. Standbys stay: they only hold committed data.
 func (th *thread) onLost(_ context.Context, _ map[string][]int32) {
 	th.mu.Lock()
 	defer th.mu.Unlock()
@@ -133,49 +153,113 @@ func (th *thread) onLost(_ context.Context, _ map[string][]int32) {
 			th.log.Warn("rill: close lost task", zapTask(id), zapErr(err))
 		}
 		delete(th.tasks, id)
+		th.rt.dirs.release(id, th.index)
 	}
 	th.rebalanced = true
 }
 
-// onAssigned closes the tasks this member no longer has and opens (restoring) the new ones.
+// onAssigned applies the member's new assignment: active tasks it no longer runs become
+// standbys when it keeps one (their stores stay) or close; standbys it no longer keeps close;
+// standbys that become active are promoted (restoring only the tail they lacked); new active
+// tasks open, restoring; new standbys open and start tailing. Closed tasks leave their
+// checkpointed state on disk for a later assignment.
 func (th *thread) onAssigned(ctx context.Context, _ map[string][]int32) {
 	th.mu.Lock()
 	defer th.mu.Unlock()
 	th.rebalanced = true
-	want := map[processor.TaskID]bool{}
-	for _, t := range th.bal.Assignment().Active {
-		want[processor.TaskID{Subtopology: t.Subtopology, Partition: t.Partition}] = true
+	info := th.bal.Assignment()
+	wantActive, wantStandby := taskSet(info.Active), taskSet(info.Standby)
+	th.probeAt = time.Time{}
+	if info.ProbingRebalance && th.bal.Leader() {
+		th.probeAt = time.Now().Add(th.rt.cfg.ProbingRebalanceInterval)
+		th.log.Info("rill: probing rebalance scheduled", zapDur("in", th.rt.cfg.ProbingRebalanceInterval))
 	}
-	for id, rt := range th.tasks {
-		if !want[id] {
-			if err := th.closeTask(rt, true); err != nil {
-				th.log.Warn("rill: close revoked task", zapTask(id), zapErr(err))
+	// Release first, then take: a task moving between threads of this process is released
+	// by one callback while the other waits for it (see taskDirs).
+	for _, id := range sortedIDs(th.tasks) {
+		if wantActive[id] {
+			continue
+		}
+		rt := th.tasks[id]
+		delete(th.tasks, id)
+		if err := th.closeTask(rt, true); err != nil {
+			th.log.Warn("rill: close revoked task", zapTask(id), zapErr(err))
+		}
+		if !wantStandby[id] {
+			th.rt.dirs.release(id, th.index)
+			continue
+		}
+		// The instance keeps a standby of it: reopen the stores (closed cleanly and
+		// checkpointed just now) as one, without restoring anything.
+		st, err := th.openStandby(ctx, th.rt.subs[id.Subtopology], id)
+		if err != nil {
+			th.assignErr = err
+			return
+		}
+		th.standbys[id] = st
+	}
+	for _, id := range sortedIDs(th.standbys) {
+		if !wantStandby[id] && !wantActive[id] {
+			if err := th.closeStandby(th.standbys[id]); err != nil {
+				th.log.Warn("rill: close standby task", zapTask(id), zapErr(err))
 			}
-			delete(th.tasks, id)
 		}
 	}
-	ids := make([]processor.TaskID, 0, len(want))
-	for id := range want {
-		if th.tasks[id] == nil {
-			ids = append(ids, id)
+	for _, id := range sortedIDs(wantActive) {
+		if th.tasks[id] != nil {
+			continue
 		}
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i].String() < ids[j].String() })
-	for _, id := range ids {
 		sub := th.rt.subs[id.Subtopology]
 		if sub == nil {
 			th.assignErr = fmt.Errorf("rill: assigned task %s of unknown sub-topology", id)
 			return
 		}
-		rt, err := th.openTask(ctx, sub, id)
+		rt, err := th.openTask(ctx, sub, id, th.standbys[id])
 		if err != nil {
 			th.assignErr = err
 			return
 		}
 		th.tasks[id] = rt
 	}
-	th.log.Info("rill: tasks assigned", zap.Int("tasks", len(th.tasks)))
+	for _, id := range sortedIDs(wantStandby) {
+		if th.tasks[id] != nil || th.standbys[id] != nil {
+			continue
+		}
+		sub := th.rt.subs[id.Subtopology]
+		if sub == nil {
+			th.assignErr = fmt.Errorf("rill: standby task %s of unknown sub-topology", id)
+			return
+		}
+		st, err := th.openStandby(ctx, sub, id)
+		if err != nil {
+			th.assignErr = err
+			return
+		}
+		th.standbys[id] = st
+	}
+	th.log.Info("rill: tasks assigned", zap.Int("active", len(th.tasks)), zap.Int("standby", len(th.standbys)))
 	th.rt.threadRunning(th.index)
+}
+
+func taskSet(ts []assign.TaskID) map[processor.TaskID]bool {
+	out := make(map[processor.TaskID]bool, len(ts))
+	for _, t := range ts {
+		out[processor.TaskID{Subtopology: t.Subtopology, Partition: t.Partition}] = true
+	}
+	return out
+}
+
+// sortedIDs returns the keys of m in task id order, for deterministic logs and opening order.
+func sortedIDs[V any](m map[processor.TaskID]V) []processor.TaskID {
+	ids := make([]processor.TaskID, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b processor.TaskID) int {
+		return assign.TaskID{Subtopology: a.Subtopology, Partition: a.Partition}.Compare(
+			assign.TaskID{Subtopology: b.Subtopology, Partition: b.Partition})
+	})
+	return ids
 }
 
 // run is the thread's loop; it returns on a fatal error or when ctx is done.
@@ -191,6 +275,16 @@ func (th *thread) run(ctx context.Context) (err error) {
 				th.log.Warn("rill: close task", zapTask(id), zapErr(cerr))
 			}
 			delete(th.tasks, id)
+			th.rt.dirs.release(id, th.index)
+		}
+		for id, st := range th.standbys {
+			if cerr := th.closeStandby(st); cerr != nil {
+				th.log.Warn("rill: close standby task", zapTask(id), zapErr(cerr))
+			}
+		}
+		if th.reader != nil {
+			th.reader.Close()
+			th.reader = nil
 		}
 		th.mu.Unlock()
 		// Leaving the group runs the revoke callback, which takes mu: not under it.
@@ -199,7 +293,8 @@ func (th *thread) run(ctx context.Context) (err error) {
 	th.lastCommit = time.Now()
 	// Poll blocks until records arrive; bound it so that commits (the last one before an
 	// idle period above all) and wall-clock punctuations happen without new input.
-	wait := min(th.rt.cfg.CommitInterval, 200*time.Millisecond)
+	idle := min(th.rt.cfg.CommitInterval, 200*time.Millisecond)
+	wait := idle
 	for {
 		pctx, cancel := context.WithTimeout(ctx, wait)
 		recs, perr := th.sess.Poll(pctx, th.rt.cfg.MaxPollRecords)
@@ -213,20 +308,54 @@ func (th *thread) run(ctx context.Context) (err error) {
 		if perr != nil {
 			th.log.Warn("rill: poll", zapErr(perr))
 		}
-		committed, err := th.step(ctx, recs)
+		res, err := th.step(ctx, recs)
 		if err != nil {
 			return err
 		}
-		if committed || !th.rt.cfg.ExactlyOnce {
+		// Standbys with records waiting (a warm-up catching up, say) should not wait for
+		// input of the active tasks to come back to them.
+		wait = idle
+		if res.standbyRecords > 0 {
+			wait = 5 * time.Millisecond
+		}
+		if res.committed || !th.rt.cfg.ExactlyOnce {
 			th.sess.AllowRebalance()
+		}
+		if res.probe {
+			// KIP-441's probing rebalance: the leader rejoins, the group rebalances, and
+			// tasks held back for warm-ups move if their warm-ups caught up. The rebalance
+			// itself waits until the loop allows it, as any other.
+			th.log.Info("rill: triggering probing rebalance")
+			th.sess.ForceRebalance()
 		}
 	}
 }
 
-// step processes one poll's records and commits when due.
-func (th *thread) step(ctx context.Context, recs []engine.RawRecord) (committed bool, err error) {
+// stepResult is what one turn of the loop did.
+type stepResult struct {
+	committed      bool // the tasks have nothing uncommitted: a rebalance may proceed
+	standbyRecords int  // changelog records the standbys took
+	probe          bool // a probing rebalance is due
+}
+
+// step processes one poll's records, applies changelog records to the standbys, and commits
+// when due.
+func (th *thread) step(ctx context.Context, recs []engine.RawRecord) (res stepResult, err error) {
 	th.mu.Lock()
 	defer th.mu.Unlock()
+	if res.standbyRecords, err = th.updateStandbysLocked(); err != nil {
+		return res, err
+	}
+	if !th.probeAt.IsZero() && !time.Now().Before(th.probeAt) {
+		th.probeAt = time.Time{}
+		res.probe = true
+	}
+	res.committed, err = th.processLocked(ctx, recs)
+	return res, err
+}
+
+// processLocked processes one poll's records and commits when due. th.mu must be held.
+func (th *thread) processLocked(ctx context.Context, recs []engine.RawRecord) (committed bool, err error) {
 	if th.assignErr != nil {
 		return false, th.assignErr
 	}
@@ -297,7 +426,10 @@ func (th *thread) commitLocked(ctx context.Context) error {
 			}
 		}
 	}
-	ok, err := th.sess.Commit(ctx)
+	// A commit that has begun finishes even when the app is stopping: cut short, it would
+	// leave the transaction open and fail the thread, closing its tasks dirty (under
+	// exactly-once, wiping their state) instead of cleanly.
+	ok, err := th.sess.Commit(context.WithoutCancel(ctx))
 	if err != nil {
 		return fmt.Errorf("rill: commit: %w", err)
 	}
@@ -312,7 +444,7 @@ func (th *thread) commitLocked(ctx context.Context) error {
 		th.log.Warn("rill: transaction aborted; reinitializing tasks from their changelogs")
 		for id, rt := range th.tasks {
 			_ = th.closeTask(rt, false)
-			reopened, err := th.openTask(ctx, th.rt.subs[id.Subtopology], id)
+			reopened, err := th.openTask(ctx, th.rt.subs[id.Subtopology], id, nil)
 			if err != nil {
 				delete(th.tasks, id)
 				return err
