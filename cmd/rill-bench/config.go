@@ -1,0 +1,99 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// config is the suite's configuration, from the command line.
+type config struct {
+	// Records is the number of input records of each workload (the two inputs of a join
+	// share them).
+	Records int
+	// ValueSize is the size of each random value, in bytes.
+	ValueSize int
+	// Keys is the size of the integer key space.
+	Keys int
+	// Partitions of every input and output topic.
+	Partitions int
+	// Bootstrap is an external cluster to use; empty starts an embedded kfake broker per
+	// workload.
+	Bootstrap []string
+	// Workloads are the selected rows, baselines first (see selectRows).
+	Workloads []row
+	// CPUProfileDir receives one CPU profile per workload when set.
+	CPUProfileDir string
+	// Out is the markdown report to update (its chart goes beside it, as .svg); empty
+	// prints the table only.
+	Out string
+	// BaselineRuns is how many times each raw baseline runs; the median counts.
+	BaselineRuns int
+	// Timeout bounds each workload; Stall fails one whose progress stops for this long.
+	Timeout, Stall time.Duration
+	// GokaDir is the bench/goka module, built and run as the goka workloads' child.
+	GokaDir string
+	// StateDir holds the workloads' state directories (default: a fresh temp dir).
+	StateDir string
+}
+
+// defaultRecords is the size of DESIGN.md's performance targets; the whole suite (27 rows,
+// goka included) takes about 4 minutes at this size on the project's 2-core machine.
+const defaultRecords = 1_000_000
+
+func parseFlags(args []string) (config, error) {
+	fs := flag.NewFlagSet("rill-bench", flag.ContinueOnError)
+	var cfg config
+	var workload, bootstrap string
+	fs.IntVar(&cfg.Records, "records", defaultRecords, "input records per workload")
+	fs.IntVar(&cfg.ValueSize, "value-size", 100, "bytes per value")
+	fs.IntVar(&cfg.Keys, "keys", 10_000, "size of the integer key space")
+	fs.IntVar(&cfg.Partitions, "partitions", 8, "partitions of input and output topics")
+	fs.StringVar(&workload, "workload", "all", "all, or a comma-separated list of workloads; name/alos or name/eos picks one guarantee. "+
+		"The baselines a selected workload is compared with run too. Workloads: "+strings.Join(workloadNames(), ", "))
+	fs.StringVar(&bootstrap, "bootstrap", "", "comma-separated brokers of an existing cluster (default: an embedded kfake broker per workload)")
+	fs.StringVar(&cfg.CPUProfileDir, "cpuprofile", "", "directory to write one CPU profile per workload to (and print each one's top 5 functions)")
+	fs.StringVar(&cfg.Out, "out", "", "markdown file to write the results into (e.g. docs/benchmarks.md); the chart goes beside it as .svg")
+	fs.IntVar(&cfg.BaselineRuns, "baseline-runs", 3, "runs of each raw baseline; the median run counts")
+	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Minute, "time limit of one workload")
+	fs.DurationVar(&cfg.Stall, "stall", 30*time.Second, "fail a workload whose progress stops for this long")
+	fs.StringVar(&cfg.GokaDir, "goka-dir", "bench/goka", "the bench/goka module (empty: skip goka)")
+	fs.StringVar(&cfg.StateDir, "state-dir", "", "where workloads keep their state (default: a fresh temporary directory)")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if bootstrap != "" {
+		cfg.Bootstrap = strings.Split(bootstrap, ",")
+	}
+	rows, err := selectRows(workload, cfg.GokaDir != "")
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Workloads = rows
+	return cfg, cfg.validate()
+}
+
+func (c config) validate() error {
+	var errs []error
+	if c.Records < 2 {
+		errs = append(errs, errors.New("--records must be at least 2"))
+	}
+	if c.ValueSize < 1 || c.Keys < 1 || c.Partitions < 1 || c.BaselineRuns < 1 {
+		errs = append(errs, errors.New("--value-size, --keys, --partitions and --baseline-runs must be positive"))
+	}
+	if c.Timeout <= 0 || c.Stall <= 0 {
+		errs = append(errs, errors.New("--timeout and --stall must be positive"))
+	}
+	if c.CPUProfileDir != "" {
+		if err := os.MkdirAll(c.CPUProfileDir, 0o755); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
