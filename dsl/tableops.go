@@ -45,10 +45,16 @@ func (p *upsertOp[K, VIn, V]) Process(r processor.Record[K, VIn]) error {
 	v, ok := p.unwrap(r.Value)
 	ch := change[V]{newV: v, hasNew: ok}
 	if p.store != nil {
-		old, had, err := p.store.Get(r.Key)
-		if err != nil {
-			return err
+		if p.st.sendOld {
+			// The old row is read only when something downstream asked for old values: a
+			// store read per update is a large share of a table's cost on RocksDB.
+			old, had, err := p.store.Get(r.Key)
+			if err != nil {
+				return err
+			}
+			ch.oldV, ch.hasOld = old.Value, had
 		}
+		var err error
 		if ok {
 			err = p.store.Put(r.Key, state.ValueAndTimestamp[V]{Value: v, Timestamp: r.Timestamp})
 		} else {
@@ -56,9 +62,6 @@ func (p *upsertOp[K, VIn, V]) Process(r processor.Record[K, VIn]) error {
 		}
 		if err != nil {
 			return err
-		}
-		if p.st.sendOld {
-			ch.oldV, ch.hasOld = old.Value, had
 		}
 	}
 	return p.ctx.Forward(processor.Record[K, change[V]]{Key: r.Key, Value: ch, Timestamp: r.Timestamp, Headers: r.Headers})
