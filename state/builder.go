@@ -26,29 +26,57 @@ type StoreOptions struct {
 	Caching bool
 }
 
-func backendFor(opts StoreOptions, ctx processor.StoreContext) (Backend, error) {
-	if opts.Backend != nil {
-		return opts.Backend, nil
+// storeSpec is what every store builder has: a name and StoreOptions.
+type storeSpec struct {
+	name string
+	opts StoreOptions
+}
+
+func newStoreSpec(name string) storeSpec {
+	return storeSpec{name: name, opts: StoreOptions{Logging: true}}
+}
+
+// Name is the store name.
+func (s *storeSpec) Name() string { return s.name }
+
+// Options returns the store's options, for the runtime (changelog topics).
+func (s *storeSpec) Options() StoreOptions { return s.opts }
+
+// Logged tells whether the built store writes a changelog.
+func (s *storeSpec) Logged() bool { return s.opts.Logging }
+
+// backend is the store's own backend, else the task's default.
+func (s *storeSpec) backend(ctx processor.StoreContext) (Backend, error) {
+	if s.opts.Backend != nil {
+		return s.opts.Backend, nil
 	}
 	if b, ok := ctx.Backend.(Backend); ok && b != nil {
 		return b, nil
 	}
-	return nil, ErrNoBackend
+	return nil, fmt.Errorf("%w for store %s", ErrNoBackend, s.name)
+}
+
+// sink is where a logged store's writes go, or nil when it is not logged or the task logs
+// nothing (the test driver).
+func (s *storeSpec) sink(ctx processor.StoreContext) ChangelogSink {
+	if sink, ok := ctx.Changelog.(ChangelogSink); ok && sink != nil && s.opts.Logging {
+		return sink
+	}
+	return nil
 }
 
 // KeyValueStoreBuilder builds a typed key-value store per task (Kafka Streams'
 // Stores.keyValueStoreBuilder). Timestamped builders make KTable stores.
 type KeyValueStoreBuilder[K, V any] struct {
-	name        string
+	storeSpec
 	ks          serde.Serde[K]
 	vs          serde.Serde[V]
-	opts        StoreOptions
 	timestamped bool
 }
 
 // NewKeyValueStoreBuilder returns a builder of *KeyValueStore[K, V] named name, logged by default.
 func NewKeyValueStoreBuilder[K, V any](name string, ks serde.Serde[K], vs serde.Serde[V]) *KeyValueStoreBuilder[K, V] {
-	return &KeyValueStoreBuilder[K, V]{name: name, ks: ks, vs: vs, opts: StoreOptions{Logging: true}}
+	return &KeyValueStoreBuilder[K, V]{storeSpec: newStoreSpec(name), ks: ks, vs: vs}
 }
 
 // NewTimestampedKeyValueStoreBuilder returns a builder of *TimestampedKeyValueStore[K, V].
@@ -76,17 +104,11 @@ func (b *KeyValueStoreBuilder[K, V]) WithBackend(backend Backend) *KeyValueStore
 	return b
 }
 
-// Name is the store name.
-func (b *KeyValueStoreBuilder[K, V]) Name() string { return b.name }
-
-// Options returns the store's options, for the runtime (changelog topics).
-func (b *KeyValueStoreBuilder[K, V]) Options() StoreOptions { return b.opts }
-
 // Build opens the store for one task.
 func (b *KeyValueStoreBuilder[K, V]) Build(ctx processor.StoreContext) (processor.Store, error) {
-	backend, err := backendFor(b.opts, ctx)
+	backend, err := b.backend(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%w for store %s", err, b.name)
+		return nil, err
 	}
 	raw, err := backend.KeyValue(b.name, ctx.Dir)
 	if err != nil {
@@ -97,7 +119,7 @@ func (b *KeyValueStoreBuilder[K, V]) Build(ctx processor.StoreContext) (processo
 		raw = &syncKeyValue{s: raw}
 		bytes = raw
 	}
-	if sink, ok := ctx.Changelog.(ChangelogSink); ok && sink != nil && b.opts.Logging {
+	if sink := b.sink(ctx); sink != nil {
 		bytes = &loggedKeyValue{KeyValueBytesStore: raw, sink: sink}
 	}
 	restore := func(key, value []byte) error { return raw.Put(key, value) }
@@ -110,6 +132,3 @@ func (b *KeyValueStoreBuilder[K, V]) Build(ctx processor.StoreContext) (processo
 	s.restore = restore
 	return s, nil
 }
-
-// Logged tells whether the built store writes a changelog.
-func (b *KeyValueStoreBuilder[K, V]) Logged() bool { return b.opts.Logging }

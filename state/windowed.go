@@ -1,8 +1,6 @@
 package state
 
 import (
-	"fmt"
-
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
 )
@@ -271,18 +269,26 @@ func collectSessions[K, V any](s *SessionStore[K, V], it SessionIterator) ([]Ses
 	return out, it.Err()
 }
 
+// windowedSpec is what window and session store builders share beyond storeSpec.
+type windowedSpec struct {
+	storeSpec
+	wo WindowOptions
+}
+
+// WindowOptions returns the retention and segmenting the store is built with; the runtime gives
+// windowed changelogs a matching retention.
+func (s *windowedSpec) WindowOptions() WindowOptions { return s.wo }
+
 // WindowStoreBuilder builds a typed window store per task.
 type WindowStoreBuilder[K, V any] struct {
-	name string
-	ks   serde.Serde[K]
-	vs   serde.Serde[V]
-	wo   WindowOptions
-	opts StoreOptions
+	windowedSpec
+	ks serde.Serde[K]
+	vs serde.Serde[V]
 }
 
 // NewWindowStoreBuilder returns a builder of *WindowStore[K, V], logged by default.
 func NewWindowStoreBuilder[K, V any](name string, ks serde.Serde[K], vs serde.Serde[V], wo WindowOptions) *WindowStoreBuilder[K, V] {
-	return &WindowStoreBuilder[K, V]{name: name, ks: ks, vs: vs, wo: wo, opts: StoreOptions{Logging: true}}
+	return &WindowStoreBuilder[K, V]{windowedSpec: windowedSpec{storeSpec: newStoreSpec(name), wo: wo}, ks: ks, vs: vs}
 }
 
 func (b *WindowStoreBuilder[K, V]) WithLogging(on bool) *WindowStoreBuilder[K, V] {
@@ -295,42 +301,33 @@ func (b *WindowStoreBuilder[K, V]) WithBackend(backend Backend) *WindowStoreBuil
 	return b
 }
 
-func (b *WindowStoreBuilder[K, V]) Name() string                 { return b.name }
-func (b *WindowStoreBuilder[K, V]) Options() StoreOptions        { return b.opts }
-func (b *WindowStoreBuilder[K, V]) WindowOptions() WindowOptions { return b.wo }
-
 // Build opens the store for one task.
 func (b *WindowStoreBuilder[K, V]) Build(ctx processor.StoreContext) (processor.Store, error) {
-	backend, err := backendFor(b.opts, ctx)
+	backend, err := b.backend(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%w for store %s", err, b.name)
+		return nil, err
 	}
 	raw, err := backend.Window(b.name, ctx.Dir, b.wo)
 	if err != nil {
 		return nil, err
 	}
 	s := NewWindowStore(raw, b.ks, b.vs)
-	if sink, ok := ctx.Changelog.(ChangelogSink); ok && sink != nil && b.opts.Logging {
+	if sink := b.sink(ctx); sink != nil {
 		s.bytes, s.raw = &loggedWindow{WindowBytesStore: raw, sink: sink}, raw
 	}
 	return s, nil
 }
 
-// Logged tells whether the built store writes a changelog.
-func (b *WindowStoreBuilder[K, V]) Logged() bool { return b.opts.Logging }
-
 // SessionStoreBuilder builds a typed session store per task.
 type SessionStoreBuilder[K, V any] struct {
-	name string
-	ks   serde.Serde[K]
-	vs   serde.Serde[V]
-	wo   WindowOptions
-	opts StoreOptions
+	windowedSpec
+	ks serde.Serde[K]
+	vs serde.Serde[V]
 }
 
 // NewSessionStoreBuilder returns a builder of *SessionStore[K, V], logged by default.
 func NewSessionStoreBuilder[K, V any](name string, ks serde.Serde[K], vs serde.Serde[V], wo WindowOptions) *SessionStoreBuilder[K, V] {
-	return &SessionStoreBuilder[K, V]{name: name, ks: ks, vs: vs, wo: wo, opts: StoreOptions{Logging: true}}
+	return &SessionStoreBuilder[K, V]{windowedSpec: windowedSpec{storeSpec: newStoreSpec(name), wo: wo}, ks: ks, vs: vs}
 }
 
 func (b *SessionStoreBuilder[K, V]) WithLogging(on bool) *SessionStoreBuilder[K, V] {
@@ -343,26 +340,19 @@ func (b *SessionStoreBuilder[K, V]) WithBackend(backend Backend) *SessionStoreBu
 	return b
 }
 
-func (b *SessionStoreBuilder[K, V]) Name() string                 { return b.name }
-func (b *SessionStoreBuilder[K, V]) Options() StoreOptions        { return b.opts }
-func (b *SessionStoreBuilder[K, V]) WindowOptions() WindowOptions { return b.wo }
-
 // Build opens the store for one task.
 func (b *SessionStoreBuilder[K, V]) Build(ctx processor.StoreContext) (processor.Store, error) {
-	backend, err := backendFor(b.opts, ctx)
+	backend, err := b.backend(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%w for store %s", err, b.name)
+		return nil, err
 	}
 	raw, err := backend.Session(b.name, ctx.Dir, b.wo)
 	if err != nil {
 		return nil, err
 	}
 	s := NewSessionStore(raw, b.ks, b.vs)
-	if sink, ok := ctx.Changelog.(ChangelogSink); ok && sink != nil && b.opts.Logging {
+	if sink := b.sink(ctx); sink != nil {
 		s.bytes, s.raw = &loggedSession{SessionBytesStore: raw, sink: sink}, raw
 	}
 	return s, nil
 }
-
-// Logged tells whether the built store writes a changelog.
-func (b *SessionStoreBuilder[K, V]) Logged() bool { return b.opts.Logging }
