@@ -101,6 +101,11 @@ type Config struct {
 	// probing.rebalance.interval.ms). Shorter moves tasks to new instances sooner, at the
 	// cost of more rebalances while warm-ups are still behind.
 	ProbingRebalanceInterval time.Duration
+	// SessionTimeout is how long the group waits to hear from an instance before declaring it
+	// dead and moving its tasks (default 10 s). It bounds failover time after a crash: shorter
+	// fails over sooner, at the risk of moving tasks of an instance that only paused (a long GC,
+	// a slow commit). Kafka's consumer default is 45 s.
+	SessionTimeout time.Duration
 	// ApplicationServer is this instance's host:port for interactive queries (optional).
 	ApplicationServer string
 	// ReplicationFactor of internal topics (default -1: the brokers' default).
@@ -175,6 +180,9 @@ func (c *Config) defaults() {
 	if c.ProbingRebalanceInterval == 0 {
 		c.ProbingRebalanceInterval = 10 * time.Minute
 	}
+	if c.SessionTimeout == 0 {
+		c.SessionTimeout = 10 * time.Second
+	}
 	if c.ReplicationFactor == 0 {
 		c.ReplicationFactor = -1
 	}
@@ -196,6 +204,9 @@ func (c *Config) validate() error {
 	}
 	if c.NumThreads < 1 || c.MaxPollRecords < 1 || c.CommitInterval < time.Millisecond {
 		bad("NumThreads, MaxPollRecords and CommitInterval must be positive")
+	}
+	if c.SessionTimeout < time.Second {
+		bad("SessionTimeout %v is below a second", c.SessionTimeout)
 	}
 	if c.NumStandbyReplicas < 0 || c.AcceptableRecoveryLag < 0 || c.MaxWarmupReplicas < 0 || c.ProbingRebalanceInterval < 0 {
 		bad("standby settings must not be negative")
@@ -255,6 +266,7 @@ func New(topo *topology.Topology, cfg Config) (*App, error) {
 		DeserializationHandler: cfg.DeserializationHandler, ProcessingHandler: cfg.ProcessingHandler,
 		ProductionHandler: cfg.ProductionHandler, AcceptableRecoveryLag: cfg.AcceptableRecoveryLag,
 		MaxWarmupReplicas: cfg.MaxWarmupReplicas, ProbingRebalanceInterval: cfg.ProbingRebalanceInterval,
+		SessionTimeout:  cfg.SessionTimeout,
 		RestoreListener: cfg.RestoreListener,
 		OnState: func(s State) {
 			stMu.Lock()

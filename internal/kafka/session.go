@@ -15,6 +15,7 @@
 package kafka
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -84,7 +85,9 @@ type SessionConfig struct {
 	Topics []string
 	// TransactionalID turns on exactly-once: one transaction per commit, offsets included.
 	TransactionalID string
-	Balancer        kgo.GroupBalancer
+	// SessionTimeout is the group session timeout (0: 10 s).
+	SessionTimeout time.Duration
+	Balancer       kgo.GroupBalancer
 	// Callbacks run on franz-go's group goroutine while the thread is not processing (the
 	// session blocks rebalances between Poll and AllowRebalance).
 	OnAssigned func(ctx context.Context, assigned map[string][]int32)
@@ -115,7 +118,7 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 		kgo.BlockRebalanceOnPoll(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), // auto.offset.reset=earliest, as Kafka Streams
 		kgo.RecordPartitioner(partitioner{}),
-		kgo.SessionTimeout(10*time.Second),
+		kgo.SessionTimeout(cmp.Or(cfg.SessionTimeout, 10*time.Second)),
 		kgo.FetchMaxWait(200*time.Millisecond),
 		kgo.ProducerLinger(5*time.Millisecond),
 	)

@@ -46,6 +46,8 @@ type Config struct {
 	// ProbingRebalanceInterval is how long after an assignment that kept tasks back for
 	// warm-ups the group leader triggers a rebalance to move them (KIP-441).
 	ProbingRebalanceInterval time.Duration
+	// SessionTimeout is the group session timeout of each stream thread.
+	SessionTimeout time.Duration
 	// OnState is called on every state change of the runtime.
 	OnState func(State)
 	// RestoreListener, when set, is told about each restoration of a task's stores.

@@ -69,7 +69,7 @@ func newThread(rt *Runtime, index int) (*thread, error) {
 	})
 	scfg := kafka.SessionConfig{
 		ClientConfig: rt.cfg.Client, Group: rt.cfg.ApplicationID, Topics: rt.sourceTopics, Balancer: th.bal,
-		OnAssigned: th.onAssigned, OnRevoked: th.onRevoked, OnLost: th.onLost,
+		OnAssigned: th.onAssigned, OnRevoked: th.onRevoked, OnLost: th.onLost, SessionTimeout: rt.cfg.SessionTimeout,
 	}
 	scfg.ClientID = fmt.Sprintf("%s-%s-StreamThread-%d", rt.cfg.ApplicationID, rt.cfg.ProcessID, index)
 	if rt.cfg.ExactlyOnce {

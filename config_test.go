@@ -1,0 +1,37 @@
+package rill_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/rillstreams/rill"
+	"github.com/rillstreams/rill/state/memory"
+)
+
+func TestNewValidatesConfig(t *testing.T) {
+	topo := statelessTopology(t)
+	ok := rill.Config{ApplicationID: "app", Bootstrap: []string{"localhost:9092"}, StoreBackend: memory.Backend()}
+	if _, err := rill.New(topo, ok); err != nil {
+		t.Fatalf("valid config rejected: %v", err)
+	}
+	for name, mutate := range map[string]func(*rill.Config){
+		"no application id":   func(c *rill.Config) { c.ApplicationID = "" },
+		"bad application id":  func(c *rill.Config) { c.ApplicationID = "a b" },
+		"no bootstrap":        func(c *rill.Config) { c.Bootstrap = nil },
+		"negative threads":    func(c *rill.Config) { c.NumThreads = -1 },
+		"negative standbys":   func(c *rill.Config) { c.NumStandbyReplicas = -1 },
+		"tiny session":        func(c *rill.Config) { c.SessionTimeout = 500 * time.Millisecond },
+		"unknown guarantee":   func(c *rill.Config) { c.ProcessingGuarantee = 7 },
+		"commit interval 1µs": func(c *rill.Config) { c.CommitInterval = time.Microsecond },
+	} {
+		cfg := ok
+		mutate(&cfg)
+		if _, err := rill.New(topo, cfg); !errors.Is(err, rill.ErrInvalidConfig) {
+			t.Errorf("%s: got %v, want ErrInvalidConfig", name, err)
+		}
+	}
+	if _, err := rill.New(nil, ok); !errors.Is(err, rill.ErrInvalidConfig) {
+		t.Errorf("nil topology: got %v", err)
+	}
+}
