@@ -125,10 +125,10 @@ func (b *KeyValueStoreBuilder[K, V]) Build(ctx processor.StoreContext) (processo
 	restore := func(key, value []byte) error { return raw.Put(key, value) }
 	if b.timestamped {
 		s := NewTimestampedKeyValueStore(bytes, b.ks, b.vs)
-		s.restore = restore
+		s.restore, s.raw = restore, raw
 		return s, nil
 	}
 	s := NewKeyValueStore(bytes, b.ks, b.vs)
-	s.restore = restore
+	s.restore, s.raw = restore, raw
 	return s, nil
 }

@@ -17,6 +17,8 @@ type KeyValueStore[K, V any] struct {
 	vs    serde.Serde[V]
 	// restore applies a changelog record to the store beneath logging (nil: to bytes).
 	restore func(key, value []byte) error
+	// raw is the backend's store beneath logging (nil: bytes is), for transactions.
+	raw KeyValueBytesStore
 }
 
 // Restore applies one changelog record (nil value: a delete) without logging it again.

@@ -23,7 +23,16 @@ func (s *kvStore) Flush() error {
 	if s.db == nil {
 		return s.closedErr()
 	}
-	return s.flushCF(nil)
+	return s.flushAll()
+}
+
+// flushAll flushes the data and, in transaction mode, the metadata column family: its
+// commits' offsets would otherwise keep old WAL files alive.
+func (s *kvStore) flushAll() error {
+	if err := s.flushCF(nil); err != nil || s.txn == nil {
+		return err
+	}
+	return s.flushCF(s.metaCF)
 }
 
 // Close flushes, closes the iterators left open and the DB. Later calls do nothing.
@@ -31,7 +40,7 @@ func (s *kvStore) Close() error {
 	if s.db == nil {
 		return nil
 	}
-	return s.shutdown(func() error { return s.flushCF(nil) })
+	return s.shutdown(s.flushAll)
 }
 
 func (s *kvStore) Get(key []byte) ([]byte, error) {
@@ -105,7 +114,9 @@ func (s *kvStore) ApproximateCount() (int64, error) {
 	if !ok {
 		return 0, s.errorf("estimate-num-keys is unavailable")
 	}
-	return int64(min(n, 1<<62)), nil
+	// Buffered writes of a transaction count too (overwrites and deletes included: an
+	// estimate either way).
+	return int64(min(n, 1<<62)) + int64(s.Buffered()), nil
 }
 
 func (s *kvStore) newIterator(from, to []byte, reverse bool) (state.KeyValueIterator, error) {

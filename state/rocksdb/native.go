@@ -200,6 +200,14 @@ var zeroByte byte
 // storage, growing it as needed; found is false when there is none. An empty value is
 // returned non-nil.
 func (s *store) getInto(cf *grocksdb.ColumnFamilyHandle, key, dst []byte) (val []byte, found bool, err error) {
+	if s.txn != nil {
+		if e, ok := s.txn.lookup(cf, key); ok {
+			if e.del {
+				return dst[:0], false, nil
+			}
+			return copyInto(dst, e.value), true, nil
+		}
+	}
 	if !fastNative {
 		return s.getIntoSlow(cf, key, dst)
 	}
@@ -239,6 +247,13 @@ const maxScratch = 64 << 10
 // write puts k1 (and k2 when not nil) with their values in cf (the default column family
 // when nil), or deletes them when del is set; two keys are written atomically.
 func (s *store) write(cf *grocksdb.ColumnFamilyHandle, del bool, k1, v1, k2, v2 []byte) error {
+	if s.txn != nil {
+		s.txn.put(cf, k1, v1, del)
+		if k2 != nil {
+			s.txn.put(cf, k2, v2, del)
+		}
+		return nil
+	}
 	if !fastNative {
 		return s.writeSlow(cf, del, k1, v1, k2, v2)
 	}
@@ -319,11 +334,23 @@ type cursor struct {
 	e    C.rill_entry          // filled by move
 	errp *C.char               // filled by err
 	k, v []byte                // the current entry, in native memory: valid until the next move
+	mc   *mergeCursor          // the buffered writes merged in (transactions), or nil
 }
 
 // newCursor opens a cursor on cf (the default column family when nil) bounded to
 // [lower, upper) (nil: unbounded). It is not positioned.
 func (s *store) newCursor(cf *grocksdb.ColumnFamilyHandle, lower, upper []byte) cursor {
+	c := s.newDBCursor(cf, lower, upper)
+	if s.txn != nil {
+		if ents := s.txn.span(cf, lower, upper); len(ents) > 0 {
+			c.mc = &mergeCursor{ents: ents}
+		}
+	}
+	return c
+}
+
+// newDBCursor opens a cursor on the database alone.
+func (s *store) newDBCursor(cf *grocksdb.ColumnFamilyHandle, lower, upper []byte) cursor {
 	p := s.readOptions(lower, upper)
 	if fastNative {
 		ro := (*C.rocksdb_readoptions_t)(native(unsafe.Pointer(p.ro)))
@@ -350,7 +377,7 @@ func (s *store) closeCursor(c *cursor) {
 	default:
 		return
 	}
-	c.k, c.v = nil, nil
+	c.k, c.v, c.mc = nil, nil, nil
 	s.pool = append(s.pool, c.p)
 	c.p = nil
 }
@@ -384,6 +411,14 @@ const (
 // move moves the cursor and tells whether it is at an entry, whose key and value (in
 // native memory, valid until the next move) are then in c.k and c.v.
 func (c *cursor) move(m int) bool {
+	if c.mc != nil {
+		return c.moveMerged(m)
+	}
+	return c.step(m)
+}
+
+// step moves the database cursor.
+func (c *cursor) step(m int) bool {
 	if fastNative {
 		if C.rill_iter_step(c.nit, C.int(m), &c.e) == 0 {
 			c.k, c.v = nil, nil

@@ -84,6 +84,12 @@ type segments struct {
 	flushedObserved int64
 	flushedSeq      uint32
 	flushedMeta     bool
+
+	// In transaction mode, observed stream time and sequence number as of the last commit,
+	// to go back to on abort.
+	committedObserved    int64
+	committedHasObserved bool
+	committedSeq         uint32
 }
 
 // openSegments opens the store at <dir>/rocksdb/<name> with its segments, checks its
@@ -122,6 +128,7 @@ func (sg *segments) open(s *store) error {
 		switch {
 		case n == defaultCFName:
 			sg.defaultCF = handles[i]
+			s.metaCF = handles[i]
 		case ok:
 			sg.live = append(sg.live, segment{id: id, cf: handles[i]})
 		default:
@@ -233,7 +240,8 @@ func (sg *segments) handles() []*grocksdb.ColumnFamilyHandle {
 // durable. Flushing a segment that took no writes since the last Flush costs well under a
 // microsecond.
 func (sg *segments) flush() error {
-	if n := len(sg.live); n > 0 && sg.hasObserved &&
+	// In transaction mode the metadata is written by commits (with what they commit).
+	if n := len(sg.live); n > 0 && sg.hasObserved && sg.txn == nil &&
 		(!sg.flushedMeta || sg.observed != sg.flushedObserved || sg.seq != sg.flushedSeq) {
 		newest := sg.live[n-1].cf
 		var t [8]byte
@@ -250,6 +258,10 @@ func (sg *segments) flush() error {
 		if err := sg.flushCF(seg.cf); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if sg.txn != nil {
+		// The commits' offsets: flushed, they stop holding old WAL files.
+		errs = append(errs, sg.flushCF(sg.defaultCF))
 	}
 	return errors.Join(errs...)
 }
@@ -310,7 +322,9 @@ func (sg *segments) observe(t int64) error {
 // the first live time.
 func (sg *segments) dropExpired() error {
 	c, ok := sg.cutoff()
-	if !ok || len(sg.live) == 0 {
+	if !ok || len(sg.live) == 0 || sg.txn != nil {
+		// In transaction mode segments are dropped at commit: stream time moved by a
+		// transaction that aborts must not have deleted committed windows.
 		return nil
 	}
 	minLive := floorDiv(c+1, sg.interval)
@@ -399,4 +413,49 @@ func (sg *segments) span(from, to int64) []segment {
 		hi++
 	}
 	return sg.live[lo:hi]
+}
+
+// BeginTransactions turns on transaction mode (state.Transactional).
+func (sg *segments) BeginTransactions() error {
+	if err := sg.store.BeginTransactions(); err != nil {
+		return err
+	}
+	sg.committedObserved, sg.committedHasObserved, sg.committedSeq = sg.observed, sg.hasObserved, sg.seq
+	return nil
+}
+
+// CommitTransaction writes the buffered writes, the changelog offset and the stream time and
+// sequence number they bring the store to in one batch, then drops the segments that
+// expired.
+func (sg *segments) CommitTransaction(changelogOffset int64) error {
+	err := sg.commitTxn(changelogOffset, func(wb *grocksdb.WriteBatch) {
+		if n := len(sg.live); n > 0 && sg.hasObserved {
+			var t [8]byte
+			binary.BigEndian.PutUint64(t[:], uint64(sg.observed))
+			var q [4]byte
+			binary.BigEndian.PutUint32(q[:], sg.seq)
+			newest := sg.live[n-1].cf
+			wb.PutCF(newest, []byte(metaObserved), t[:])
+			wb.PutCF(newest, []byte(metaSeq), q[:])
+		}
+	})
+	if err != nil {
+		return err
+	}
+	sg.committedObserved, sg.committedHasObserved, sg.committedSeq = sg.observed, sg.hasObserved, sg.seq
+	sg.flushedObserved, sg.flushedSeq, sg.flushedMeta = sg.observed, sg.seq, sg.hasObserved
+	txn := sg.txn
+	sg.txn = nil // dropExpired drops only outside transaction mode
+	err = sg.dropExpired()
+	sg.txn = txn
+	return err
+}
+
+// AbortTransaction drops the buffered writes and goes back to the committed stream time.
+func (sg *segments) AbortTransaction() error {
+	if sg.txn == nil {
+		return nil
+	}
+	sg.observed, sg.hasObserved, sg.seq = sg.committedObserved, sg.committedHasObserved, sg.committedSeq
+	return sg.store.AbortTransaction()
 }

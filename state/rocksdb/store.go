@@ -2,6 +2,9 @@ package rocksdb
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 
 	"github.com/linxGnu/grocksdb"
 
@@ -28,8 +31,14 @@ type store struct {
 	opts *storeOptions
 	db   *grocksdb.DB // nil once closed
 	wo   *grocksdb.WriteOptions
-	ro   *grocksdb.ReadOptions // point reads; iterators take theirs from pool
-	fo   *grocksdb.FlushOptions
+	// walWO writes commit batches of transactions, with the WAL (see txn.go).
+	walWO *grocksdb.WriteOptions
+	// metaCF holds the store's metadata (the changelog offset of transactions).
+	metaCF *grocksdb.ColumnFamilyHandle
+	// txn buffers writes in transaction mode (state.Transactional); nil: they go to the DB.
+	txn *overlay
+	ro  *grocksdb.ReadOptions // point reads; iterators take theirs from pool
+	fo  *grocksdb.FlushOptions
 
 	nat   natives              // native pointers for the calls of native.go
 	batch *grocksdb.WriteBatch // two-key writes when natives are unavailable
@@ -49,19 +58,38 @@ func newStore(b *Backend, name, path string, opts *storeOptions) *store {
 	// which is written only after Flush has persisted the memtables. A WAL would write
 	// every record twice to disk for nothing.
 	s.wo.DisableWAL(true)
+	s.walWO = grocksdb.NewDefaultWriteOptions()
 	s.ro = grocksdb.NewDefaultReadOptions()
 	s.fo = grocksdb.NewDefaultFlushOptions()
 	s.fo.SetWait(true)
 	return s
 }
 
-// openPlain opens a DB with its default column family only.
+// openPlain opens a key-value store's DB: its data in the default column family, its
+// metadata in metaCFName (created when missing).
 func (s *store) openPlain() error {
-	db, err := grocksdb.OpenDb(s.opts.opts, s.path)
+	names := []string{defaultCFName}
+	if _, err := os.Stat(filepath.Join(s.path, "CURRENT")); err == nil {
+		if names, err = grocksdb.ListColumnFamilies(s.opts.opts, s.path); err != nil {
+			return s.errorf("list column families of %s: %w", s.path, err)
+		}
+	}
+	if !slices.Contains(names, metaCFName) {
+		names = append(names, metaCFName)
+	}
+	cfOpts := make([]*grocksdb.Options, len(names))
+	for i := range cfOpts {
+		cfOpts[i] = s.opts.opts
+	}
+	db, handles, err := grocksdb.OpenDbColumnFamilies(s.opts.opts, s.path, names, cfOpts)
 	if err != nil {
 		return s.errorf("open %s: %w", s.path, err)
 	}
 	s.db = db
+	s.metaCF = handles[slices.Index(names, metaCFName)]
+	// Data goes through the default column family's native calls (a nil handle); every
+	// handle is destroyed at close.
+	s.handles = func() []*grocksdb.ColumnFamilyHandle { return handles }
 	s.initNatives()
 	return nil
 }
@@ -105,6 +133,7 @@ func (s *store) free() {
 	}
 	s.pool = nil
 	s.wo.Destroy()
+	s.walWO.Destroy()
 	s.ro.Destroy()
 	s.fo.Destroy()
 	s.opts.destroy()

@@ -1,0 +1,288 @@
+package rocksdb
+
+import (
+	"bytes"
+	"encoding/binary"
+
+	"github.com/google/btree"
+	"github.com/linxGnu/grocksdb"
+
+	"github.com/rillstreams/rill/state"
+)
+
+// Transactions (state.Transactional): under exactly-once a store's writes wait in an
+// overlay, an ordered map per column family, until the task's Kafka transaction commits;
+// then they go to RocksDB in one WriteBatch together with the changelog offset they bring
+// the store to. That is KIP-892's design; Kafka Streams uses RocksDB's WriteBatchWithIndex,
+// whose C API cannot bound the batch side of its iterators in the RocksDB 7.8 Debian ships,
+// so the overlay is Go's, merged into the store's cursors here.
+//
+// Every write of a store in transaction mode, restoration and standby updates included,
+// reaches RocksDB through such a batch, and commit batches are written with the WAL on
+// (unsynced: a killed process loses nothing the kernel has): RocksDB then recovers after a
+// crash to a prefix of the committed batches, the offset in the metadata column family
+// matching the data exactly. Without the WAL it would recover to the last flush, which with
+// segments in several column families is not one point in time (the C API has no atomic
+// flush of several column families), and a changelog offset recorded with it could not be
+// trusted. Outside transactions (at least once) stores keep writing without a WAL and rely
+// on Flush before the checkpoint, as Kafka Streams does.
+
+// metaCFName is the column family of a key-value store's metadata (its data is in the
+// default one); segmented stores keep their metadata in the default column family.
+const metaCFName = "rill.meta"
+
+// metaOffset is the metadata key of the changelog offset the last commit recorded.
+const metaOffset = "rill.changelog-offset"
+
+// ovEntry is one buffered write: a value, or a delete. Entries are replaced, never
+// changed, so iterators can keep the ones they were opened with.
+type ovEntry struct {
+	key, value []byte
+	del        bool
+}
+
+func ovLess(a, b *ovEntry) bool { return bytes.Compare(a.key, b.key) < 0 }
+
+// overlay is a transaction's buffered writes, per column family (nil: the default one).
+type overlay struct {
+	cfs   map[*grocksdb.ColumnFamilyHandle]*btree.BTreeG[*ovEntry]
+	order []*grocksdb.ColumnFamilyHandle // column families in first-write order, for the batch
+	n     int
+	probe ovEntry // search key of lookups, to avoid allocating one per Get
+}
+
+func newOverlay() *overlay {
+	return &overlay{cfs: map[*grocksdb.ColumnFamilyHandle]*btree.BTreeG[*ovEntry]{}}
+}
+
+func (o *overlay) put(cf *grocksdb.ColumnFamilyHandle, key, value []byte, del bool) {
+	t := o.cfs[cf]
+	if t == nil {
+		t = btree.NewG(16, ovLess)
+		o.cfs[cf] = t
+		o.order = append(o.order, cf)
+	}
+	e := &ovEntry{key: bytes.Clone(key), del: del}
+	if !del {
+		e.value = append(make([]byte, 0, len(value)), value...)
+	}
+	if _, replaced := t.ReplaceOrInsert(e); !replaced {
+		o.n++
+	}
+}
+
+// lookup returns the buffered write of key, if any.
+func (o *overlay) lookup(cf *grocksdb.ColumnFamilyHandle, key []byte) (*ovEntry, bool) {
+	t := o.cfs[cf]
+	if t == nil {
+		return nil, false
+	}
+	o.probe.key = key
+	e, ok := t.Get(&o.probe)
+	o.probe.key = nil
+	return e, ok
+}
+
+// span returns the buffered writes of cf with keys in [lower, upper) (nil: open), by key.
+func (o *overlay) span(cf *grocksdb.ColumnFamilyHandle, lower, upper []byte) []*ovEntry {
+	t := o.cfs[cf]
+	if t == nil || t.Len() == 0 {
+		return nil
+	}
+	var out []*ovEntry
+	add := func(e *ovEntry) bool { out = append(out, e); return true }
+	lo, hi := &ovEntry{key: lower}, &ovEntry{key: upper}
+	switch {
+	case lower != nil && upper != nil:
+		t.AscendRange(lo, hi, add)
+	case lower != nil:
+		t.AscendGreaterOrEqual(lo, add)
+	case upper != nil:
+		t.AscendLessThan(hi, add)
+	default:
+		t.Ascend(add)
+	}
+	return out
+}
+
+// BeginTransactions turns on transaction mode (state.Transactional).
+func (s *store) BeginTransactions() error {
+	if s.db == nil {
+		return s.closedErr()
+	}
+	if s.txn == nil {
+		s.txn = newOverlay()
+	}
+	return nil
+}
+
+// Buffered is the number of writes waiting for the commit.
+func (s *store) Buffered() int {
+	if s.txn == nil {
+		return 0
+	}
+	return s.txn.n
+}
+
+// CommitTransaction writes the buffered writes and the changelog offset atomically.
+func (s *store) CommitTransaction(changelogOffset int64) error {
+	return s.commitTxn(changelogOffset, nil)
+}
+
+// commitTxn writes the overlay, the offset (when not negative) and what extra adds in one
+// batch, with the WAL on, and empties the overlay.
+func (s *store) commitTxn(changelogOffset int64, extra func(wb *grocksdb.WriteBatch)) error {
+	if s.db == nil {
+		return s.closedErr()
+	}
+	if s.txn == nil {
+		return s.errorf("commit: %s", "no transaction (BeginTransactions was not called)")
+	}
+	wb := grocksdb.NewWriteBatch()
+	defer wb.Destroy()
+	for _, cf := range s.txn.order {
+		s.txn.cfs[cf].Ascend(func(e *ovEntry) bool {
+			switch {
+			case cf == nil && e.del:
+				wb.Delete(e.key)
+			case cf == nil:
+				wb.Put(e.key, e.value)
+			case e.del:
+				wb.DeleteCF(cf, e.key)
+			default:
+				wb.PutCF(cf, e.key, e.value)
+			}
+			return true
+		})
+	}
+	if changelogOffset >= 0 {
+		var b [8]byte
+		binary.BigEndian.PutUint64(b[:], uint64(changelogOffset))
+		wb.PutCF(s.metaCF, []byte(metaOffset), b[:])
+	}
+	if extra != nil {
+		extra(wb)
+	}
+	if wb.Count() > 0 {
+		if err := s.db.Write(s.walWO, wb); err != nil {
+			return s.errorf("commit: %w", err)
+		}
+	}
+	s.txn = newOverlay()
+	return nil
+}
+
+// AbortTransaction drops the buffered writes.
+func (s *store) AbortTransaction() error {
+	if s.txn != nil {
+		s.txn = newOverlay()
+	}
+	return nil
+}
+
+// CommittedOffset reads the changelog offset of the last commit.
+func (s *store) CommittedOffset() (int64, bool, error) {
+	if s.db == nil {
+		return 0, false, s.closedErr()
+	}
+	v, err := s.get(s.metaCF, []byte(metaOffset))
+	if err != nil || len(v) != 8 {
+		return 0, false, err
+	}
+	return int64(binary.BigEndian.Uint64(v)), true, nil
+}
+
+var (
+	_ state.Transactional = (*kvStore)(nil)
+	_ state.Transactional = (*windowStore)(nil)
+	_ state.Transactional = (*sessionStore)(nil)
+)
+
+// mergeCursor is the overlay side of a cursor in transaction mode: the buffered writes in
+// the cursor's bounds, taken when it opened (a snapshot, as RocksDB's iterators are), merged
+// with the database's entries. Buffered writes win over stored ones of the same key, and
+// buffered deletes hide them. A cursor moves one way: first then next, or last then prev.
+type mergeCursor struct {
+	ents    []*ovEntry
+	i       int  // the current overlay entry (forward: next to consider; reverse: too)
+	dbOK    bool // the database cursor is at an entry (in dbk, dbv)
+	dbk     []byte
+	dbv     []byte
+	fromOV  bool // the current entry came from the overlay
+	fromDB  bool // ... or the database (both when the overlay shadowed it)
+	reverse bool
+}
+
+// moveMerged is move for a cursor with an overlay.
+func (c *cursor) moveMerged(m int) bool {
+	mc := c.mc
+	switch m {
+	case moveFirst, moveLast:
+		mc.reverse = m == moveLast
+		mc.i = 0
+		if mc.reverse {
+			mc.i = len(mc.ents) - 1
+		}
+		mc.dbOK = c.step(m)
+		mc.dbk, mc.dbv = c.k, c.v
+	default:
+		step := 1
+		if mc.reverse {
+			step = -1
+		}
+		if mc.fromOV {
+			mc.i += step
+		}
+		if mc.fromDB {
+			mc.dbOK = c.step(m)
+			mc.dbk, mc.dbv = c.k, c.v
+		}
+	}
+	for {
+		ovOK := mc.i >= 0 && mc.i < len(mc.ents)
+		if !ovOK && !mc.dbOK {
+			mc.fromOV, mc.fromDB = false, false
+			c.k, c.v = nil, nil
+			return false
+		}
+		cmp := 0
+		switch {
+		case !ovOK:
+			cmp = 1 // the database's entry comes first
+		case !mc.dbOK:
+			cmp = -1
+		default:
+			cmp = bytes.Compare(mc.ents[mc.i].key, mc.dbk)
+			if mc.reverse {
+				cmp = -cmp
+			}
+		}
+		mc.fromOV, mc.fromDB = cmp <= 0, cmp >= 0
+		if mc.fromOV && mc.ents[mc.i].del {
+			// A buffered delete: skip it, and the stored entry it hides.
+			step := 1
+			if mc.reverse {
+				step = -1
+			}
+			mc.i += step
+			if mc.fromDB {
+				mc.dbOK = c.step(dirOf(mc.reverse))
+				mc.dbk, mc.dbv = c.k, c.v
+			}
+			continue
+		}
+		if mc.fromOV {
+			c.k, c.v = mc.ents[mc.i].key, mc.ents[mc.i].value
+		} else {
+			c.k, c.v = mc.dbk, mc.dbv
+		}
+		return true
+	}
+}
+
+func dirOf(reverse bool) int {
+	if reverse {
+		return movePrev
+	}
+	return moveNext
+}
