@@ -43,6 +43,9 @@ type standbyTask struct {
 	// moved tells that next moved since the last checkpoint; checkpointed is when that was.
 	moved        bool
 	checkpointed time.Time
+	// txns are the transactional stores under exactly-once (nil at least once): a standby
+	// commits what it applied, with the offsets, after every batch.
+	txns *storeTxns
 }
 
 // offsetSum is the standby's KIP-441 offset sum: the changelog offsets it has applied.
@@ -68,6 +71,9 @@ func (st *standbyTask) partitions() map[string]map[int32]int64 {
 
 // checkpoint flushes the stores and records next for the persistent ones.
 func (st *standbyTask) checkpoint() error {
+	if err := st.commit(); err != nil {
+		return err
+	}
 	for name, s := range st.stores {
 		if err := s.Flush(); err != nil {
 			return fmt.Errorf("rill: standby %s: flush store %s: %w", st.id, name, err)
@@ -84,6 +90,17 @@ func (st *standbyTask) checkpoint() error {
 	}
 	st.moved = false
 	st.checkpointed = time.Now()
+	return nil
+}
+
+// commit applies what the standby buffered under exactly-once, with the offsets it reached.
+func (st *standbyTask) commit() error {
+	if st.txns == nil {
+		return nil
+	}
+	if err := st.txns.commit(st.next); err != nil {
+		return fmt.Errorf("rill: standby %s: %w", st.id, err)
+	}
 	return nil
 }
 
@@ -132,16 +149,8 @@ func (th *thread) openStandby(ctx context.Context, sub *engine.Subtopology, id p
 		th.log.Warn("rill: unreadable checkpoint, standby reads the changelog from the start", zapTask(id), zapErr(err))
 		cp = nil
 	}
-	if cfg.ExactlyOnce && len(cp) == 0 {
-		// As for active tasks: without a checkpoint the directory may hold writes of aborted
-		// transactions (an active task that crashed). A standby's own checkpoints are always
-		// valid: it only ever applies committed records, and applying some of them again
-		// after a crash rewrites the same keys.
-		if err := os.RemoveAll(dir); err != nil {
-			th.rt.dirs.release(id, th.index)
-			return nil, err
-		}
-	}
+	_, serr := os.Stat(dir)
+	existed := serr == nil
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		th.rt.dirs.release(id, th.index)
 		return nil, err
@@ -149,20 +158,64 @@ func (th *thread) openStandby(ctx context.Context, sub *engine.Subtopology, id p
 	st := &standbyTask{id: id, dir: dir, stores: map[string]processor.Store{}, sink: &handoverSink{},
 		logged: th.rt.changelogPartitions(id), restorers: map[changelog.TopicPartition]state.Restorer{},
 		persistent: map[changelog.TopicPartition]bool{}, next: changelog.Checkpoint{}, checkpointed: time.Now()}
-	fail := func(err error) (*standbyTask, error) {
+	closeStores := func() {
 		for _, s := range st.stores {
 			_ = s.Close()
 		}
+		st.stores = map[string]processor.Store{}
+	}
+	fail := func(err error) (*standbyTask, error) {
+		closeStores()
 		th.rt.dirs.release(id, th.index)
 		return nil, fmt.Errorf("rill: open standby task %s: %w", id, err)
 	}
-	for _, sb := range sub.Stores {
-		s, err := sb.Build(processor.StoreContext{ApplicationID: cfg.ApplicationID, TaskID: id, Dir: dir,
-			Backend: cfg.Backend, Changelog: st.sink})
-		if err != nil {
+	build := func() error {
+		for _, sb := range sub.Stores {
+			s, err := sb.Build(processor.StoreContext{ApplicationID: cfg.ApplicationID, TaskID: id, Dir: dir,
+				Backend: cfg.Backend, Changelog: st.sink})
+			if err != nil {
+				return err
+			}
+			st.stores[sb.Name()] = s
+		}
+		return nil
+	}
+	if err := build(); err != nil {
+		return fail(err)
+	}
+	if cfg.ExactlyOnce {
+		// As for active tasks (openTask): without a checkpoint, the stores' committed
+		// offsets, or a wipe when they cannot vouch for what they hold (an active task of
+		// a backend without transactions that crashed). A standby's own writes are always
+		// committed data: it applies read_committed changelogs only.
+		st.txns = newStoreTxns(st.stores, st.logged)
+		if len(cp) == 0 {
+			stored, trusted, err := st.txns.storedOffsets(st.stores, existed)
+			if err != nil {
+				return fail(err)
+			}
+			cp = stored
+			if !trusted {
+				closeStores()
+				if err := os.RemoveAll(dir); err != nil {
+					return fail(err)
+				}
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					return fail(err)
+				}
+				if err := build(); err != nil {
+					return fail(err)
+				}
+				st.txns = newStoreTxns(st.stores, st.logged)
+				cp = nil
+			}
+		}
+		if err := st.txns.begin(); err != nil {
 			return fail(err)
 		}
-		st.stores[sb.Name()] = s
+	}
+	for _, sb := range sub.Stores {
+		s := st.stores[sb.Name()]
 		tp, ok := st.logged[sb.Name()]
 		if !ok {
 			continue
@@ -267,6 +320,11 @@ func (th *thread) updateStandbysLocked() (int, error) {
 	}
 	every := max(th.rt.cfg.CommitInterval, time.Second)
 	for _, st := range th.standbys {
+		if st.moved {
+			if err := st.commit(); err != nil {
+				return 0, err
+			}
+		}
 		if st.moved && time.Since(st.checkpointed) >= every {
 			if err := st.checkpoint(); err != nil {
 				return 0, err

@@ -33,6 +33,8 @@ type runningTask struct {
 	// volatile marks the changelog partitions of in-memory stores: never checkpointed, since
 	// the store starts empty whenever the task opens.
 	volatile map[changelog.TopicPartition]bool
+	// txns are the task's transactional stores under exactly-once (nil at least once).
+	txns *storeTxns
 }
 
 // taskCollector sends a task's output and changelog records through the thread's session.
@@ -84,7 +86,8 @@ func (rt *runningTask) checkpoint() changelog.Checkpoint {
 // openTask creates a task, restores its logged stores from their changelogs and returns it
 // ready to process. A task promoted from the thread's standby st (nil otherwise) takes over
 // the standby's open stores and restores from where the standby got to; any other restores
-// from the checkpoint in its directory, or from the start when there is none.
+// from the checkpoint in its directory, or under exactly-once from the offsets its
+// transactional stores recorded (see txn.go), or from the start when there is neither.
 func (th *thread) openTask(ctx context.Context, sub *engine.Subtopology, id processor.TaskID, st *standbyTask) (*runningTask, error) {
 	cfg := th.rt.cfg
 	dir := th.rt.stateDirFor(id)
@@ -92,6 +95,7 @@ func (th *thread) openTask(ctx context.Context, sub *engine.Subtopology, id proc
 		return nil, err
 	}
 	var cp changelog.Checkpoint
+	existed := false
 	if st != nil {
 		// The standby's stores hold the committed changelog up to st.next (it reads
 		// read_committed): under exactly-once too, a clean starting point.
@@ -104,13 +108,8 @@ func (th *thread) openTask(ctx context.Context, sub *engine.Subtopology, id proc
 			th.log.Warn("rill: unreadable checkpoint, restoring from scratch", zapTask(id), zapErr(err))
 			cp = nil
 		}
-		if cfg.ExactlyOnce && len(cp) == 0 {
-			// No clean checkpoint under exactly-once: the stores may hold writes of aborted
-			// transactions. Wipe them and restore from the changelog alone.
-			if err := os.RemoveAll(dir); err != nil {
-				return nil, err
-			}
-		}
+		_, serr := os.Stat(dir)
+		existed = serr == nil
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}
@@ -124,14 +123,50 @@ func (th *thread) openTask(ctx context.Context, sub *engine.Subtopology, id proc
 		topo = st.adopt(sub)
 		st.sink.target = coll
 	}
-	task, err := engine.New(engine.Config{
-		ID: id, ApplicationID: cfg.ApplicationID, Topology: topo, Collector: coll, StateDir: dir,
-		Logger: cfg.Logger, Backend: cfg.Backend, GlobalStores: th.rt.globalStores, Changelog: coll,
-		DeserializationHandler: cfg.DeserializationHandler, ProcessingHandler: cfg.ProcessingHandler,
-		ProductionHandler: cfg.ProductionHandler, WallClock: time.Now().UnixMilli(),
-	})
+	newTask := func() (*engine.Task, error) {
+		return engine.New(engine.Config{
+			ID: id, ApplicationID: cfg.ApplicationID, Topology: topo, Collector: coll, StateDir: dir,
+			Logger: cfg.Logger, Backend: cfg.Backend, GlobalStores: th.rt.globalStores, Changelog: coll,
+			DeserializationHandler: cfg.DeserializationHandler, ProcessingHandler: cfg.ProcessingHandler,
+			ProductionHandler: cfg.ProductionHandler, WallClock: time.Now().UnixMilli(),
+		})
+	}
+	task, err := newTask()
 	if err != nil {
 		return nil, err
+	}
+	if cfg.ExactlyOnce {
+		rt.txns = newStoreTxns(task.Stores(), rt.logged)
+		if st == nil && len(cp) == 0 {
+			// No clean checkpoint: the stores say where they stand, if they can.
+			stored, trusted, err := rt.txns.storedOffsets(task.Stores(), existed)
+			if err != nil {
+				_ = task.Close()
+				return nil, err
+			}
+			cp = stored
+			if !trusted {
+				// Stores that may hold writes of aborted transactions: wipe them and
+				// restore from the changelog alone.
+				th.log.Info("rill: state without committed offsets, wiping it", zapTask(id))
+				_ = task.Close()
+				if err := os.RemoveAll(dir); err != nil {
+					return nil, err
+				}
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					return nil, err
+				}
+				if task, err = newTask(); err != nil {
+					return nil, err
+				}
+				rt.txns = newStoreTxns(task.Stores(), rt.logged)
+				cp = nil
+			}
+		}
+		if err := rt.txns.begin(); err != nil {
+			_ = task.Close()
+			return nil, err
+		}
 	}
 	rt.task = task
 	for store, tp := range rt.logged {
@@ -147,7 +182,8 @@ func (th *thread) openTask(ctx context.Context, sub *engine.Subtopology, id proc
 		return nil, fmt.Errorf("rill: restore task %s: %w", id, err)
 	}
 	if cfg.ExactlyOnce {
-		// While the task runs its stores move past any checkpoint; a crash must not trust it.
+		// The checkpoint file is only written at clean closes; from here on the stores'
+		// own offsets are the truth, and a crash must not leave an old file to trust.
 		if err := changelog.RemoveCheckpoint(dir); err != nil {
 			_ = task.Close()
 			return nil, err
@@ -188,17 +224,28 @@ func (th *thread) restore(ctx context.Context, rt *runningTask, cp changelog.Che
 		func(topic string, p int32, offset int64, key, value []byte, _ int64) error {
 			n++
 			rt.restored[changelog.TopicPartition{Topic: topic, Partition: p}] = offset + 1
-			return byTopic[topic].Restore(key, value)
+			if err := byTopic[topic].Restore(key, value); err != nil {
+				return err
+			}
+			if rt.txns != nil && n%restoreCommitEvery == 0 {
+				// Large atomic batches, each with the offsets it reaches.
+				return rt.txns.commit(rt.restored)
+			}
+			return nil
 		})
 	if err != nil {
 		return err
 	}
-	for store, tp := range rt.logged {
+	for _, tp := range rt.logged {
 		// Everything up to the end is in the store now, markers and aborted records included.
 		if e, ok := end[tp.Topic][tp.Partition]; ok && e > rt.restored[tp] {
 			rt.restored[tp] = e
 		}
-		_ = store
+	}
+	if rt.txns != nil {
+		if err := rt.txns.commit(rt.restored); err != nil {
+			return err
+		}
 	}
 	if l := th.rt.cfg.RestoreListener; l != nil {
 		l(RestoreEvent{Task: rt.task.ID(), Records: n, Duration: time.Since(began), FromStandby: fromStandby})
@@ -209,13 +256,25 @@ func (th *thread) restore(ctx context.Context, rt *runningTask, cp changelog.Che
 }
 
 // closeTask closes a task; clean means everything it did is committed, so its stores are
-// flushed and checkpointed. A dirty close under exactly-once wipes the task's state instead.
+// flushed and checkpointed. A dirty close under exactly-once drops the writes its
+// transactional stores hold for an open transaction, leaving them at their last commit,
+// and wipes the task's state only when some store writes straight to disk.
 func (th *thread) closeTask(rt *runningTask, clean bool) error {
+	wipe := false
+	if rt.txns != nil {
+		if n := rt.txns.abort(); n > 0 && clean {
+			// The loop commits before any clean close; writes left over mean a bug, and
+			// committing them now would put them on disk without their transaction.
+			th.log.Warn("rill: uncommitted store writes at a clean close, dropped", zapTask(rt.task.ID()), zap.Int("writes", n))
+			clean = false
+		}
+		wipe = !clean && rt.txns.wipeNeeded(rt.task.Stores())
+	}
 	err := rt.task.Close() // flushes stores
 	if clean {
 		return errors.Join(err, changelog.WriteCheckpoint(rt.dir, rt.checkpoint()))
 	}
-	if th.rt.cfg.ExactlyOnce {
+	if rt.txns == nil && th.rt.cfg.ExactlyOnce || wipe {
 		return errors.Join(err, os.RemoveAll(rt.dir))
 	}
 	return err

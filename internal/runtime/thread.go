@@ -437,10 +437,11 @@ func (th *thread) commitLocked(ctx context.Context) error {
 		return err
 	}
 	if !ok {
-		// The transaction aborted (a rebalance or a fencing cut in): the stores hold writes
+		// The transaction aborted (a rebalance or a fencing cut in): the tasks hold writes
 		// that never happened, and the session rewound the consumer to the committed offsets.
-		// Close every task dirty (wiping its state) and reopen it from its changelog, which
-		// holds exactly the committed writes (Kafka Streams' TaskCorruptedException path).
+		// Close every task dirty (its transactional stores drop their buffered writes) and
+		// reopen it from its stores' committed offsets and the changelog's tail (Kafka
+		// Streams' TaskCorruptedException path).
 		th.log.Warn("rill: transaction aborted; reinitializing tasks from their changelogs")
 		for id, rt := range th.tasks {
 			_ = th.closeTask(rt, false)
@@ -455,11 +456,16 @@ func (th *thread) commitLocked(ctx context.Context) error {
 		th.lastCommit = time.Now()
 		return nil
 	}
-	if !th.rt.cfg.ExactlyOnce {
-		for _, rt := range th.tasks {
-			if err := writeCheckpoint(rt); err != nil {
+	for _, rt := range th.tasks {
+		if rt.txns != nil {
+			// The transaction committed: now the stores may apply its writes.
+			if err := rt.txns.commit(rt.checkpoint()); err != nil {
 				return err
 			}
+			continue
+		}
+		if err := writeCheckpoint(rt); err != nil {
+			return err
 		}
 	}
 	th.dirty = false

@@ -1,0 +1,136 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/rillstreams/rill/changelog"
+	"github.com/rillstreams/rill/processor"
+	"github.com/rillstreams/rill/state"
+)
+
+// Transactional state under exactly-once (KIP-892, KIP-1035): every store of a task whose
+// backend supports it (RocksDB) holds the task's writes in memory until the Kafka transaction
+// that carries their changelog records commits, then applies them together with the
+// changelog offset they end at, in one atomic write; an aborted transaction drops them. A
+// store on disk therefore only ever holds committed writes and knows where in its changelog
+// it stands, so a task that crashed, lost its partitions or saw its transaction abort
+// restores only the changelog's tail from that offset instead of being wiped and rebuilt.
+// Restoration and standbys write through the same mechanism, committing every
+// restoreCommitEvery records and every applied batch, so their offsets are exact too.
+
+// restoreCommitEvery is how many changelog records restoration applies between commits of
+// the stores: the batch size of its RocksDB writes, and at most what a crash during a
+// restoration makes it read again.
+const restoreCommitEvery = 10000
+
+// storeTxns is the transactional stores of one task (active or standby) under exactly-once.
+type storeTxns struct {
+	stores map[string]state.Transactional      // by store name
+	logged map[string]changelog.TopicPartition // store → changelog partition, for logged stores
+	// committed is the offset each store's last commit recorded, to skip commits that
+	// would change nothing.
+	committed map[string]int64
+}
+
+// newStoreTxns finds the transactional stores among stores.
+func newStoreTxns(stores map[string]processor.Store, logged map[string]changelog.TopicPartition) *storeTxns {
+	x := &storeTxns{stores: map[string]state.Transactional{}, logged: logged, committed: map[string]int64{}}
+	for name, s := range stores {
+		if t := state.TransactionalOf(s); t != nil {
+			x.stores[name] = t
+			x.committed[name] = -1
+		}
+	}
+	return x
+}
+
+// storedOffsets returns the changelog offsets the stores' last commits recorded. trusted is
+// false when some logged persistent store cannot vouch for its content: its backend has no
+// transactions, or it never committed in a directory that existed before (a store written
+// at least once, or by an older version). Such a task directory must be wiped.
+func (x *storeTxns) storedOffsets(stores map[string]processor.Store, existed bool) (cp changelog.Checkpoint, trusted bool, err error) {
+	cp = changelog.Checkpoint{}
+	trusted = true
+	for name, tp := range x.logged {
+		s, ok := stores[name]
+		if !ok || !persistent(s) {
+			continue
+		}
+		t := x.stores[name]
+		if t == nil {
+			trusted = false
+			continue
+		}
+		off, ok, err := t.CommittedOffset()
+		if err != nil {
+			return nil, false, err
+		}
+		switch {
+		case ok:
+			cp[tp] = off
+			x.committed[name] = off
+		case existed:
+			trusted = false
+		}
+	}
+	return cp, trusted, nil
+}
+
+// begin puts every store in transaction mode.
+func (x *storeTxns) begin() error {
+	for name, t := range x.stores {
+		if err := t.BeginTransactions(); err != nil {
+			return fmt.Errorf("rill: store %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// commit applies every store's buffered writes with its offset in offsets (none for stores
+// that are not logged, or whose partition offsets lacks).
+func (x *storeTxns) commit(offsets changelog.Checkpoint) error {
+	var errs []error
+	for name, t := range x.stores {
+		off := int64(-1)
+		if tp, ok := x.logged[name]; ok {
+			if o, ok := offsets[tp]; ok {
+				off = o
+			}
+		}
+		if t.Buffered() == 0 && off == x.committed[name] {
+			continue
+		}
+		if off < 0 {
+			off = x.committed[name] // keep what the store recorded before
+		}
+		if err := t.CommitTransaction(off); err != nil {
+			errs = append(errs, fmt.Errorf("rill: commit store %s: %w", name, err))
+			continue
+		}
+		x.committed[name] = off
+	}
+	return errors.Join(errs...)
+}
+
+// abort drops every store's buffered writes and tells how many there were.
+func (x *storeTxns) abort() int {
+	n := 0
+	for _, t := range x.stores {
+		n += t.Buffered()
+		_ = t.AbortTransaction()
+	}
+	return n
+}
+
+// wipeNeeded tells whether closing dirty must wipe the task's state: when some logged
+// persistent store writes straight to disk, its writes since the last commit may be ones
+// that never happened.
+func (x *storeTxns) wipeNeeded(stores map[string]processor.Store) bool {
+	for name := range x.logged {
+		if s, ok := stores[name]; ok && persistent(s) && x.stores[name] == nil {
+			return true
+		}
+	}
+	return false
+}
