@@ -17,8 +17,9 @@ type Transactional interface {
 	// again does nothing.
 	BeginTransactions() error
 	// CommitTransaction writes the buffered writes and changelogOffset (the offset of the
-	// first changelog record the store does not hold yet; negative: no changelog) in one
-	// atomic write, durable against a crash of the process.
+	// first changelog record the store does not hold yet) in one atomic write, durable
+	// against a crash of the process. A negative offset deletes the one recorded before:
+	// the store no longer vouches for one (at least once, or a store without changelog).
 	CommitTransaction(changelogOffset int64) error
 	// AbortTransaction drops the buffered writes. The task must be closed and reopened
 	// afterwards: its processors may hold state derived from them.

@@ -43,8 +43,8 @@ type standbyTask struct {
 	// moved tells that next moved since the last checkpoint; checkpointed is when that was.
 	moved        bool
 	checkpointed time.Time
-	// txns are the transactional stores under exactly-once (nil at least once): a standby
-	// commits what it applied, with the offsets, after every batch.
+	// txns are the transactional stores: a standby commits what it applied after every
+	// batch (with the offsets, under exactly-once).
 	txns *storeTxns
 }
 
@@ -95,9 +95,6 @@ func (st *standbyTask) checkpoint() error {
 
 // commit applies what the standby buffered under exactly-once, with the offsets it reached.
 func (st *standbyTask) commit() error {
-	if st.txns == nil {
-		return nil
-	}
 	if err := st.txns.commit(st.next); err != nil {
 		return fmt.Errorf("rill: standby %s: %w", st.id, err)
 	}
@@ -183,12 +180,12 @@ func (th *thread) openStandby(ctx context.Context, sub *engine.Subtopology, id p
 	if err := build(); err != nil {
 		return fail(err)
 	}
+	st.txns = newStoreTxns(st.stores, st.logged, cfg.ExactlyOnce)
 	if cfg.ExactlyOnce {
 		// As for active tasks (openTask): without a checkpoint, the stores' committed
 		// offsets, or a wipe when they cannot vouch for what they hold (an active task of
 		// a backend without transactions that crashed). A standby's own writes are always
 		// committed data: it applies read_committed changelogs only.
-		st.txns = newStoreTxns(st.stores, st.logged)
 		if len(cp) == 0 {
 			stored, trusted, err := st.txns.storedOffsets(st.stores, existed)
 			if err != nil {
@@ -206,13 +203,13 @@ func (th *thread) openStandby(ctx context.Context, sub *engine.Subtopology, id p
 				if err := build(); err != nil {
 					return fail(err)
 				}
-				st.txns = newStoreTxns(st.stores, st.logged)
+				st.txns = newStoreTxns(st.stores, st.logged, true)
 				cp = nil
 			}
 		}
-		if err := st.txns.begin(); err != nil {
-			return fail(err)
-		}
+	}
+	if err := st.txns.begin(); err != nil {
+		return fail(err)
 	}
 	for _, sb := range sub.Stores {
 		s := st.stores[sb.Name()]

@@ -33,7 +33,7 @@ type runningTask struct {
 	// volatile marks the changelog partitions of in-memory stores: never checkpointed, since
 	// the store starts empty whenever the task opens.
 	volatile map[changelog.TopicPartition]bool
-	// txns are the task's transactional stores under exactly-once (nil at least once).
+	// txns are the task's transactional stores: they buffer writes until commits.
 	txns *storeTxns
 }
 
@@ -135,8 +135,8 @@ func (th *thread) openTask(ctx context.Context, sub *engine.Subtopology, id proc
 	if err != nil {
 		return nil, err
 	}
+	rt.txns = newStoreTxns(task.Stores(), rt.logged, cfg.ExactlyOnce)
 	if cfg.ExactlyOnce {
-		rt.txns = newStoreTxns(task.Stores(), rt.logged)
 		if st == nil && len(cp) == 0 {
 			// No clean checkpoint: the stores say where they stand, if they can.
 			stored, trusted, err := rt.txns.storedOffsets(task.Stores(), existed)
@@ -159,14 +159,14 @@ func (th *thread) openTask(ctx context.Context, sub *engine.Subtopology, id proc
 				if task, err = newTask(); err != nil {
 					return nil, err
 				}
-				rt.txns = newStoreTxns(task.Stores(), rt.logged)
+				rt.txns = newStoreTxns(task.Stores(), rt.logged, true)
 				cp = nil
 			}
 		}
-		if err := rt.txns.begin(); err != nil {
-			_ = task.Close()
-			return nil, err
-		}
+	}
+	if err := rt.txns.begin(); err != nil {
+		_ = task.Close()
+		return nil, err
 	}
 	rt.task = task
 	for store, tp := range rt.logged {
@@ -227,7 +227,7 @@ func (th *thread) restore(ctx context.Context, rt *runningTask, cp changelog.Che
 			if err := byTopic[topic].Restore(key, value); err != nil {
 				return err
 			}
-			if rt.txns != nil && n%restoreCommitEvery == 0 {
+			if n%restoreCommitEvery == 0 {
 				// Large atomic batches, each with the offsets it reaches.
 				return rt.txns.commit(rt.restored)
 			}
@@ -242,10 +242,8 @@ func (th *thread) restore(ctx context.Context, rt *runningTask, cp changelog.Che
 			rt.restored[tp] = e
 		}
 	}
-	if rt.txns != nil {
-		if err := rt.txns.commit(rt.restored); err != nil {
-			return err
-		}
+	if err := rt.txns.commit(rt.restored); err != nil {
+		return err
 	}
 	if l := th.rt.cfg.RestoreListener; l != nil {
 		l(RestoreEvent{Task: rt.task.ID(), Records: n, Duration: time.Since(began), FromStandby: fromStandby})
@@ -256,25 +254,22 @@ func (th *thread) restore(ctx context.Context, rt *runningTask, cp changelog.Che
 }
 
 // closeTask closes a task; clean means everything it did is committed, so its stores are
-// flushed and checkpointed. A dirty close under exactly-once drops the writes its
-// transactional stores hold for an open transaction, leaving them at their last commit,
-// and wipes the task's state only when some store writes straight to disk.
+// flushed and checkpointed. A dirty close drops the writes its transactional stores hold
+// for the next commit, leaving them at their last one; under exactly-once it wipes the
+// task's state only when some store writes straight to disk.
 func (th *thread) closeTask(rt *runningTask, clean bool) error {
-	wipe := false
-	if rt.txns != nil {
-		if n := rt.txns.abort(); n > 0 && clean {
-			// The loop commits before any clean close; writes left over mean a bug, and
-			// committing them now would put them on disk without their transaction.
-			th.log.Warn("rill: uncommitted store writes at a clean close, dropped", zapTask(rt.task.ID()), zap.Int("writes", n))
-			clean = false
-		}
-		wipe = !clean && rt.txns.wipeNeeded(rt.task.Stores())
+	if n := rt.txns.abort(); n > 0 && clean {
+		// The loop commits before any clean close; writes left over mean a bug, and
+		// applying them now would put them on disk without their transaction.
+		th.log.Warn("rill: uncommitted store writes at a clean close, dropped", zapTask(rt.task.ID()), zap.Int("writes", n))
+		clean = false
 	}
+	wipe := !clean && th.rt.cfg.ExactlyOnce && rt.txns.wipeNeeded(rt.task.Stores())
 	err := rt.task.Close() // flushes stores
 	if clean {
 		return errors.Join(err, changelog.WriteCheckpoint(rt.dir, rt.checkpoint()))
 	}
-	if rt.txns == nil && th.rt.cfg.ExactlyOnce || wipe {
+	if wipe {
 		return errors.Join(err, os.RemoveAll(rt.dir))
 	}
 	return err

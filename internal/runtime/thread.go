@@ -407,7 +407,7 @@ func (th *thread) processLocked(ctx context.Context, recs []engine.RawRecord) (c
 	if err := th.produceError(); err != nil {
 		return false, err
 	}
-	if th.dirty && time.Since(th.lastCommit) >= th.rt.cfg.CommitInterval {
+	if th.dirty && (time.Since(th.lastCommit) >= th.rt.cfg.CommitInterval || th.bufferFull()) {
 		if err := th.commitLocked(ctx); err != nil {
 			return false, err
 		}
@@ -421,6 +421,10 @@ func (th *thread) processLocked(ctx context.Context, recs []engine.RawRecord) (c
 func (th *thread) commitLocked(ctx context.Context) error {
 	if !th.rt.cfg.ExactlyOnce {
 		for _, rt := range th.tasks {
+			// Buffered writes to RocksDB, then its memtables to disk, before the offsets.
+			if err := rt.txns.commit(nil); err != nil {
+				return err
+			}
 			if err := rt.task.Flush(); err != nil {
 				return err
 			}
@@ -457,7 +461,7 @@ func (th *thread) commitLocked(ctx context.Context) error {
 		return nil
 	}
 	for _, rt := range th.tasks {
-		if rt.txns != nil {
+		if th.rt.cfg.ExactlyOnce {
 			// The transaction committed: now the stores may apply its writes.
 			if err := rt.txns.commit(rt.checkpoint()); err != nil {
 				return err
@@ -471,4 +475,15 @@ func (th *thread) commitLocked(ctx context.Context) error {
 	th.dirty = false
 	th.lastCommit = time.Now()
 	return nil
+}
+
+// bufferFull tells whether some task's stores hold more writes than a commit should carry
+// (maxBufferedWrites): time to commit, whatever the interval.
+func (th *thread) bufferFull() bool {
+	for _, rt := range th.tasks {
+		if rt.txns.buffered() > maxBufferedWrites {
+			return true
+		}
+	}
+	return false
 }

@@ -18,14 +18,28 @@ import (
 // restores only the changelog's tail from that offset instead of being wiped and rebuilt.
 // Restoration and standbys write through the same mechanism, committing every
 // restoreCommitEvery records and every applied batch, so their offsets are exact too.
+//
+// At least once the same buffering serves as a write buffer: writes reach RocksDB in one
+// batch per commit (or per maxBufferedWrites) instead of one native call each, which is most
+// of a stateful task's cost (docs/benchmarks.md). No offset is recorded then, and an offset
+// recorded before is deleted: the changelog may lag the stores, so only the checkpoint file,
+// written after the producer is flushed, can say where they stand.
+
+// maxBufferedWrites bounds the writes a task's stores hold for a commit: beyond it, at least
+// once applies them at once, and exactly-once commits early (Kafka Streams'
+// statestore.uncommitted.max.bytes, counted in writes).
+const maxBufferedWrites = 100_000
 
 // restoreCommitEvery is how many changelog records restoration applies between commits of
 // the stores: the batch size of its RocksDB writes, and at most what a crash during a
 // restoration makes it read again.
 const restoreCommitEvery = 10000
 
-// storeTxns is the transactional stores of one task (active or standby) under exactly-once.
+// storeTxns is the transactional stores of one task (active or standby).
 type storeTxns struct {
+	// exact records changelog offsets with commits (exactly-once); at least once they are
+	// deleted instead.
+	exact  bool
 	stores map[string]state.Transactional      // by store name
 	logged map[string]changelog.TopicPartition // store → changelog partition, for logged stores
 	// committed is the offset each store's last commit recorded, to skip commits that
@@ -34,12 +48,12 @@ type storeTxns struct {
 }
 
 // newStoreTxns finds the transactional stores among stores.
-func newStoreTxns(stores map[string]processor.Store, logged map[string]changelog.TopicPartition) *storeTxns {
-	x := &storeTxns{stores: map[string]state.Transactional{}, logged: logged, committed: map[string]int64{}}
+func newStoreTxns(stores map[string]processor.Store, logged map[string]changelog.TopicPartition, exact bool) *storeTxns {
+	x := &storeTxns{exact: exact, stores: map[string]state.Transactional{}, logged: logged, committed: map[string]int64{}}
 	for name, s := range stores {
 		if t := state.TransactionalOf(s); t != nil {
 			x.stores[name] = t
-			x.committed[name] = -1
+			x.committed[name] = -2 // unknown: the first commit writes (or deletes) the offset
 		}
 	}
 	return x
@@ -87,22 +101,19 @@ func (x *storeTxns) begin() error {
 	return nil
 }
 
-// commit applies every store's buffered writes with its offset in offsets (none for stores
-// that are not logged, or whose partition offsets lacks).
+// commit applies every store's buffered writes with its offset in offsets (exactly-once;
+// none for stores that are not logged). At least once it deletes the offsets instead.
 func (x *storeTxns) commit(offsets changelog.Checkpoint) error {
 	var errs []error
 	for name, t := range x.stores {
 		off := int64(-1)
-		if tp, ok := x.logged[name]; ok {
+		if tp, ok := x.logged[name]; ok && x.exact {
 			if o, ok := offsets[tp]; ok {
 				off = o
 			}
 		}
 		if t.Buffered() == 0 && off == x.committed[name] {
 			continue
-		}
-		if off < 0 {
-			off = x.committed[name] // keep what the store recorded before
 		}
 		if err := t.CommitTransaction(off); err != nil {
 			errs = append(errs, fmt.Errorf("rill: commit store %s: %w", name, err))
@@ -111,6 +122,15 @@ func (x *storeTxns) commit(offsets changelog.Checkpoint) error {
 		x.committed[name] = off
 	}
 	return errors.Join(errs...)
+}
+
+// buffered is the number of writes the stores hold for the next commit.
+func (x *storeTxns) buffered() int {
+	n := 0
+	for _, t := range x.stores {
+		n += t.Buffered()
+	}
+	return n
 }
 
 // abort drops every store's buffered writes and tells how many there were.

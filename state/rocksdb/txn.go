@@ -18,14 +18,16 @@ import (
 // so the overlay is Go's, merged into the store's cursors here.
 //
 // Every write of a store in transaction mode, restoration and standby updates included,
-// reaches RocksDB through such a batch, and commit batches are written with the WAL on
-// (unsynced: a killed process loses nothing the kernel has): RocksDB then recovers after a
-// crash to a prefix of the committed batches, the offset in the metadata column family
-// matching the data exactly. Without the WAL it would recover to the last flush, which with
+// reaches RocksDB through such a batch, and commit batches that record an offset are written
+// with the WAL on (unsynced: a killed process loses nothing the kernel has): RocksDB then
+// recovers after a crash to a prefix of the committed batches, the offset in the metadata
+// column family matching the data exactly. Without the WAL it would recover to the last flush, which with
 // segments in several column families is not one point in time (the C API has no atomic
 // flush of several column families), and a changelog offset recorded with it could not be
-// trusted. Outside transactions (at least once) stores keep writing without a WAL and rely
-// on Flush before the checkpoint, as Kafka Streams does.
+// trusted. At least once, the runtime uses transaction mode as a write buffer (one batch per
+// commit instead of a native call per write) and records no offset: those batches go
+// without the WAL, and Flush before the checkpoint file makes them durable, as Kafka
+// Streams does.
 
 // metaCFName is the column family of a key-value store's metadata (its data is in the
 // default one); segmented stores keep their metadata in the default column family.
@@ -159,12 +161,20 @@ func (s *store) commitTxn(changelogOffset int64, extra func(wb *grocksdb.WriteBa
 		var b [8]byte
 		binary.BigEndian.PutUint64(b[:], uint64(changelogOffset))
 		wb.PutCF(s.metaCF, []byte(metaOffset), b[:])
+	} else {
+		wb.DeleteCF(s.metaCF, []byte(metaOffset))
 	}
 	if extra != nil {
 		extra(wb)
 	}
 	if wb.Count() > 0 {
-		if err := s.db.Write(s.walWO, wb); err != nil {
+		// Only a batch that records an offset needs the WAL: without one (at least once)
+		// the store is made durable by Flush before a checkpoint file, as ever.
+		wo := s.wo
+		if changelogOffset >= 0 {
+			wo = s.walWO
+		}
+		if err := s.db.Write(wo, wb); err != nil {
 			return s.errorf("commit: %w", err)
 		}
 	}

@@ -191,6 +191,17 @@ func TestTransactionCommitAbortReopen(t *testing.T) {
 	if off, ok, err := s.(state.Transactional).CommittedOffset(); off != 3 || !ok || err != nil {
 		t.Fatalf("CommittedOffset = %d, %v, %v; want 3", off, ok, err)
 	}
+	// A commit without an offset (at least once) deletes the recorded one.
+	tx = s.(state.Transactional)
+	if err := tx.BeginTransactions(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.CommitTransaction(-1); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := tx.CommittedOffset(); ok || err != nil {
+		t.Fatalf("CommittedOffset after a commit without one = %v, %v; want none", ok, err)
+	}
 }
 
 // A transaction that moves stream time past a window's retention and aborts must not have
