@@ -16,8 +16,20 @@ import (
 // BenchmarkRestoreThroughput measures restoration: a changelog of n records is written straight
 // to the broker, then an app with no local state starts and restores it into RocksDB; the
 // restore listener times it. For comparison the same number of puts go straight into a RocksDB
-// store. Run: go test -run '^$' -bench RestoreThroughput -benchtime 1x .
+// store. Restoration under exactly-once commits the stores every 10,000 records with their
+// changelog offsets (WAL-protected batches); at least once it writes batches without the WAL.
+// Run: go test -run '^$' -bench RestoreThroughput -benchtime 1x .
 func BenchmarkRestoreThroughput(b *testing.B) {
+	for _, g := range []rill.ProcessingGuarantee{rill.AtLeastOnce, rill.ExactlyOnceV2} {
+		name := "alos"
+		if g == rill.ExactlyOnceV2 {
+			name = "eos"
+		}
+		b.Run(name, func(b *testing.B) { benchmarkRestore(b, g) })
+	}
+}
+
+func benchmarkRestore(b *testing.B, guarantee rill.ProcessingGuarantee) {
 	const n = 1_000_000
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -42,7 +54,7 @@ func BenchmarkRestoreThroughput(b *testing.B) {
 	b.ResetTimer()
 	restored := make(chan rill.RestoreEvent, 1)
 	stop := startApp(b, ctx, countTopology(b), rill.Config{ApplicationID: "restore", Bootstrap: broker.Addrs(), StateDir: b.TempDir(),
-		RestoreListener: func(e rill.RestoreEvent) { restored <- e }})
+		ProcessingGuarantee: guarantee, RestoreListener: func(e rill.RestoreEvent) { restored <- e }})
 	e := <-restored
 	b.StopTimer()
 	must(b, stop())
