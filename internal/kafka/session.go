@@ -10,7 +10,7 @@
 //	recs, err := s.Poll(ctx, 1000)
 //	s.Begin()
 //	s.Produce(out, func(offset int64, err error) { ... })
-//	committed, err := s.Commit(ctx) // outputs, changelogs and offsets, atomically under EOS
+//	committed, err := s.Commit(ctx, processed) // outputs, changelogs and the offsets processed, atomically under EOS
 //	s.AllowRebalance()
 package kafka
 

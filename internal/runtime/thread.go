@@ -22,8 +22,10 @@ func zapErr(err error) zap.Field                 { return zap.Error(err) }
 func zapInt64(k string, v int64) zap.Field       { return zap.Int64(k, v) }
 func zapDur(k string, v time.Duration) zap.Field { return zap.Duration(k, v) }
 
-// thread is a stream thread: one group member whose loop polls, processes every polled record
-// through its tasks, punctuates and commits. Rebalance callbacks run on franz-go's goroutine,
+// thread is a stream thread: one group member whose loop polls, queues the records in their
+// tasks, processes what each task is ready for (records of a task's partitions in timestamp
+// order, waiting for empty partitions as MaxTaskIdle says), punctuates and commits the offsets
+// of the records processed; records still queued are read again after a restart. Rebalance callbacks run on franz-go's goroutine,
 // but only while the loop waits in Poll: the session blocks rebalances from Poll's return until
 // AllowRebalance, which the loop calls after a commit.
 type thread struct {
