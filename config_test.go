@@ -24,11 +24,20 @@ func TestNewValidatesConfig(t *testing.T) {
 		"tiny session":        func(c *rill.Config) { c.SessionTimeout = 500 * time.Millisecond },
 		"unknown guarantee":   func(c *rill.Config) { c.ProcessingGuarantee = 7 },
 		"commit interval 1µs": func(c *rill.Config) { c.CommitInterval = time.Microsecond },
+		"max task idle 1µs":   func(c *rill.Config) { c.MaxTaskIdle = time.Microsecond },
+		"negative buffered":   func(c *rill.Config) { c.BufferedRecordsPerPartition = -1 },
 	} {
 		cfg := ok
 		mutate(&cfg)
 		if _, err := rill.New(topo, cfg); !errors.Is(err, rill.ErrInvalidConfig) {
 			t.Errorf("%s: got %v, want ErrInvalidConfig", name, err)
+		}
+	}
+	for _, idle := range []time.Duration{-1, 0, 50 * time.Millisecond} {
+		cfg := ok
+		cfg.MaxTaskIdle = idle
+		if _, err := rill.New(topo, cfg); err != nil {
+			t.Errorf("MaxTaskIdle %v rejected: %v", idle, err)
 		}
 	}
 	if _, err := rill.New(nil, ok); !errors.Is(err, rill.ErrInvalidConfig) {

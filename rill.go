@@ -84,6 +84,24 @@ type Config struct {
 	CommitInterval time.Duration
 	// MaxPollRecords bounds the records taken per poll (default 1000).
 	MaxPollRecords int
+	// MaxTaskIdle is how long a task reading several partitions (a join's two topics, say)
+	// waits when one of them has no records queued, before processing the others anyway, as
+	// Kafka Streams' max.task.idle.ms. A task processes its queued records in timestamp order
+	// across its partitions, which is only right when every partition has records queued; an
+	// empty partition may still have older records on the broker. Whatever the setting, a task
+	// waits while an empty partition has records on the broker not yet fetched; MaxTaskIdle
+	// is the extra wait for a partition that is caught up, in case records are about to be
+	// produced to it. The default, 0, never waits for caught-up partitions (lowest latency;
+	// records produced late to one side may be processed out of order); a positive value
+	// trades that much latency for order; a negative value (-1) never waits at all, not even for
+	// partitions with records on the broker, as max.task.idle.ms=-1.
+	MaxTaskIdle time.Duration
+	// BufferedRecordsPerPartition is how many records a task may queue per input partition
+	// before its stream thread pauses fetching that partition, resuming once the queue has
+	// drained to it (default 1000, as Kafka Streams' buffered.records.per.partition). It bounds
+	// the memory of a task that waits for one partition (MaxTaskIdle) while others keep
+	// arriving; lower saves memory, higher saves fetch round trips.
+	BufferedRecordsPerPartition int
 	// NumStandbyReplicas is how many warm copies of each stateful task other instances keep
 	// (default 0). A standby opens the task's stores in its own state directory and applies
 	// the task's changelogs (read_committed) as they grow, checkpointing as it goes, without
@@ -171,6 +189,9 @@ func (c *Config) defaults() {
 	if c.MaxPollRecords == 0 {
 		c.MaxPollRecords = 1000
 	}
+	if c.BufferedRecordsPerPartition == 0 {
+		c.BufferedRecordsPerPartition = 1000
+	}
 	if c.AcceptableRecoveryLag == 0 {
 		c.AcceptableRecoveryLag = 10000
 	}
@@ -204,6 +225,12 @@ func (c *Config) validate() error {
 	}
 	if c.NumThreads < 1 || c.MaxPollRecords < 1 || c.CommitInterval < time.Millisecond {
 		bad("NumThreads, MaxPollRecords and CommitInterval must be positive")
+	}
+	if c.BufferedRecordsPerPartition < 1 {
+		bad("BufferedRecordsPerPartition %d must be positive", c.BufferedRecordsPerPartition)
+	}
+	if c.MaxTaskIdle > 0 && c.MaxTaskIdle < time.Millisecond {
+		bad("MaxTaskIdle %v is below a millisecond (0 waits only for lagging partitions)", c.MaxTaskIdle)
 	}
 	if c.SessionTimeout < time.Second {
 		bad("SessionTimeout %v is below a second", c.SessionTimeout)
@@ -266,7 +293,8 @@ func New(topo *topology.Topology, cfg Config) (*App, error) {
 		DeserializationHandler: cfg.DeserializationHandler, ProcessingHandler: cfg.ProcessingHandler,
 		ProductionHandler: cfg.ProductionHandler, AcceptableRecoveryLag: cfg.AcceptableRecoveryLag,
 		MaxWarmupReplicas: cfg.MaxWarmupReplicas, ProbingRebalanceInterval: cfg.ProbingRebalanceInterval,
-		SessionTimeout:  cfg.SessionTimeout,
+		SessionTimeout: cfg.SessionTimeout,
+		MaxTaskIdle:    cfg.MaxTaskIdle, BufferedRecordsPerPartition: cfg.BufferedRecordsPerPartition,
 		RestoreListener: cfg.RestoreListener,
 		OnState: func(s State) {
 			stMu.Lock()

@@ -7,6 +7,9 @@ type recordQueue struct {
 	tp    topicPartition
 	recs  []RawRecord
 	first int
+	// next is the offset after the last record taken off the queue (-1: none yet), the
+	// partition's position to commit.
+	next int64
 }
 
 func (q *recordQueue) len() int         { return len(q.recs) - q.first }
@@ -24,6 +27,7 @@ func (q *recordQueue) push(r RawRecord) {
 
 func (q *recordQueue) pop() RawRecord {
 	r := q.recs[q.first]
+	q.next = r.Offset + 1
 	q.recs[q.first] = RawRecord{}
 	q.first++
 	if q.first == len(q.recs) {
@@ -31,4 +35,12 @@ func (q *recordQueue) pop() RawRecord {
 		q.first = 0
 	}
 	return r
+}
+
+// clear drops the queued records and forgets the position.
+func (q *recordQueue) clear() {
+	clear(q.recs)
+	q.recs = q.recs[:0]
+	q.first = 0
+	q.next = -1
 }

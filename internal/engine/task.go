@@ -50,6 +50,12 @@ type Config struct {
 	// WallClock is the task's wall-clock time at creation, in milliseconds. The task never
 	// reads a clock itself: AdvanceWallClock moves it.
 	WallClock int64
+	// MaxTaskIdle is how long, in milliseconds, Readiness lets the task wait for an empty
+	// input partition that is caught up on the broker before processing without it
+	// (Kafka Streams' max.task.idle.ms): 0 waits only for partitions with records on the
+	// broker, negative never waits. Owners that never call Readiness (the test driver) ignore
+	// it.
+	MaxTaskIdle int64
 }
 
 // Task runs one sub-topology for one partition. It is a state machine with no goroutine and no
@@ -69,6 +75,12 @@ type Task struct {
 	queues     []*recordQueue
 	queueIndex map[topicPartition]*recordQueue
 	buffered   int
+	// inputs are the partitions the task reads: each source topic at the task's partition.
+	// Readiness waits for the empty ones.
+	inputs   []topicPartition
+	idle     idleTracker
+	statuses []partitionStatus // reused by Readiness
+	enforced int64
 
 	stores map[string]processor.Store
 
@@ -123,6 +135,7 @@ func New(cfg Config) (*Task, error) {
 		stores:     make(map[string]processor.Store),
 		streamTime: processor.UnknownTime,
 		wallClock:  cfg.WallClock,
+		idle:       idleTracker{maxIdle: cfg.MaxTaskIdle},
 	}
 	byName := make(map[string]Node, len(cfg.Topology.Nodes))
 	for _, spec := range cfg.Topology.Nodes {
@@ -138,6 +151,7 @@ func New(cfg Config) (*Task, error) {
 				topic = t.InternalTopic(topic)
 			}
 			t.sources[topic] = src
+			t.inputs = append(t.inputs, topicPartition{topic, cfg.ID.Partition})
 		}
 		if spec.Pattern != nil {
 			t.patterns = append(t.patterns, patternSource{re: spec.Pattern, src: src})
@@ -246,7 +260,7 @@ func (t *Task) AddRecords(recs ...RawRecord) error {
 		tp := topicPartition{r.Topic, r.Partition}
 		q := t.queueIndex[tp]
 		if q == nil {
-			q = &recordQueue{tp: tp}
+			q = &recordQueue{tp: tp, next: -1}
 			t.queueIndex[tp] = q
 			t.queues = append(t.queues, q)
 		}

@@ -118,9 +118,19 @@ func (a *Admin) EndOffsets(ctx context.Context, topics ...string) (map[string]ma
 
 // ReadRange reads, read_committed, the records of the given partitions from their start
 // offsets up to their end offsets, calling apply in offset order per partition. It returns when
-// every partition reached its end — compared by position, not by "last record seen": the last
-// offsets before the end may be transaction markers that are never delivered, so a partition
-// whose fetches stay empty for idle is done too (another client hung on exactly that).
+// every partition reached its end, compared by position, not by "last record seen": the last
+// offsets before the end are often transaction markers. Markers are asked for (they are
+// records of the log, just not data) and move the position without being applied; aborted
+// records are filtered out but always followed by their abort marker. So every partition
+// reaches its end exactly, however slow the broker; only a log whose tail was compacted
+// away could leave a gap, and for that alone a partition without progress for
+// readRangeGiveUp counts as done (another client hung on exactly that). An earlier version
+// gave up after a few idle polls, which on a loaded machine returned before the first fetch
+// and lost state.
+// readRangeGiveUp is how long ReadRange waits for progress before it takes a partition
+// for done (see ReadRange): long enough for any broker that answers at all.
+var readRangeGiveUp = 15 * time.Second
+
 func ReadRange(ctx context.Context, cfg ClientConfig, start, end map[string]map[int32]int64, idle time.Duration,
 	apply func(topic string, partition int32, offset int64, key, value []byte, timestamp int64) error) error {
 	want := make(map[string]map[int32]kgo.Offset)
@@ -145,7 +155,7 @@ func ReadRange(ctx context.Context, cfg ClientConfig, start, end map[string]map[
 		return err
 	}
 	opts = append(opts, kgo.ConsumePartitions(want), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.FetchMaxWait(100*time.Millisecond), kgo.FetchMaxBytes(64<<20))
+		kgo.KeepControlRecords(), kgo.FetchMaxWait(100*time.Millisecond), kgo.FetchMaxBytes(64<<20))
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return err
@@ -181,7 +191,9 @@ func ReadRange(ctx context.Context, cfg ClientConfig, start, end map[string]map[
 			if aerr != nil || r.Offset >= end[r.Topic][r.Partition] {
 				return
 			}
-			aerr = apply(r.Topic, r.Partition, r.Offset, r.Key, r.Value, r.Timestamp.UnixMilli())
+			if !r.Attrs.IsControl() {
+				aerr = apply(r.Topic, r.Partition, r.Offset, r.Key, r.Value, r.Timestamp.UnixMilli())
+			}
 			next[r.Topic][r.Partition] = r.Offset + 1
 			progressed = true
 		})
@@ -198,8 +210,8 @@ func ReadRange(ctx context.Context, cfg ClientConfig, start, end map[string]map[
 		}
 		if progressed {
 			lastProgress = time.Now()
-		} else if time.Since(lastProgress) > 2*idle {
-			return nil // only markers or aborted records left before the end
+		} else if remaining > 0 && time.Since(lastProgress) > readRangeGiveUp {
+			return nil // a gap at the tail: nothing left to read before the end
 		}
 	}
 	return nil

@@ -10,7 +10,7 @@
 //	recs, err := s.Poll(ctx, 1000)
 //	s.Begin()
 //	s.Produce(out, func(offset int64, err error) { ... })
-//	committed, err := s.Commit(ctx) // outputs, changelogs and offsets, atomically under EOS
+//	committed, err := s.Commit(ctx, processed) // outputs, changelogs and the offsets processed, atomically under EOS
 //	s.AllowRebalance()
 package kafka
 
@@ -21,9 +21,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 	"go.uber.org/zap"
@@ -97,11 +101,64 @@ type SessionConfig struct {
 
 // Session is one stream thread's connection: a group consumer and a producer, transactional
 // under exactly-once.
+//
+// Records may wait in the thread's task queues across polls (timestamp synchronization,
+// back-pressure), so the session commits the offsets the thread says it processed, not the
+// ones polled: at least once with explicit offset commits, under exactly-once by rewriting
+// the offsets of the transaction's TxnOffsetCommit (see Commit).
 type Session struct {
 	cl   *kgo.Client
+	adm  *kadm.Client
 	txn  *kgo.GroupTransactSession // nil at least once
 	open bool                      // a transaction is open
+
+	// mu protects committed, lags and refreshed: the thread reads and writes them, the
+	// rebalance callbacks (franz-go's goroutine) forget them.
+	mu sync.Mutex
+	// committed is, per partition, the offset this member last committed, or (exactly-once)
+	// the group's committed offset as franz-go knew it before its transaction session
+	// overwrote it with the polled one. Forgotten at each assignment: the group's offsets
+	// are fetched again then.
+	committed Offsets
+	lags      map[topicPartition]lagInfo
+	refreshed map[topicPartition]time.Time // when RefreshLags last asked the broker
 }
+
+// Offsets maps topic → partition → offset (the next to read).
+type Offsets map[string]map[int32]int64
+
+func (o Offsets) Set(topic string, partition int32, offset int64) {
+	ps := o[topic]
+	if ps == nil {
+		ps = make(map[int32]int64)
+		o[topic] = ps
+	}
+	ps[partition] = offset
+}
+
+func (o Offsets) get(topic string, partition int32) (int64, bool) {
+	off, ok := o[topic][partition]
+	return off, ok
+}
+
+type topicPartition struct {
+	topic     string
+	partition int32
+}
+
+// lagInfo is what the session knows of a partition's lag: the end offset (high watermark, or
+// last stable offset under read_committed) and the consumer's position after the records
+// polled, both from the last fetch that returned records of the partition, or from
+// RefreshLags' list-offsets answers.
+type lagInfo struct {
+	end, pos  int64
+	fromFetch bool
+	at        time.Time
+}
+
+// lagRefreshInterval bounds how often RefreshLags asks the broker about one partition, and
+// how long a positive lag learnt that way is believed without the fetch that should follow.
+const lagRefreshInterval = 200 * time.Millisecond
 
 // NewSession joins the group.
 func NewSession(cfg SessionConfig) (*Session, error) {
@@ -113,6 +170,10 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 		kgo.ConsumerGroup(cfg.Group),
 		kgo.ConsumeTopics(cfg.Topics...),
 		kgo.DisableAutoCommit(),
+		// Control records (transaction markers) are dropped in Poll, but their offsets move
+		// the position: without them a partition written transactionally would look one
+		// record behind its last stable offset forever, and tasks would wait for it.
+		kgo.KeepControlRecords(),
 		// Rebalances wait until the thread has committed what it processed, so revoked tasks
 		// can close cleanly and an open transaction is never cut short by one.
 		kgo.BlockRebalanceOnPoll(),
@@ -125,18 +186,30 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 	if cfg.Balancer != nil {
 		opts = append(opts, kgo.Balancers(cfg.Balancer))
 	}
-	if cfg.OnAssigned != nil {
-		opts = append(opts, kgo.OnPartitionsAssigned(func(ctx context.Context, _ *kgo.Client, m map[string][]int32) { cfg.OnAssigned(ctx, m) }))
-	}
+	s := &Session{committed: Offsets{}, lags: map[topicPartition]lagInfo{}, refreshed: map[topicPartition]time.Time{}}
+	// After an assignment (or a loss) the consumer starts again from the group's committed
+	// offsets: what the session knew of positions, lags and its own commits is stale.
+	opts = append(opts,
+		kgo.OnPartitionsAssigned(func(ctx context.Context, _ *kgo.Client, m map[string][]int32) {
+			s.forget()
+			if cfg.OnAssigned != nil {
+				cfg.OnAssigned(ctx, m)
+			}
+		}),
+		kgo.OnPartitionsLost(func(ctx context.Context, _ *kgo.Client, m map[string][]int32) {
+			s.forget()
+			if cfg.OnLost != nil {
+				cfg.OnLost(ctx, m)
+			}
+		}))
 	if cfg.OnRevoked != nil {
 		opts = append(opts, kgo.OnPartitionsRevoked(func(ctx context.Context, _ *kgo.Client, m map[string][]int32) { cfg.OnRevoked(ctx, m) }))
 	}
-	if cfg.OnLost != nil {
-		opts = append(opts, kgo.OnPartitionsLost(func(ctx context.Context, _ *kgo.Client, m map[string][]int32) { cfg.OnLost(ctx, m) }))
-	}
-	s := &Session{}
 	if cfg.TransactionalID == "" {
 		s.cl, err = kgo.NewClient(opts...)
+		if err == nil {
+			s.adm = kadm.NewClient(s.cl)
+		}
 		return s, err
 	}
 	opts = append(opts,
@@ -150,6 +223,7 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 		return nil, err
 	}
 	s.cl = s.txn.Client()
+	s.adm = kadm.NewClient(s.cl)
 	// Initialize the producer id now, not at the first record: that fences a previous
 	// incarnation of this transactional id (a crashed instance) and aborts its open
 	// transaction, which would otherwise hold back the group's committed offsets and the
@@ -163,8 +237,8 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 	return s, nil
 }
 
-// Poll returns up to max records, partition by partition in offset order. Until
-// AllowRebalance, the group does not rebalance.
+// Poll returns up to max records, partition by partition in offset order, and notes each
+// polled partition's lag. Until AllowRebalance, the group does not rebalance.
 func (s *Session) Poll(ctx context.Context, max int) ([]engine.RawRecord, error) {
 	var fetches kgo.Fetches
 	if s.txn != nil {
@@ -183,18 +257,133 @@ func (s *Session) Poll(ctx context.Context, max int) ([]engine.RawRecord, error)
 		errs = append(errs, fmt.Errorf("rill: fetch %s[%d]: %w", t, p, err))
 	})
 	out := make([]engine.RawRecord, 0, fetches.NumRecords())
-	fetches.EachRecord(func(r *kgo.Record) {
-		rec := engine.RawRecord{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset,
-			Timestamp: r.Timestamp.UnixMilli(), Key: r.Key, Value: r.Value}
-		if len(r.Headers) > 0 {
-			rec.Headers = make([]processor.Header, len(r.Headers))
-			for i, h := range r.Headers {
-				rec.Headers[i] = processor.Header{Key: h.Key, Value: h.Value}
-			}
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+		if len(fp.Records) == 0 {
+			return // no position to measure the lag from
 		}
-		out = append(out, rec)
+		end := fp.HighWatermark
+		if s.txn != nil {
+			end = fp.LastStableOffset // read_committed reads no further
+		}
+		s.lags[topicPartition{fp.Topic, fp.Partition}] = lagInfo{
+			end: end, pos: fp.Records[len(fp.Records)-1].Offset + 1, fromFetch: true, at: now}
+		for _, r := range fp.Records {
+			if r.Attrs.IsControl() {
+				continue
+			}
+			rec := engine.RawRecord{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset,
+				Timestamp: r.Timestamp.UnixMilli(), Key: r.Key, Value: r.Value}
+			if len(r.Headers) > 0 {
+				rec.Headers = make([]processor.Header, len(r.Headers))
+				for i, h := range r.Headers {
+					rec.Headers[i] = processor.Header{Key: h.Key, Value: h.Value}
+				}
+			}
+			out = append(out, rec)
+		}
 	})
 	return out, errors.Join(errs...)
+}
+
+// Lag tells how many records of a partition are on the broker past the consumer's position
+// (engine.LagFunc). It is unknown until a poll returned records of the partition or
+// RefreshLags asked the broker, and again after an assignment or an aborted transaction.
+func (s *Session) Lag(topic string, partition int32) (lag int64, known bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.lags[topicPartition{topic, partition}]
+	if !ok {
+		return 0, false
+	}
+	lag = max(l.end-l.pos, 0)
+	if lag > 0 && !l.fromFetch && time.Since(l.at) > lagRefreshInterval {
+		// The broker said records were there but no fetch brought them: ask again rather
+		// than wait on an answer that may be stale (the log may have been truncated).
+		return 0, false
+	}
+	return lag, true
+}
+
+// RefreshLags asks the broker for the lag of partitions whose lag is unknown (Lag), at most
+// every lagRefreshInterval per partition: a caught-up partition never shows up in a poll, so
+// the fetches alone would never tell. The position is the group's committed offset, or the
+// log start when there is none (the consumer starts at the earliest offset).
+func (s *Session) RefreshLags(ctx context.Context, tps map[string][]int32) error {
+	now := time.Now()
+	var topics []string
+	s.mu.Lock()
+	for t, ps := range tps {
+		due := false
+		for _, p := range ps {
+			tp := topicPartition{t, p}
+			if now.Sub(s.refreshed[tp]) >= lagRefreshInterval {
+				s.refreshed[tp] = now
+				due = true
+			}
+		}
+		if due {
+			topics = append(topics, t)
+		}
+	}
+	s.mu.Unlock()
+	if len(topics) == 0 {
+		return nil
+	}
+	starts, err := s.adm.ListStartOffsets(ctx, topics...)
+	if err != nil {
+		return fmt.Errorf("rill: list start offsets: %w", err)
+	}
+	var ends kadm.ListedOffsets
+	if s.txn != nil {
+		ends, err = s.adm.ListCommittedOffsets(ctx, topics...) // last stable offsets
+	} else {
+		ends, err = s.adm.ListEndOffsets(ctx, topics...)
+	}
+	if err != nil {
+		return fmt.Errorf("rill: list end offsets: %w", err)
+	}
+	committed := s.cl.CommittedOffsets()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range topics {
+		for _, p := range tps[t] {
+			tp := topicPartition{t, p}
+			if _, known := s.lags[tp]; known && s.lags[tp].fromFetch {
+				continue // a poll told meanwhile
+			}
+			start, ok1 := starts.Lookup(t, p)
+			end, ok2 := ends.Lookup(t, p)
+			if !ok1 || !ok2 || start.Err != nil || end.Err != nil {
+				continue
+			}
+			pos := start.Offset
+			if c, ok := committed[t][p]; ok && c.Offset > pos {
+				pos = c.Offset
+			}
+			s.lags[tp] = lagInfo{end: end.Offset, pos: pos, at: now}
+		}
+	}
+	return nil
+}
+
+// PausePartitions stops fetching partitions (back-pressure); franz-go drops what it buffered
+// of them and fetches it again on ResumePartitions. Pauses outlast rebalances: the caller
+// resumes what it no longer needs paused.
+func (s *Session) PausePartitions(tps map[string][]int32) { s.cl.PauseFetchPartitions(tps) }
+
+// ResumePartitions fetches paused partitions again.
+func (s *Session) ResumePartitions(tps map[string][]int32) { s.cl.ResumeFetchPartitions(tps) }
+
+// forget drops positions, lags and commits known for the previous assignment.
+func (s *Session) forget() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.committed = Offsets{}
+	clear(s.lags)
+	clear(s.refreshed)
 }
 
 // ErrClosed is returned by Poll once the session is closed.
@@ -228,15 +417,25 @@ func (s *Session) Produce(ctx context.Context, rec engine.OutRecord, done func(o
 	s.cl.Produce(ctx, r, func(r *kgo.Record, err error) { done(r.Offset, err) })
 }
 
-// Commit makes everything since the last commit durable: under exactly-once it ends the
-// transaction with the consumed offsets (committed is false when it had to abort: a rebalance
-// or a fencing cut in); at least once it flushes the producer and commits the offsets polled.
-func (s *Session) Commit(ctx context.Context) (committed bool, err error) {
+// Commit makes everything since the last commit durable, with processed as the input offsets
+// (the offset after the last record processed, per partition; partitions absent keep their
+// committed offset): under exactly-once it ends the transaction (committed is false when it
+// had to abort: a rebalance or a fencing cut in, and the consumer is rewound to the committed
+// offsets); at least once it flushes the producer and commits the offsets.
+func (s *Session) Commit(ctx context.Context, processed Offsets) (committed bool, err error) {
 	if s.txn == nil {
 		if err := s.cl.Flush(ctx); err != nil {
 			return false, err
 		}
-		return true, s.cl.CommitUncommittedOffsets(ctx)
+		want := s.changed(processed)
+		if len(want) == 0 {
+			return true, nil
+		}
+		if err := s.commitSync(ctx, want); err != nil {
+			return false, err
+		}
+		s.merge(want)
+		return true, nil
 	}
 	if !s.open {
 		// Nothing produced: still commit offsets, so consumed-but-filtered input is not read
@@ -246,17 +445,144 @@ func (s *Session) Commit(ctx context.Context) (committed bool, err error) {
 		}
 	}
 	s.open = false
-	return s.txn.End(ctx, kgo.TryCommit)
+	// franz-go's transaction session commits the offsets polled (it has no notion of records
+	// polled but not processed) and, after a commit, records them as committed: the offsets
+	// it rewinds to after a later abort. So the session (1) notes the group's committed
+	// offsets of the partitions about to be overwritten, for its own rewinds (see rewind), and
+	// (2) rewrites the transaction's TxnOffsetCommit to the processed offsets.
+	s.mu.Lock()
+	known := s.cl.CommittedOffsets()
+	for t, ps := range s.cl.UncommittedOffsets() {
+		for p := range ps {
+			if _, ok := s.committed.get(t, p); !ok {
+				if eo, ok := known[t][p]; ok {
+					s.committed.Set(t, p, eo.Offset)
+				}
+			}
+		}
+	}
+	s.mu.Unlock()
+	want := s.changed(processed)
+	ctx = kgo.PreTxnCommitFnContext(ctx, func(req *kmsg.TxnOffsetCommitRequest) error {
+		rewriteTxnOffsets(req, want)
+		return nil
+	})
+	ok, err := s.txn.End(ctx, kgo.TryCommit)
+	if err == nil && ok {
+		s.merge(want)
+		return true, nil
+	}
+	s.rewind()
+	return ok, err
+}
+
+// changed returns the offsets of processed that differ from the committed ones.
+func (s *Session) changed(processed Offsets) Offsets {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	want := Offsets{}
+	for t, ps := range processed {
+		for p, off := range ps {
+			if c, ok := s.committed.get(t, p); !ok || c != off {
+				want.Set(t, p, off)
+			}
+		}
+	}
+	return want
+}
+
+func (s *Session) merge(done Offsets) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for t, ps := range done {
+		for p, off := range ps {
+			s.committed.Set(t, p, off)
+		}
+	}
+}
+
+func (s *Session) commitSync(ctx context.Context, offsets Offsets) error {
+	req := make(map[string]map[int32]kgo.EpochOffset, len(offsets))
+	for t, ps := range offsets {
+		req[t] = make(map[int32]kgo.EpochOffset, len(ps))
+		for p, off := range ps {
+			req[t][p] = kgo.EpochOffset{Epoch: -1, Offset: off}
+		}
+	}
+	var rerr error
+	s.cl.CommitOffsetsSync(ctx, req, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		if err != nil {
+			rerr = err
+			return
+		}
+		for _, t := range resp.Topics {
+			for _, p := range t.Partitions {
+				if err := kerr.ErrorForCode(p.ErrorCode); err != nil && rerr == nil {
+					rerr = fmt.Errorf("rill: commit %s[%d]: %w", t.Topic, p.Partition, err)
+				}
+			}
+		}
+	})
+	return rerr
+}
+
+// rewriteTxnOffsets replaces the offsets of a TxnOffsetCommit with offsets. Topic ids the
+// client filled in are kept; franz-go fills in missing ones before sending.
+func rewriteTxnOffsets(req *kmsg.TxnOffsetCommitRequest, offsets Offsets) {
+	ids := make(map[string][16]byte, len(req.Topics))
+	for _, t := range req.Topics {
+		ids[t.Topic] = t.TopicID
+	}
+	req.Topics = req.Topics[:0]
+	for t, ps := range offsets {
+		rt := kmsg.NewTxnOffsetCommitRequestTopic()
+		rt.Topic, rt.TopicID = t, ids[t]
+		for p, off := range ps {
+			rp := kmsg.NewTxnOffsetCommitRequestTopicPartition()
+			rp.Partition, rp.Offset, rp.LeaderEpoch = p, off, -1
+			rp.Metadata = &req.MemberID
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		req.Topics = append(req.Topics, rt)
+	}
+}
+
+// rewind moves the consumer back to the committed offsets after an aborted transaction.
+// franz-go rewinds to what it recorded as committed, which after an earlier commit is the
+// polled offset, beyond records that waited in the tasks unprocessed; the session knows the
+// offsets it committed and sets those.
+func (s *Session) rewind() {
+	known := s.cl.CommittedOffsets()
+	set := map[string]map[int32]kgo.EpochOffset{}
+	s.mu.Lock()
+	for t, ps := range s.committed {
+		for p, off := range ps {
+			if eo, ok := known[t][p]; ok && eo.Offset != off {
+				if set[t] == nil {
+					set[t] = map[int32]kgo.EpochOffset{}
+				}
+				set[t][p] = kgo.EpochOffset{Epoch: -1, Offset: off}
+			}
+		}
+	}
+	clear(s.lags) // the positions moved
+	clear(s.refreshed)
+	s.mu.Unlock()
+	if len(set) > 0 {
+		s.cl.SetOffsets(set)
+	}
 }
 
 // Abort abandons the open transaction (exactly-once); its records are never visible to
-// read_committed consumers, and the consumed offsets are not committed.
+// read_committed consumers, the consumed offsets are not committed, and the consumer is
+// rewound to the committed offsets.
 func (s *Session) Abort(ctx context.Context) error {
 	if s.txn == nil {
 		return nil
 	}
 	s.open = false
 	_, err := s.txn.End(ctx, kgo.TryAbort)
+	s.rewind()
 	return err
 }
 

@@ -48,6 +48,13 @@ type Config struct {
 	ProbingRebalanceInterval time.Duration
 	// SessionTimeout is the group session timeout of each stream thread.
 	SessionTimeout time.Duration
+	// MaxTaskIdle is how long a task with several input partitions waits for an empty one
+	// that is caught up before processing without it (Kafka Streams' max.task.idle.ms): 0
+	// waits only while the empty partition has records on the broker, negative never waits.
+	MaxTaskIdle time.Duration
+	// BufferedRecordsPerPartition is how many records a task queues per input partition
+	// before the thread pauses fetching it (Kafka Streams' buffered.records.per.partition).
+	BufferedRecordsPerPartition int
 	// OnState is called on every state change of the runtime.
 	OnState func(State)
 	// RestoreListener, when set, is told about each restoration of a task's stores.

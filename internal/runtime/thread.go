@@ -22,8 +22,10 @@ func zapErr(err error) zap.Field                 { return zap.Error(err) }
 func zapInt64(k string, v int64) zap.Field       { return zap.Int64(k, v) }
 func zapDur(k string, v time.Duration) zap.Field { return zap.Duration(k, v) }
 
-// thread is a stream thread: one group member whose loop polls, processes every polled record
-// through its tasks, punctuates and commits. Rebalance callbacks run on franz-go's goroutine,
+// thread is a stream thread: one group member whose loop polls, queues the records in their
+// tasks, processes what each task is ready for (records of a task's partitions in timestamp
+// order, waiting for empty partitions as MaxTaskIdle says), punctuates and commits the offsets
+// of the records processed; records still queued are read again after a restart. Rebalance callbacks run on franz-go's goroutine,
 // but only while the loop waits in Poll: the session blocks rebalances from Poll's return until
 // AllowRebalance, which the loop calls after a commit.
 type thread struct {
@@ -56,12 +58,33 @@ type thread struct {
 
 	lastCommit time.Time
 	dirty      bool // processed something since the last commit
+
+	// paused are the input partitions whose fetching the thread paused because their task
+	// queued more than BufferedRecordsPerPartition records (back-pressure); mu protects it.
+	paused map[tpKey]bool
+	// lagFn is sess.Lag noting, in lagMisses, the partitions whose lag is unknown, so that the
+	// loop asks the broker (the tasks call it while the loop holds mu).
+	lagFn     engine.LagFunc
+	lagMisses map[string][]int32
+}
+
+type tpKey struct {
+	topic     string
+	partition int32
+}
+
+// maxTaskIdleMillis converts MaxTaskIdle for engine.Config (negative: never wait).
+func maxTaskIdleMillis(d time.Duration) int64 {
+	if d < 0 {
+		return -1
+	}
+	return d.Milliseconds()
 }
 
 func newThread(rt *Runtime, index int) (*thread, error) {
 	th := &thread{rt: rt, index: index, tasks: map[processor.TaskID]*runningTask{},
 		standbys: map[processor.TaskID]*standbyTask{}, standbyParts: map[changelog.TopicPartition]*standbyTask{},
-		log: rt.cfg.Logger.With(zap.Int("thread", index))}
+		log: rt.cfg.Logger.With(zap.Int("thread", index)), paused: map[tpKey]bool{}, lagMisses: map[string][]int32{}}
 	th.bal = kafka.NewBalancer(kafka.BalancerConfig{
 		Tasks: rt.taskTopics, Stateful: rt.stateful, NumStandbyReplicas: rt.cfg.NumStandbyReplicas,
 		AcceptableRecoveryLag: rt.cfg.AcceptableRecoveryLag, MaxWarmupReplicas: rt.cfg.MaxWarmupReplicas,
@@ -80,6 +103,13 @@ func newThread(rt *Runtime, index int) (*thread, error) {
 		return nil, err
 	}
 	th.sess = sess
+	th.lagFn = func(topic string, partition int32) (int64, bool) {
+		lag, known := sess.Lag(topic, partition)
+		if !known && !slices.Contains(th.lagMisses[topic], partition) {
+			th.lagMisses[topic] = append(th.lagMisses[topic], partition)
+		}
+		return lag, known
+	}
 	return th, nil
 }
 
@@ -131,7 +161,9 @@ func (th *thread) produceError() error {
 
 // onRevoked: with the eager protocol every task's partitions are revoked at each rebalance.
 // Tasks stay open (a task reassigned here needs no restore); what they did is committed here
-// at least once (under exactly-once the loop committed before allowing the rebalance).
+// at least once (under exactly-once the loop committed before allowing the rebalance). Records
+// still queued in the tasks are dropped: the consumer starts again from the committed offsets,
+// which are those of the records processed, and fetches them again.
 func (th *thread) onRevoked(ctx context.Context, _ map[string][]int32) {
 	th.mu.Lock()
 	defer th.mu.Unlock()
@@ -140,6 +172,15 @@ func (th *thread) onRevoked(ctx context.Context, _ map[string][]int32) {
 		if err := th.commitLocked(ctx); err != nil {
 			th.assignErr = err
 		}
+	}
+	th.resetQueuesLocked()
+}
+
+// resetQueuesLocked drops the records queued in every task, after the consumer rewound (or
+// will rewind) to the committed offsets. th.mu must be held.
+func (th *thread) resetQueuesLocked() {
+	for _, rt := range th.tasks {
+		rt.task.ResetQueues()
 	}
 }
 
@@ -313,10 +354,15 @@ func (th *thread) run(ctx context.Context) (err error) {
 			return err
 		}
 		// Standbys with records waiting (a warm-up catching up, say) should not wait for
-		// input of the active tasks to come back to them.
+		// input of the active tasks to come back to them; a task waiting for an idle
+		// partition (MaxTaskIdle) should process when its wait is over, not at the next
+		// record. A task waiting for records only wakes with them.
 		wait = idle
 		if res.standbyRecords > 0 {
 			wait = 5 * time.Millisecond
+		}
+		if res.wakeAt != 0 {
+			wait = min(wait, max(time.Until(time.UnixMilli(res.wakeAt)), time.Millisecond))
 		}
 		if res.committed || !th.rt.cfg.ExactlyOnce {
 			th.sess.AllowRebalance()
@@ -336,6 +382,9 @@ type stepResult struct {
 	committed      bool // the tasks have nothing uncommitted: a rebalance may proceed
 	standbyRecords int  // changelog records the standbys took
 	probe          bool // a probing rebalance is due
+	// wakeAt is when a task waiting for an idle partition gives up waiting (Unix
+	// milliseconds; 0: none waits for a time).
+	wakeAt int64
 }
 
 // step processes one poll's records, applies changelog records to the standbys, and commits
@@ -350,17 +399,23 @@ func (th *thread) step(ctx context.Context, recs []engine.RawRecord) (res stepRe
 		th.probeAt = time.Time{}
 		res.probe = true
 	}
-	res.committed, err = th.processLocked(ctx, recs)
+	res.committed, res.wakeAt, err = th.processLocked(ctx, recs)
 	return res, err
 }
 
-// processLocked processes one poll's records and commits when due. th.mu must be held.
-func (th *thread) processLocked(ctx context.Context, recs []engine.RawRecord) (committed bool, err error) {
+// processLocked adds one poll's records to their tasks, processes what the tasks are ready to
+// process (timestamp synchronization: a task may wait for an empty input partition, see
+// engine.Task.Readiness), pauses or resumes partitions for back-pressure and commits when due.
+// Records a task is not ready for stay queued until a later step. th.mu must be held.
+func (th *thread) processLocked(ctx context.Context, recs []engine.RawRecord) (committed bool, wakeAt int64, err error) {
 	if th.assignErr != nil {
-		return false, th.assignErr
+		return false, 0, th.assignErr
 	}
 	if th.rebalanced {
 		th.rebalanced = false
+		// Pauses outlast rebalances in franz-go, but the records that caused them were
+		// dropped at the revocation (or with their task): fetch every partition again.
+		th.resumeAllLocked()
 		// A rebalance happened (while Poll waited). Under exactly-once the session marked it
 		// and would abort the next transaction; ending an empty one clears the mark, and rewinds
 		// the consumer to the committed offsets, which are exactly what the tasks processed
@@ -368,52 +423,141 @@ func (th *thread) processLocked(ctx context.Context, recs []engine.RawRecord) (c
 		// fetched again from there.
 		if th.rt.cfg.ExactlyOnce {
 			if err := th.sess.Abort(ctx); err != nil {
-				return false, err
+				return false, 0, err
 			}
 			recs = nil
 		}
 	}
 	if len(recs) > 0 {
 		if err := th.sess.Begin(); err != nil {
-			return false, err
+			return false, 0, err
 		}
 		for i := range recs {
 			id := processor.TaskID{Subtopology: th.rt.topicSub[recs[i].Topic], Partition: recs[i].Partition}
 			rt := th.tasks[id]
 			if rt == nil {
-				return false, fmt.Errorf("rill: record of %s[%d] for task %s, which this thread does not run", recs[i].Topic, recs[i].Partition, id)
+				return false, 0, fmt.Errorf("rill: record of %s[%d] for task %s, which this thread does not run", recs[i].Topic, recs[i].Partition, id)
 			}
 			if err := rt.task.AddRecords(recs[i]); err != nil {
-				return false, err
+				return false, 0, err
 			}
 		}
-		th.dirty = true
 	}
 	now := time.Now().UnixMilli()
+	if wakeAt, err = th.processTasksLocked(now); err != nil {
+		return false, 0, err
+	}
+	if len(th.lagMisses) > 0 {
+		// Tasks wait for partitions whose lag nobody knows yet (a caught-up partition never
+		// shows up in a poll): ask the broker, and process what that unblocked.
+		if err := th.sess.RefreshLags(ctx, th.lagMisses); err != nil {
+			th.log.Warn("rill: refresh partition lags", zapErr(err))
+		}
+		clear(th.lagMisses)
+		if wakeAt, err = th.processTasksLocked(now); err != nil {
+			return false, 0, err
+		}
+		clear(th.lagMisses) // asked again at the next step (RefreshLags paces itself)
+	}
+	for _, rt := range th.tasks {
+		if err := rt.task.AdvanceWallClock(now); err != nil {
+			return false, 0, err
+		}
+	}
+	th.backPressureLocked()
+	if err := th.produceError(); err != nil {
+		return false, 0, err
+	}
+	if th.dirty && (time.Since(th.lastCommit) >= th.rt.cfg.CommitInterval || th.bufferFull()) {
+		if err := th.commitLocked(ctx); err != nil {
+			return false, 0, err
+		}
+		return true, wakeAt, nil
+	}
+	return !th.dirty, wakeAt, nil
+}
+
+// processTasksLocked processes each task's records while it is ready to (now in Unix
+// milliseconds), and returns the earliest time a waiting task gives up waiting for an idle
+// partition (0: none). th.mu must be held.
+func (th *thread) processTasksLocked(now int64) (wakeAt int64, err error) {
 	for _, rt := range th.tasks {
 		for {
+			r, wake := rt.task.Readiness(now, th.lagFn)
+			if r == engine.NotReady {
+				if wake != 0 && (wakeAt == 0 || wake < wakeAt) {
+					wakeAt = wake
+				}
+				break
+			}
+			if r == engine.Enforced {
+				if ce := th.log.Check(zap.DebugLevel, "rill: enforced processing: an input partition is empty past MaxTaskIdle"); ce != nil {
+					ce.Write(zapTask(rt.task.ID()), zapInt64("enforced", rt.task.EnforcedProcessing()))
+				}
+			}
+			if err := th.sess.Begin(); err != nil {
+				return 0, err
+			}
 			ok, err := rt.task.Process()
 			if err != nil {
-				return false, err
+				return 0, err
 			}
 			if !ok {
 				break
 			}
-		}
-		if err := rt.task.AdvanceWallClock(now); err != nil {
-			return false, err
+			th.dirty = true
 		}
 	}
-	if err := th.produceError(); err != nil {
-		return false, err
-	}
-	if th.dirty && (time.Since(th.lastCommit) >= th.rt.cfg.CommitInterval || th.bufferFull()) {
-		if err := th.commitLocked(ctx); err != nil {
-			return false, err
+	return wakeAt, nil
+}
+
+// backPressureLocked pauses fetching input partitions whose task queued more than
+// BufferedRecordsPerPartition records and resumes those that drained to it (Kafka Streams
+// does the same), so a task waiting for one partition does not queue the others without
+// bound. th.mu must be held.
+func (th *thread) backPressureLocked() {
+	limit := th.rt.cfg.BufferedRecordsPerPartition
+	var pause, resume map[string][]int32
+	for id, rt := range th.tasks {
+		for _, topic := range th.rt.taskTopics[id.Subtopology] {
+			k := tpKey{topic, id.Partition}
+			n := rt.task.BufferedIn(topic, id.Partition)
+			switch {
+			case n > limit && !th.paused[k]:
+				th.paused[k] = true
+				pause = addTP(pause, k)
+			case n <= limit && th.paused[k]:
+				delete(th.paused, k)
+				resume = addTP(resume, k)
+			}
 		}
-		return true, nil
 	}
-	return !th.dirty, nil
+	if pause != nil {
+		th.sess.PausePartitions(pause)
+	}
+	if resume != nil {
+		th.sess.ResumePartitions(resume)
+	}
+}
+
+// resumeAllLocked resumes every partition the thread paused. th.mu must be held.
+func (th *thread) resumeAllLocked() {
+	var resume map[string][]int32
+	for k := range th.paused {
+		resume = addTP(resume, k)
+	}
+	clear(th.paused)
+	if resume != nil {
+		th.sess.ResumePartitions(resume)
+	}
+}
+
+func addTP(m map[string][]int32, k tpKey) map[string][]int32 {
+	if m == nil {
+		m = map[string][]int32{}
+	}
+	m[k.topic] = append(m[k.topic], k.partition)
+	return m
 }
 
 // commitLocked commits: at least once, flush stores, the producer and the offsets, then
@@ -430,10 +574,16 @@ func (th *thread) commitLocked(ctx context.Context) error {
 			}
 		}
 	}
+	// The offsets are those of the records processed: records still queued (a task waiting
+	// for another partition, say) are read again after a restart.
+	processed := kafka.Offsets{}
+	for _, rt := range th.tasks {
+		rt.task.Positions(processed.Set)
+	}
 	// A commit that has begun finishes even when the app is stopping: cut short, it would
 	// leave the transaction open and fail the thread, closing its tasks dirty (under
 	// exactly-once, wiping their state) instead of cleanly.
-	ok, err := th.sess.Commit(context.WithoutCancel(ctx))
+	ok, err := th.sess.Commit(context.WithoutCancel(ctx), processed)
 	if err != nil {
 		return fmt.Errorf("rill: commit: %w", err)
 	}
@@ -445,7 +595,9 @@ func (th *thread) commitLocked(ctx context.Context) error {
 		// that never happened, and the session rewound the consumer to the committed offsets.
 		// Close every task dirty (its transactional stores drop their buffered writes) and
 		// reopen it from its stores' committed offsets and the changelog's tail (Kafka
-		// Streams' TaskCorruptedException path).
+		// Streams' TaskCorruptedException path). The reopened tasks queue nothing: records
+		// are fetched again from the committed offsets, so no partition stays paused either.
+		th.resumeAllLocked()
 		th.log.Warn("rill: transaction aborted; reinitializing tasks from their changelogs")
 		for id, rt := range th.tasks {
 			_ = th.closeTask(rt, false)
