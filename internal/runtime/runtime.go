@@ -30,7 +30,7 @@ type Runtime struct {
 	topicSub     map[string]int   // source topic → sub-topology
 	stateful     map[int]bool
 	sourceTopics []string
-	globalSub    *engine.Subtopology
+	globalSubs   []*engine.Subtopology // one per global store, all run by the global thread
 	globalStores map[string]processor.Store
 
 	admin *kafka.Admin
@@ -49,10 +49,7 @@ func New(topo *topology.Topology, cfg Config) (*Runtime, error) {
 		topicSub: map[string]int{}, stateful: map[int]bool{}, running: map[int]bool{}}
 	for _, sub := range topo.Subtopologies() {
 		if sub.Global {
-			if r.globalSub != nil {
-				return nil, errors.New("rill: one global sub-topology is supported per topology; put global tables in one")
-			}
-			r.globalSub = sub
+			r.globalSubs = append(r.globalSubs, sub)
 			continue
 		}
 		r.subs[sub.ID] = sub
@@ -133,7 +130,7 @@ func (r *Runtime) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errs := make(chan error, r.cfg.NumThreads+1)
-	if r.globalSub != nil {
+	if len(r.globalSubs) > 0 {
 		g, err := newGlobalThread(r)
 		if err != nil {
 			return err
@@ -142,7 +139,7 @@ func (r *Runtime) run(ctx context.Context) error {
 			g.close()
 			return err
 		}
-		r.globalStores = g.task.Stores()
+		r.globalStores = g.stores()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
