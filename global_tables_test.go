@@ -37,7 +37,7 @@ func TestTwoGlobalTables(t *testing.T) {
 		rec("products", "p1", "a lamp"), rec("products", "p2", "a chair")))
 	must(t, broker.Produce(ctx,
 		rec("orders", "o1", "c1|p1"), rec("orders", "o2", "c2|p2"), rec("orders", "o3", "c3|p1"),
-		rec("orders", "o4", "c9|p1"), // unknown customer: an inner join drops it
+		rec("orders", "o4", "c9|p1"),  // unknown customer: an inner join drops it
 		rec("orders", "o5", "c1|p9"))) // unknown product
 
 	b := dsl.NewBuilder()
