@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 )
@@ -18,9 +19,9 @@ import (
 // if the source had named them: they are subscribed to by name, and task <s>_<p> reads
 // partition p of every topic of sub-topology s, so the topics a sub-topology's patterns (and
 // named sources) match must have the same partition count (checkCopartitioning). A topic
-// created later that matches is read only after a restart of the app's instances: picking it
-// up while running would need every member to agree on the new task topics in a rebalance,
-// which the task balancer does not do yet.
+// created later that matches is read only after a restart of the app's instances (a warning
+// says so, watchPatterns): picking it up while running would need every member to agree on
+// the new task topics in a rebalance, which the task balancer does not do yet.
 
 // patternSource is a source node reading the topics that match a pattern.
 type patternSource struct {
@@ -85,4 +86,34 @@ func (r *Runtime) patternNote(sub int) string {
 		return ""
 	}
 	return ": every topic matching " + strings.Join(res, " or ") + " must have the same partition count"
+}
+
+// watchPatterns warns, once per topic, of topics created since the start that a pattern
+// source matches: they are not read until the app restarts, and a silent miss would look like
+// lost input. It returns when ctx is done.
+func (r *Runtime) watchPatterns(ctx context.Context, every time.Duration) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	warned := map[string]bool{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		for _, p := range r.patterns {
+			topics, err := r.admin.MatchingTopics(ctx, p.re)
+			if err != nil {
+				continue // the next tick tries again; the app does not depend on this
+			}
+			for _, t := range topics {
+				if _, ok := r.topicSub[t]; ok || warned[t] {
+					continue
+				}
+				warned[t] = true
+				r.cfg.Logger.Warn("rill: a topic created since the start matches a pattern source; it is read after the app restarts",
+					zap.String("topic", t), zap.String("source", p.node), zap.Stringer("pattern", p.re))
+			}
+		}
+	}
 }

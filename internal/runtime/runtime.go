@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -138,6 +139,13 @@ func (r *Runtime) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errs := make(chan error, r.cfg.NumThreads+1)
+	if len(r.patterns) > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.watchPatterns(ctx, cmp.Or(r.cfg.PatternCheckInterval, time.Minute))
+		}()
+	}
 	if len(r.globalSubs) > 0 {
 		g, err := newGlobalThread(r)
 		if err != nil {
