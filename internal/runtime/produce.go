@@ -14,7 +14,9 @@ import (
 // sent the record returned; the callback only queues them (thread.prodFailed) and the thread
 // hands them to the production handler where it owns its tasks: after each processing round
 // and, flushing first, before every commit, so that no offset (and no transaction) is
-// committed over a record whose fate the handler has not decided. This is Kafka Streams'
+// committed over a record whose fate the handler has not decided. The one commit made off the
+// loop's goroutine, at least once in onRevoked, runs while the loop waits in Poll and holds
+// th.mu like every owner of the tasks: the handler never runs concurrently with the task. This is Kafka Streams'
 // RecordCollectorImpl.recordSendError, moved from the callback to the loop because rill's
 // handlers may dead-letter, which sends through the task's collector.
 //
