@@ -136,7 +136,14 @@ type Config struct {
 	// Handlers for records that fail (default: processor.LogAndFail for each).
 	DeserializationHandler processor.ErrorHandler
 	ProcessingHandler      processor.ErrorHandler
-	ProductionHandler      processor.ErrorHandler
+	// ProductionHandler is asked about output records that cannot be serialized and about
+	// those the producer fails to write (the broker refusing a record too large, say), on the
+	// stream thread before the next commit; the ErrorContext describes the input record that
+	// led to the output. Continue drops the output and still commits its input's offset, also
+	// under ExactlyOnceV2 (the transaction commits without it). Changelog records and dead
+	// letters that cannot be written, and errors about the client rather than the record
+	// (authorization, a fenced producer), always fail the app.
+	ProductionHandler processor.ErrorHandler
 	// TLS and SASL for the brokers (optional).
 	TLS  *tls.Config
 	SASL *SASL

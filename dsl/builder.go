@@ -70,7 +70,10 @@ func (b *Builder) Streams[K, V any](topics []string, keySerde serde.Serde[K], va
 	return &Stream[K, V]{b: b, node: name, keySerde: ks, valueSerde: vs}
 }
 
-// StreamPattern reads every topic whose name matches pattern, including topics created later.
+// StreamPattern reads every topic whose name matches pattern. The test driver also reads
+// topics first piped to later; an App resolves the pattern against the cluster's topics when it
+// starts (at least one must match, and all must have the same partition count), so a matching
+// topic created while it runs is read after a restart.
 func (b *Builder) StreamPattern[K, V any](pattern *regexp.Regexp, keySerde serde.Serde[K], valueSerde serde.Serde[V], opts ...SourceOption) *Stream[K, V] {
 	var cfg sourceConfig
 	for _, o := range opts {

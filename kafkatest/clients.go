@@ -26,15 +26,32 @@ func (b *Broker) CreateTopic(ctx context.Context, topic string, partitions int32
 	return CreateTopics(ctx, b.Addrs(), partitions, topic)
 }
 
+// CreateTopicWithConfigs creates topic with the given partitions and topic configs
+// (max.message.bytes, say, to make a broker refuse records).
+func (b *Broker) CreateTopicWithConfigs(ctx context.Context, topic string, partitions int32, configs map[string]string) error {
+	return createTopics(ctx, b.Addrs(), partitions, configs, topic)
+}
+
 // CreateTopics creates topics on any cluster (replication factor: the brokers' default);
 // topics that exist already are left as they are.
 func CreateTopics(ctx context.Context, bootstrap []string, partitions int32, topics ...string) error {
+	return createTopics(ctx, bootstrap, partitions, nil, topics...)
+}
+
+func createTopics(ctx context.Context, bootstrap []string, partitions int32, configs map[string]string, topics ...string) error {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap...))
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	resps, err := kadm.NewClient(cl).CreateTopics(ctx, partitions, -1, nil, topics...)
+	var cfgs map[string]*string
+	if len(configs) > 0 {
+		cfgs = make(map[string]*string, len(configs))
+		for k, v := range configs {
+			cfgs[k] = &v
+		}
+	}
+	resps, err := kadm.NewClient(cl).CreateTopics(ctx, partitions, -1, cfgs, topics...)
 	if err != nil {
 		return err
 	}

@@ -89,7 +89,9 @@ func (s *sinkNode[K, V]) process(rec processor.Record[K, V]) error {
 	if err != nil {
 		return s.task.productionFailed(s.name, &serde.Error{Topic: topic, Partition: -1, Offset: -1, Serialize: true, Err: err})
 	}
+	s.task.sink = s.name // for a collector that reports failures later (SendingSink)
 	err = s.task.collector.Send(OutRecord{Topic: topic, Partition: -1, Timestamp: rec.Timestamp, Key: k, Value: v, Headers: rec.Headers})
+	s.task.sink = ""
 	if err != nil {
 		return s.task.productionFailed(s.name, err)
 	}

@@ -95,6 +95,8 @@ type Task struct {
 	cur     RawRecord
 	// node is the processor node currently punctuating, for error reports.
 	node string
+	// sink is the sink node handing a record to the collector (empty otherwise).
+	sink string
 
 	processed int64
 	dropped   int64
@@ -409,7 +411,14 @@ func (t *Task) handle(kind processor.ErrorKind, node string, r *RawRecord, err e
 			Partition: ec.Partition, Offset: ec.Offset, Err: err}
 	}
 	if resp.DeadLetterTopic != "" && r != nil {
-		if derr := t.collector.Send(deadLetter(resp.DeadLetterTopic, r, err)); derr != nil {
+		dl := deadLetter(resp.DeadLetterTopic, r, err)
+		var derr error
+		if dc, ok := t.collector.(DeadLetterCollector); ok {
+			derr = dc.SendDeadLetter(dl)
+		} else {
+			derr = t.collector.Send(dl)
+		}
+		if derr != nil {
 			// Losing the record silently is not an option: fail instead.
 			return &processor.TaskError{Kind: processor.ProductionError, TaskID: t.id, Node: node, Topic: ec.Topic,
 				Partition: ec.Partition, Offset: ec.Offset, Err: fmt.Errorf("rill: dead-letter topic %s: %w (after %w)", resp.DeadLetterTopic, derr, err)}

@@ -417,6 +417,12 @@ func (s *Session) Produce(ctx context.Context, rec engine.OutRecord, done func(o
 	s.cl.Produce(ctx, r, func(r *kgo.Record, err error) { done(r.Offset, err) })
 }
 
+// Flush waits until every record produced so far is acknowledged or failed: their done
+// callbacks have all run when it returns (unless ctx ends first). The thread flushes before
+// Commit so that a failed send is handled (skipped, dead-lettered or failing the thread)
+// before the offsets, or the transaction, that would cover it are committed.
+func (s *Session) Flush(ctx context.Context) error { return s.cl.Flush(ctx) }
+
 // Commit makes everything since the last commit durable, with processed as the input offsets
 // (the offset after the last record processed, per partition; partitions absent keep their
 // committed offset): under exactly-once it ends the transaction (committed is false when it

@@ -59,6 +59,10 @@ type Config struct {
 	OnState func(State)
 	// RestoreListener, when set, is told about each restoration of a task's stores.
 	RestoreListener func(RestoreEvent)
+	// PatternCheckInterval is how often the runtime looks for topics created since the start
+	// that a pattern source matches, to warn that they are read only after a restart
+	// (0: one minute).
+	PatternCheckInterval time.Duration
 }
 
 // RestoreEvent reports one finished restoration: an active task's stores brought up to the

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"time"
+
+	"go.uber.org/zap"
 
 	"github.com/rillstreams/rill/internal/engine"
 	"github.com/rillstreams/rill/internal/kafka"
@@ -13,32 +16,54 @@ import (
 )
 
 // globalThread keeps global tables: it reads every partition of their topics into the global
-// task's stores, first up to the end (bootstrap, before any stream task runs) and then as they
-// grow. The stores are built shared, so stream tasks on other goroutines can read them.
+// tasks' stores, first up to the end (bootstrap, before any stream task runs) and then as they
+// grow. Like Kafka Streams' GlobalStreamThread it is one goroutine with one consumer for every
+// global sub-topology (each global store has its own, a source and the processor updating
+// the store), running one task per sub-topology. The stores are built shared, so stream tasks
+// on other goroutines can read them.
 type globalThread struct {
-	rt     *Runtime
-	task   *engine.Task
-	topics []string
-	next   map[string]map[int32]int64
+	rt      *Runtime
+	tasks   []*engine.Task
+	byTopic map[string]*engine.Task // each global topic to the task reading it
+	topics  []string
+	next    map[string]map[int32]int64
 }
 
 func newGlobalThread(r *Runtime) (*globalThread, error) {
-	id := processor.TaskID{Subtopology: r.globalSub.ID, Partition: -1}
-	task, err := engine.New(engine.Config{
-		ID: id, ApplicationID: r.cfg.ApplicationID, Topology: r.globalSub, Collector: noCollector{},
-		StateDir: filepath.Join(r.cfg.StateDir, r.cfg.ApplicationID, "global"), Logger: r.cfg.Logger,
-		Backend: r.cfg.Backend, Shared: true,
-		DeserializationHandler: r.cfg.DeserializationHandler, ProcessingHandler: r.cfg.ProcessingHandler,
-		ProductionHandler: r.cfg.ProductionHandler,
-	})
-	if err != nil {
-		return nil, err
-	}
-	g := &globalThread{rt: r, task: task, next: map[string]map[int32]int64{}}
-	for _, n := range r.globalSub.Nodes {
-		g.topics = append(g.topics, n.Topics...)
+	g := &globalThread{rt: r, byTopic: map[string]*engine.Task{}, next: map[string]map[int32]int64{}}
+	for _, sub := range r.globalSubs {
+		task, err := engine.New(engine.Config{
+			ID: processor.TaskID{Subtopology: sub.ID, Partition: -1}, ApplicationID: r.cfg.ApplicationID,
+			Topology: sub, Collector: noCollector{},
+			// One directory for every global store, as Kafka Streams' global state
+			// directory: stores keep their files under their own names in it.
+			StateDir: filepath.Join(r.cfg.StateDir, r.cfg.ApplicationID, "global"), Logger: r.cfg.Logger,
+			Backend: r.cfg.Backend, Shared: true,
+			DeserializationHandler: r.cfg.DeserializationHandler, ProcessingHandler: r.cfg.ProcessingHandler,
+			ProductionHandler: r.cfg.ProductionHandler,
+		})
+		if err != nil {
+			g.close()
+			return nil, err
+		}
+		g.tasks = append(g.tasks, task)
+		for _, n := range sub.Nodes {
+			for _, t := range n.Topics {
+				g.topics = append(g.topics, t)
+				g.byTopic[t] = task
+			}
+		}
 	}
 	return g, nil
+}
+
+// stores returns the stores of every global task by name: what stream tasks may read.
+func (g *globalThread) stores() map[string]processor.Store {
+	out := map[string]processor.Store{}
+	for _, t := range g.tasks {
+		maps.Copy(out, t.Stores())
+	}
+	return out
 }
 
 // noCollector: global processors update stores and forward nothing.
@@ -48,16 +73,29 @@ func (noCollector) Send(rec engine.OutRecord) error {
 	return fmt.Errorf("rill: a global store processor tried to produce to %s", rec.Topic)
 }
 
+// apply hands records to the tasks of their topics and processes them.
 func (g *globalThread) apply(recs ...engine.RawRecord) error {
-	if err := g.task.AddRecords(recs...); err != nil {
-		return err
-	}
-	for {
-		ok, err := g.task.Process()
-		if err != nil || !ok {
+	for i := range recs {
+		t := g.byTopic[recs[i].Topic]
+		if t == nil {
+			return fmt.Errorf("rill: global record of unknown topic %s", recs[i].Topic)
+		}
+		if err := t.AddRecords(recs[i]); err != nil {
 			return err
 		}
 	}
+	for _, t := range g.tasks {
+		for {
+			ok, err := t.Process()
+			if err != nil {
+				return err
+			}
+			if !ok {
+				break
+			}
+		}
+	}
+	return nil
 }
 
 // bootstrap reads every global topic from the start to its current end.
@@ -91,9 +129,8 @@ func (g *globalThread) bootstrap(ctx context.Context) error {
 		return fmt.Errorf("rill: bootstrap global tables: %w", err)
 	}
 	g.next = end
-	g.rt.cfg.Logger.Info("rill: global tables bootstrapped")
-	_ = n
-	_ = began
+	g.rt.cfg.Logger.Info("rill: global tables bootstrapped", zap.Int("stores", len(g.stores())),
+		zapInt64("records", n), zapDur("took", time.Since(began)))
 	return nil
 }
 
@@ -121,4 +158,8 @@ func (g *globalThread) tail(ctx context.Context) error {
 	return nil
 }
 
-func (g *globalThread) close() { _ = g.task.Close() }
+func (g *globalThread) close() {
+	for _, t := range g.tasks {
+		_ = t.Close()
+	}
+}

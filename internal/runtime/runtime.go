@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -30,8 +31,13 @@ type Runtime struct {
 	topicSub     map[string]int   // source topic → sub-topology
 	stateful     map[int]bool
 	sourceTopics []string
-	globalSub    *engine.Subtopology
+	globalSubs   []*engine.Subtopology // one per global store, all run by the global thread
 	globalStores map[string]processor.Store
+	// patterns are the pattern sources, resolved against the cluster's topics when Run
+	// starts (patterns.go) into taskTopics, topicSub, sourceTopics and patternTopics (source
+	// node → the topics its pattern matched).
+	patterns      []patternSource
+	patternTopics map[string][]string
 
 	admin *kafka.Admin
 	// dirs hands task state directories to one stream thread at a time.
@@ -46,13 +52,10 @@ type Runtime struct {
 // New prepares a runtime; nothing connects before Run.
 func New(topo *topology.Topology, cfg Config) (*Runtime, error) {
 	r := &Runtime{cfg: cfg, topo: topo, subs: map[int]*engine.Subtopology{}, taskTopics: kafka.TaskTopics{},
-		topicSub: map[string]int{}, stateful: map[int]bool{}, running: map[int]bool{}}
+		topicSub: map[string]int{}, stateful: map[int]bool{}, running: map[int]bool{}, patternTopics: map[string][]string{}}
 	for _, sub := range topo.Subtopologies() {
 		if sub.Global {
-			if r.globalSub != nil {
-				return nil, errors.New("rill: one global sub-topology is supported per topology; put global tables in one")
-			}
-			r.globalSub = sub
+			r.globalSubs = append(r.globalSubs, sub)
 			continue
 		}
 		r.subs[sub.ID] = sub
@@ -62,7 +65,7 @@ func New(topo *topology.Topology, cfg Config) (*Runtime, error) {
 				continue
 			}
 			if n.Pattern != nil {
-				return nil, fmt.Errorf("rill: source %s: topic patterns are not supported by the Kafka runtime yet", n.Name)
+				r.patterns = append(r.patterns, patternSource{sub: sub.ID, node: n.Name, re: n.Pattern})
 			}
 			for _, t := range n.Topics {
 				if n.Internal {
@@ -126,6 +129,9 @@ func (r *Runtime) run(ctx context.Context) error {
 	}
 	defer adm.Close()
 	r.admin = adm
+	if err := r.resolvePatterns(ctx); err != nil {
+		return err
+	}
 	if err := r.prepareTopics(ctx); err != nil {
 		return err
 	}
@@ -133,7 +139,14 @@ func (r *Runtime) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errs := make(chan error, r.cfg.NumThreads+1)
-	if r.globalSub != nil {
+	if len(r.patterns) > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.watchPatterns(ctx, cmp.Or(r.cfg.PatternCheckInterval, time.Minute))
+		}()
+	}
+	if len(r.globalSubs) > 0 {
 		g, err := newGlobalThread(r)
 		if err != nil {
 			return err
@@ -142,7 +155,7 @@ func (r *Runtime) run(ctx context.Context) error {
 			g.close()
 			return err
 		}
-		r.globalStores = g.task.Stores()
+		r.globalStores = g.stores()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -191,6 +204,9 @@ func (r *Runtime) prepareTopics(ctx context.Context) error {
 			external = append(external, t)
 		}
 	}
+	for _, p := range r.patterns {
+		external = append(external, r.patternTopics[p.node]...)
+	}
 	counts, err := r.admin.PartitionCounts(ctx, external...)
 	if err != nil {
 		return err
@@ -210,7 +226,7 @@ func (r *Runtime) prepareTopics(ctx context.Context) error {
 	for _, sub := range r.topo.Subtopologies() {
 		var n int32
 		for _, src := range sub.Nodes {
-			for _, t := range src.Topics {
+			for _, t := range r.resolvedTopics(src.Name, src.Topics) {
 				if src.Internal {
 					t = app + "-" + t
 				}
@@ -265,7 +281,7 @@ func (r *Runtime) prepareTopics(ctx context.Context) error {
 
 func (r *Runtime) checkCopartitioning(counts map[string]int32) error {
 	var errs []error
-	check := func(group []string) {
+	check := func(group []string, why string) {
 		var first string
 		for _, t := range group {
 			if first == "" {
@@ -273,8 +289,8 @@ func (r *Runtime) checkCopartitioning(counts map[string]int32) error {
 				continue
 			}
 			if counts[t] != counts[first] {
-				errs = append(errs, fmt.Errorf("rill: co-partitioned topics differ in partitions: %s has %d, %s has %d",
-					first, counts[first], t, counts[t]))
+				errs = append(errs, fmt.Errorf("rill: co-partitioned topics differ in partitions: %s has %d, %s has %d%s",
+					first, counts[first], t, counts[t], why))
 			}
 		}
 	}
@@ -286,11 +302,11 @@ func (r *Runtime) checkCopartitioning(counts map[string]int32) error {
 			}
 			q[i] = t
 		}
-		check(q)
+		check(q, "")
 	}
 	// A task reads partition p of each of its topics: they must agree too.
 	for _, sub := range r.subs {
-		check(r.taskTopics[sub.ID])
+		check(r.taskTopics[sub.ID], fmt.Sprintf(" (sub-topology %d reads both%s)", sub.ID, r.patternNote(sub.ID)))
 	}
 	return errors.Join(errs...)
 }

@@ -39,12 +39,13 @@ type runningTask struct {
 
 // taskCollector sends a task's output and changelog records through the thread's session.
 type taskCollector struct {
-	th *thread
-	rt *runningTask
+	th  *thread
+	rt  *runningTask
+	src *engine.RawRecord // the input record of the last send, shared by its outputs (origin)
 }
 
 func (c *taskCollector) Send(rec engine.OutRecord) error {
-	c.th.produce(rec, nil)
+	c.th.produce(rec, c.origin(sendOutput, c.rt.task.SendingSink()), nil)
 	return nil
 }
 
@@ -55,7 +56,7 @@ func (c *taskCollector) Log(store string, key, value []byte) error {
 		return fmt.Errorf("rill: store %s is not logged in task %s", store, c.rt.task.ID())
 	}
 	rec := engine.OutRecord{Topic: tp.Topic, Partition: tp.Partition, Timestamp: c.rt.task.Timestamp(), Key: key, Value: value}
-	c.th.produce(rec, func(offset int64) {
+	c.th.produce(rec, c.origin(sendChangelog, ""), func(offset int64) {
 		c.rt.mu.Lock()
 		if offset+1 > c.rt.written[tp] {
 			c.rt.written[tp] = offset + 1

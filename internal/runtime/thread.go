@@ -52,9 +52,10 @@ type thread struct {
 	// probeAt is when the group leader triggers a probing rebalance (zero: none due).
 	probeAt time.Time
 
-	// prodMu protects prodErr, set from produce callbacks.
-	prodMu  sync.Mutex
-	prodErr error
+	// prodMu protects prodFailed: sends that failed, queued by produce callbacks on franz-go's
+	// goroutines for the thread to handle (produce.go).
+	prodMu     sync.Mutex
+	prodFailed []produceFailure
 
 	lastCommit time.Time
 	dirty      bool // processed something since the last commit
@@ -137,13 +138,13 @@ func (th *thread) subscription() assign.Subscription {
 	return sub
 }
 
-func (th *thread) produce(rec engine.OutRecord, acked func(offset int64)) {
+// produce sends rec for origin; acked, when set, gets its offset. A failed send is queued for
+// the thread, which handles it (handleProduceFailuresLocked) on its own goroutine.
+func (th *thread) produce(rec engine.OutRecord, origin sendOrigin, acked func(offset int64)) {
 	th.sess.Produce(context.Background(), rec, func(offset int64, err error) {
 		if err != nil {
 			th.prodMu.Lock()
-			if th.prodErr == nil {
-				th.prodErr = fmt.Errorf("rill: produce to %s: %w", rec.Topic, err)
-			}
+			th.prodFailed = append(th.prodFailed, produceFailure{origin: origin, topic: rec.Topic, err: err})
 			th.prodMu.Unlock()
 			return
 		}
@@ -151,12 +152,6 @@ func (th *thread) produce(rec engine.OutRecord, acked func(offset int64)) {
 			acked(offset)
 		}
 	})
-}
-
-func (th *thread) produceError() error {
-	th.prodMu.Lock()
-	defer th.prodMu.Unlock()
-	return th.prodErr
 }
 
 // onRevoked: with the eager protocol every task's partitions are revoked at each rebalance.
@@ -465,7 +460,7 @@ func (th *thread) processLocked(ctx context.Context, recs []engine.RawRecord) (c
 		}
 	}
 	th.backPressureLocked()
-	if err := th.produceError(); err != nil {
+	if _, err := th.handleProduceFailuresLocked(ctx); err != nil {
 		return false, 0, err
 	}
 	if th.dirty && (time.Since(th.lastCommit) >= th.rt.cfg.CommitInterval || th.bufferFull()) {
@@ -583,11 +578,14 @@ func (th *thread) commitLocked(ctx context.Context) error {
 	// A commit that has begun finishes even when the app is stopping: cut short, it would
 	// leave the transaction open and fail the thread, closing its tasks dirty (under
 	// exactly-once, wiping their state) instead of cleanly.
+	if err := th.flushProducedLocked(ctx); err != nil {
+		return err
+	}
 	ok, err := th.sess.Commit(context.WithoutCancel(ctx), processed)
 	if err != nil {
 		return fmt.Errorf("rill: commit: %w", err)
 	}
-	if err := th.produceError(); err != nil {
+	if _, err := th.handleProduceFailuresLocked(ctx); err != nil {
 		return err
 	}
 	if !ok {

@@ -1,0 +1,40 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// fatalProduceErrors are failed sends that say nothing about the record and everything about
+// the client: no security, a producer fenced or out of sequence, a broken transaction.
+// Kafka Streams' RecordCollectorImpl never asks the production handler about these (its
+// isFatalException and its fenced-producer branch); skipping the record would hide that
+// every following record fails too.
+var fatalProduceErrors = []error{
+	kerr.TopicAuthorizationFailed, kerr.ClusterAuthorizationFailed, kerr.GroupAuthorizationFailed,
+	kerr.TransactionalIDAuthorizationFailed, kerr.DelegationTokenAuthorizationFailed,
+	kerr.SaslAuthenticationFailed, kerr.SecurityDisabled,
+	kerr.InvalidTopicException, kerr.UnknownServerError, kerr.OffsetMetadataTooLarge,
+	kerr.ProducerFenced, kerr.InvalidProducerEpoch, kerr.InvalidProducerIDMapping,
+	kerr.OutOfOrderSequenceNumber, kerr.UnknownProducerID, kerr.InvalidTxnState, kerr.TransactionAbortable,
+	// The client closing or aborting its buffer: the thread is stopping or the transaction
+	// is being abandoned, not the record rejected.
+	kgo.ErrClientClosed, kgo.ErrAborting, context.Canceled, context.DeadlineExceeded,
+}
+
+// IsFatalProduceError tells whether a failed send (the error given to Produce's done) must
+// fail the stream thread rather than go to the production handler. What is left for the
+// handler is what the broker or the client held against the record itself: too large
+// (kerr.MessageTooLarge), invalid (kerr.InvalidRecord, kerr.CorruptMessage), refused by a
+// policy, or not delivered within the retries and timeout.
+func IsFatalProduceError(err error) bool {
+	for _, f := range fatalProduceErrors {
+		if errors.Is(err, f) {
+			return true
+		}
+	}
+	return false
+}

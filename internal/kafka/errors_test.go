@@ -1,0 +1,36 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+func TestIsFatalProduceError(t *testing.T) {
+	for _, tc := range []struct {
+		err   error
+		fatal bool
+	}{
+		{kerr.MessageTooLarge, false},
+		{fmt.Errorf("%w (uncompressed_bytes=2000)", kerr.MessageTooLarge), false},
+		{kerr.InvalidRecord, false},
+		{kerr.PolicyViolation, false},
+		{kgo.ErrRecordTimeout, false},
+		{kgo.ErrRecordRetries, false},
+		{kerr.TopicAuthorizationFailed, true},
+		{kerr.ProducerFenced, true},
+		{fmt.Errorf("unable to initialize a producer ID: %w", kerr.InvalidProducerEpoch), true},
+		{kerr.UnknownServerError, true},
+		{kgo.ErrClientClosed, true},
+		{context.Canceled, true},
+		{errors.New("anything else"), false},
+	} {
+		if got := IsFatalProduceError(tc.err); got != tc.fatal {
+			t.Errorf("IsFatalProduceError(%v) = %v, want %v", tc.err, got, tc.fatal)
+		}
+	}
+}

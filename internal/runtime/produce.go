@@ -1,0 +1,164 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/rillstreams/rill/internal/engine"
+	"github.com/rillstreams/rill/internal/kafka"
+	"github.com/rillstreams/rill/processor"
+)
+
+// Failed sends. The producer reports them on franz-go's goroutines, long after the sink that
+// sent the record returned; the callback only queues them (thread.prodFailed) and the thread
+// hands them to the production handler where it owns its tasks: after each processing round
+// and, flushing first, before every commit, so that no offset (and no transaction) is
+// committed over a record whose fate the handler has not decided. The one commit made off the
+// loop's goroutine, at least once in onRevoked, runs while the loop waits in Poll and holds
+// th.mu like every owner of the tasks: the handler never runs concurrently with the task. This is Kafka Streams'
+// RecordCollectorImpl.recordSendError, moved from the callback to the loop because rill's
+// handlers may dead-letter, which sends through the task's collector.
+//
+// What is and is not the handler's to decide:
+//   - Output records (sinks): the handler decides. Continue logs, counts the record as
+//     dropped and goes on; the offsets of its input still commit (at least once, as Kafka
+//     Streams). Fail stops the thread with a processor.TaskError matching
+//     processor.ErrProduction.
+//   - Changelog records: always fatal. The store already holds the write; skipping its
+//     changelog record would leave a restored or standby copy different from the store.
+//   - Dead letters: always fatal, as a dead letter that fails synchronously is; asking the
+//     handler again would only produce the same dead letter again.
+//   - Errors about the client rather than the record (kafka.IsFatalProduceError: security,
+//     fencing, a broken transaction, the client closing): fatal, never the handler's.
+//
+// Exactly-once: Kafka's Java producer puts a transaction in an abortable state after any
+// failed send, so Kafka Streams' CONTINUE cannot commit it (KAFKA-15259). franz-go does not:
+// a batch the broker refused (MESSAGE_TOO_LARGE, say) fails its records without failing the
+// producer id, and GroupTransactSession.End(TryCommit) commits the rest of the transaction
+// and the offsets. rill takes what a user choosing Continue asks for: the transaction commits
+// without the skipped record, exactly as at least once. When the handler fails (or the error
+// is fatal), the thread aborts the open transaction before it stops, so nothing of it becomes
+// visible and read_committed consumers are not held back until the transaction times out.
+//
+// franz-go fails every record buffered for a partition when the broker refuses a batch, not
+// only the offending one (Java's producer splits the batch and retries). Records batched with
+// a too-large record therefore fail with it and go to the handler one by one.
+
+// sendKind tells what a produced record is to its task.
+type sendKind uint8
+
+const (
+	sendOutput sendKind = iota
+	sendChangelog
+	sendDeadLetter
+)
+
+// sendOrigin is what a failed send needs to be handled: the task that sent it and, for the
+// handler's ErrorContext and a dead letter, the input record being processed then.
+type sendOrigin struct {
+	rt   *runningTask
+	kind sendKind
+	src  *engine.RawRecord // nil in punctuations
+	node string
+}
+
+// produceFailure is a failed send, queued by the producer callback for the thread.
+type produceFailure struct {
+	origin sendOrigin
+	topic  string
+	err    error
+}
+
+// origin describes a send of kind from the task's current state. Outputs of one input record
+// share one copy of it: a copy per input that produces, not per output.
+func (c *taskCollector) origin(kind sendKind, node string) sendOrigin {
+	o := sendOrigin{rt: c.rt, kind: kind, node: node}
+	if kind == sendChangelog {
+		return o // fatal whatever the input: no need to keep it
+	}
+	cur, ok := c.rt.task.Current()
+	if !ok {
+		return o
+	}
+	if s := c.src; s == nil || s.Topic != cur.Topic || s.Partition != cur.Partition || s.Offset != cur.Offset {
+		c.src = &cur
+	}
+	o.src = c.src
+	return o
+}
+
+// SendDeadLetter is engine.DeadLetterCollector: a dead letter whose send fails stops the task.
+func (c *taskCollector) SendDeadLetter(rec engine.OutRecord) error {
+	c.th.produce(rec, c.origin(sendDeadLetter, ""), nil)
+	return nil
+}
+
+// flushProducedLocked waits for every record sent so far and handles the failed ones, again
+// while handling them sent more (dead letters). th.mu must be held.
+func (th *thread) flushProducedLocked(ctx context.Context) error {
+	for {
+		// A flush that has begun finishes even when the app is stopping, as the commit
+		// it precedes (see commitLocked).
+		if err := th.sess.Flush(context.WithoutCancel(ctx)); err != nil {
+			return fmt.Errorf("rill: flush producer: %w", err)
+		}
+		n, err := th.handleProduceFailuresLocked(ctx)
+		if err != nil || n == 0 {
+			return err
+		}
+	}
+}
+
+// handleProduceFailuresLocked handles the sends that failed since the last call and returns
+// how many there were; the error is fatal for the thread. th.mu must be held.
+func (th *thread) handleProduceFailuresLocked(ctx context.Context) (int, error) {
+	th.prodMu.Lock()
+	failed := th.prodFailed
+	th.prodFailed = nil
+	th.prodMu.Unlock()
+	var fatal error
+	for _, f := range failed {
+		if fatal != nil {
+			// The thread stops with the first fatal failure, as Kafka Streams keeps the first
+			// send exception; the rest are only logged.
+			th.log.Warn("rill: produce failed after a fatal produce error", zapTask(f.origin.rt.task.ID()),
+				zapErr(f.err))
+			continue
+		}
+		fatal = th.handleProduceFailureLocked(f)
+	}
+	if fatal != nil && th.rt.cfg.ExactlyOnce {
+		if err := th.sess.Abort(context.WithoutCancel(ctx)); err != nil {
+			fatal = errors.Join(fatal, fmt.Errorf("rill: abort transaction: %w", err))
+		}
+	}
+	return len(failed), fatal
+}
+
+func (th *thread) handleProduceFailureLocked(f produceFailure) error {
+	o := f.origin
+	id := o.rt.task.ID()
+	err := fmt.Errorf("rill: produce to %s: %w", f.topic, f.err)
+	fail := func(err error) error {
+		te := &processor.TaskError{Kind: processor.ProductionError, TaskID: id, Node: o.node, Partition: -1, Offset: -1, Err: err}
+		if o.src != nil {
+			te.Topic, te.Partition, te.Offset = o.src.Topic, o.src.Partition, o.src.Offset
+		}
+		return te
+	}
+	switch {
+	case kafka.IsFatalProduceError(f.err):
+		return fail(err)
+	case o.kind == sendChangelog:
+		return fail(fmt.Errorf("rill: changelog record lost, the store would diverge from its changelog: %w", err))
+	case o.kind == sendDeadLetter:
+		return fail(fmt.Errorf("rill: dead letter lost: %w", err))
+	case th.tasks[id] != o.rt:
+		// The task was closed since (its partitions lost): its uncommitted input is
+		// processed again wherever it runs now, and this output with it.
+		th.log.Warn("rill: produce failed for a task no longer running here", zapTask(id), zapErr(err))
+		return nil
+	}
+	return o.rt.task.HandleProductionError(o.node, o.src, err)
+}
