@@ -11,8 +11,12 @@ package integration
 
 import (
 	"context"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,12 +27,30 @@ import (
 	"github.com/rillstreams/rill/kafkatest"
 )
 
-// suite lists the root package's tests that take their broker from kafkatest.New.
+// suite lists the root package's tests that take their broker from kafkatest.New: every test
+// of the root package but the ones that need no broker (TestCheckExactDetectsDuplicates,
+// TestNewValidatesConfig).
 var suite = []string{
 	"TestStatelessMatchesTestDriver",
 	"TestStatefulTwoInstancesExactlyOnce",
 	"TestRestartRestoresState",
 	"TestCrashExactlyOnce",
+	"TestFailoverWithStandbys",
+	"TestFailoverWithoutStandbys",
+	"TestGivenUpTaskBecomesStandby",
+	"TestScaleOutWarmsUpFirst",
+	"TestStandbysAcrossThreads",
+	"TestMaxTaskIdleWaitsForLateRecords",
+	"TestTimestampOrderWithLaggingPartition",
+	"TestCommitsProcessedOffsets",
+	"TestRebalanceDropsQueuedRecords",
+	"TestProductionErrorContinue",
+	"TestProductionErrorDeadLetter",
+	"TestProductionErrorFail",
+	"TestProductionErrorChangelogIsFatal",
+	"TestTwoGlobalTables",
+	"TestPatternSource",
+	"TestPatternSourceErrors",
 }
 
 func TestSuiteOnRealKafka(t *testing.T) {
@@ -55,5 +77,37 @@ func TestSuiteOnRealKafka(t *testing.T) {
 			}
 			t.Logf("%s", out)
 		})
+	}
+}
+
+// noBroker are the root package's tests that need no broker.
+var noBroker = map[string]bool{"TestCheckExactDetectsDuplicates": true, "TestNewValidatesConfig": true, "TestMain": true}
+
+// TestSuiteListsEveryRootTest keeps suite complete: a new integration test in the root package
+// that is not listed would silently never run against real Kafka.
+func TestSuiteListsEveryRootTest(t *testing.T) {
+	files, err := filepath.Glob("../*_test.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("root test files: %v, %v", files, err)
+	}
+	listed := map[string]bool{}
+	for _, n := range suite {
+		listed[n] = true
+	}
+	fset := token.NewFileSet()
+	for _, f := range files {
+		af, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range af.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if !ok || fn.Recv != nil || !strings.HasPrefix(fn.Name.Name, "Test") || noBroker[fn.Name.Name] {
+				continue
+			}
+			if !listed[fn.Name.Name] {
+				t.Errorf("%s (%s) is not in suite: add it, or to noBroker if it needs no broker", fn.Name.Name, f)
+			}
+		}
 	}
 }
