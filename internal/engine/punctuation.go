@@ -44,6 +44,25 @@ func (t *Task) schedule(node string, interval time.Duration, typ processor.Punct
 	return func() { s.cancelled = true }, nil
 }
 
+// due tells whether a punctuation of q would run at now.
+func (q *punctuationQueue) due(now int64) bool {
+	if now == processor.UnknownTime {
+		return false
+	}
+	for _, s := range q.list {
+		if !s.cancelled && s.next <= now {
+			return true
+		}
+	}
+	return false
+}
+
+// WallClockDue tells whether AdvanceWallClock(now) would run a punctuation: the owner opens
+// a transaction first, since a punctuator may write stores and produce.
+func (t *Task) WallClockDue(now int64) bool {
+	return t.wallSchedule.due(max(now, t.wallClock))
+}
+
 // punctuate runs every due schedule with now, then moves it to its next aligned time,
 // skipping the intervals that passed without a punctuation (Kafka Streams'
 // PunctuationSchedule.next).

@@ -186,11 +186,15 @@ func (th *thread) openStandby(ctx context.Context, sub *engine.Subtopology, id p
 		// offsets, or a wipe when they cannot vouch for what they hold (an active task of
 		// a backend without transactions that crashed). A standby's own writes are always
 		// committed data: it applies read_committed changelogs only.
-		if len(cp) == 0 {
-			stored, trusted, err := st.txns.storedOffsets(st.stores, existed)
-			if err != nil {
-				return fail(err)
+		stored, trusted, err := st.txns.storedOffsets(st.stores, existed)
+		if err != nil {
+			return fail(err)
+		}
+		if len(cp) > 0 {
+			for tp, o := range stored {
+				cp[tp] = o // exact, where the checkpoint file may lag
 			}
+		} else {
 			cp = stored
 			if !trusted {
 				closeStores()

@@ -138,14 +138,20 @@ func (th *thread) openTask(ctx context.Context, sub *engine.Subtopology, id proc
 		return nil, err
 	}
 	rt.txns = newStoreTxns(task.Stores(), rt.logged, cfg.ExactlyOnce)
-	if cfg.ExactlyOnce {
-		if st == nil && len(cp) == 0 {
-			// No clean checkpoint: the stores say where they stand, if they can.
-			stored, trusted, err := rt.txns.storedOffsets(task.Stores(), existed)
-			if err != nil {
-				_ = task.Close()
-				return nil, err
+	if cfg.ExactlyOnce && st == nil {
+		// The stores say where they stand, exactly, when they can; a checkpoint file may lag
+		// them (a standby writes it less often than it commits).
+		stored, trusted, err := rt.txns.storedOffsets(task.Stores(), existed)
+		if err != nil {
+			_ = task.Close()
+			return nil, err
+		}
+		if len(cp) > 0 {
+			// A clean close's checkpoint: complete, if not always as fresh as the stores.
+			for tp, o := range stored {
+				cp[tp] = o
 			}
+		} else {
 			cp = stored
 			if !trusted {
 				// Stores that may hold writes of aborted transactions: wipe them and

@@ -455,6 +455,14 @@ func (th *thread) processLocked(ctx context.Context, recs []engine.RawRecord) (c
 		clear(th.lagMisses) // asked again at the next step (RefreshLags paces itself)
 	}
 	for _, rt := range th.tasks {
+		if rt.task.WallClockDue(now) {
+			// A punctuator may write stores and produce: inside a transaction, and what it
+			// did is committed like processed records (a turn without input included).
+			if err := th.sess.Begin(); err != nil {
+				return false, 0, err
+			}
+			th.dirty = true
+		}
 		if err := rt.task.AdvanceWallClock(now); err != nil {
 			return false, 0, err
 		}

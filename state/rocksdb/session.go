@@ -44,15 +44,26 @@ func openSessionStore(b *Backend, name, dir string, opts state.WindowOptions) (*
 // end would mean reading the whole segment; its start is a lower bound, so retention may
 // keep a little more than it must until the next Put moves the time on.
 func (s *sessionStore) recoverObserved() error {
-	n := len(s.live)
-	if n == 0 {
-		return nil
+	// The newest segment holding a session: a transaction that aborted (or never
+	// committed before a crash) may have created empty segments ahead.
+	for i := len(s.live) - 1; i >= 0; i-- {
+		c := s.newCursor(s.live[i].cf, []byte{kindKey}, []byte{kindKey + 1})
+		found := c.move(moveFirst)
+		err := c.err()
+		s.closeCursor(&c)
+		if err != nil {
+			return s.errorf("read newest session: %w", err)
+		}
+		if !found {
+			continue
+		}
+		id := s.live[i].id
+		if id < math.MinInt64/s.interval { // id * interval would overflow
+			return nil
+		}
+		return s.observe(id * s.interval)
 	}
-	id := s.live[n-1].id
-	if id < math.MinInt64/s.interval { // id * interval would overflow
-		return nil
-	}
-	return s.observe(id * s.interval)
+	return nil
 }
 
 func (s *sessionStore) Name() string     { return s.name }

@@ -36,6 +36,14 @@ const metaCFName = "rill.meta"
 // metaOffset is the metadata key of the changelog offset the last commit recorded.
 const metaOffset = "rill.changelog-offset"
 
+// What a store knows of the offset in its metadata, to write deletes of it with the WAL
+// only when there is one.
+const (
+	offsetUnknown = iota
+	offsetPresent
+	offsetAbsent
+)
+
 // ovEntry is one buffered write: a value, or a delete. Entries are replaced, never
 // changed, so iterators can keep the ones they were opened with.
 type ovEntry struct {
@@ -157,26 +165,44 @@ func (s *store) commitTxn(changelogOffset int64, extra func(wb *grocksdb.WriteBa
 			return true
 		})
 	}
+	// Only a batch that records an offset, or deletes one recorded before, needs the WAL:
+	// without one (at least once) the store is made durable by Flush before a checkpoint
+	// file, as ever. Deleting goes with the WAL too, or a crash could bring back an old
+	// offset over data written since without it.
+	wal := false
 	if changelogOffset >= 0 {
 		var b [8]byte
 		binary.BigEndian.PutUint64(b[:], uint64(changelogOffset))
 		wb.PutCF(s.metaCF, []byte(metaOffset), b[:])
-	} else {
-		wb.DeleteCF(s.metaCF, []byte(metaOffset))
+		wal = true
+	} else if s.offsetState != offsetAbsent {
+		if s.offsetState == offsetUnknown {
+			if _, ok, err := s.CommittedOffset(); err != nil {
+				return err
+			} else if !ok {
+				s.offsetState = offsetAbsent
+			}
+		}
+		if s.offsetState != offsetAbsent {
+			wb.DeleteCF(s.metaCF, []byte(metaOffset))
+			wal = true
+		}
 	}
 	if extra != nil {
 		extra(wb)
 	}
 	if wb.Count() > 0 {
-		// Only a batch that records an offset needs the WAL: without one (at least once)
-		// the store is made durable by Flush before a checkpoint file, as ever.
 		wo := s.wo
-		if changelogOffset >= 0 {
+		if wal {
 			wo = s.walWO
 		}
 		if err := s.db.Write(wo, wb); err != nil {
 			return s.errorf("commit: %w", err)
 		}
+	}
+	s.offsetState = offsetPresent
+	if changelogOffset < 0 {
+		s.offsetState = offsetAbsent
 	}
 	s.txn = newOverlay()
 	return nil
