@@ -39,8 +39,8 @@ type store struct {
 	txn *overlay
 	// offsetState is what is known of the changelog offset in metaCF (offsetUnknown...).
 	offsetState int
-	ro  *grocksdb.ReadOptions // point reads; iterators take theirs from pool
-	fo  *grocksdb.FlushOptions
+	ro          *grocksdb.ReadOptions // point reads; iterators take theirs from pool
+	fo          *grocksdb.FlushOptions
 
 	nat   natives              // native pointers for the calls of native.go
 	batch *grocksdb.WriteBatch // two-key writes when natives are unavailable
