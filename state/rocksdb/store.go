@@ -37,6 +37,8 @@ type store struct {
 	metaCF *grocksdb.ColumnFamilyHandle
 	// txn buffers writes in transaction mode (state.Transactional); nil: they go to the DB.
 	txn *overlay
+	// noCache empties the overlay at every commit instead of keeping committed writes.
+	noCache bool
 	// offsetState is what is known of the changelog offset in metaCF (offsetUnknown...).
 	offsetState int
 	ro          *grocksdb.ReadOptions // point reads; iterators take theirs from pool

@@ -365,3 +365,54 @@ func TestTransactionCrashRecovery(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Committed writes of key-value stores stay in the overlay as a cache; an aborted overwrite
+// of a cached key must bring back the committed value. Window stores keep none.
+func TestTransactionCacheAfterCommit(t *testing.T) {
+	b := newTestBackend(t)
+	s, err := b.KeyValue("kv", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tx := s.(state.Transactional)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(tx.BeginTransactions())
+	must(s.Put([]byte("k"), []byte("1")))
+	must(tx.CommitTransaction(1))
+	if e, ok := s.(*kvStore).txn.lookup(nil, []byte("k")); !ok || e.dirty || string(e.value) != "1" {
+		t.Fatalf("committed write not kept clean in the cache: %+v, %v", e, ok)
+	}
+	if tx.Buffered() != 0 {
+		t.Fatalf("Buffered after commit = %d", tx.Buffered())
+	}
+	must(s.Put([]byte("k"), []byte("2")))
+	_, _ = s.Delete([]byte("k"))
+	must(tx.AbortTransaction())
+	if v, err := s.Get([]byte("k")); err != nil || string(v) != "1" {
+		t.Fatalf("after an aborted overwrite of a cached key: %q, %v; want 1", v, err)
+	}
+
+	w, err := b.Window("w", t.TempDir(), state.WindowOptions{Retention: 1000, SegmentInterval: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	wtx := w.(state.Transactional)
+	must(wtx.BeginTransactions())
+	must(w.Put([]byte("k"), []byte("old"), 0))
+	must(wtx.CommitTransaction(1))
+	must(w.Put([]byte("k"), []byte("new"), 10_000))
+	must(wtx.CommitTransaction(2))
+	if n := len(w.(*windowStore).txn.cfs); n != 0 {
+		t.Fatalf("window store overlay keeps %d column families after a commit, want none", n)
+	}
+	if v, _ := w.Fetch([]byte("k"), 0); v != nil {
+		t.Fatalf("expired window read from the cache: %q", v)
+	}
+}
