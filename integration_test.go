@@ -27,6 +27,17 @@ import (
 // transactions, real RocksDB. They compare with the test driver, restart, and SIGKILL.
 
 // must fails the test, or panics in the crash child, which has no test.
+// newBroker starts an embedded broker (or takes the external one, see kafkatest) with topics
+// of the given partition count.
+func newBroker(t testing.TB, ctx context.Context, partitions int32, topics ...string) *kafkatest.Broker {
+	t.Helper()
+	broker := kafkatest.New(t)
+	for _, topic := range topics {
+		must(t, broker.CreateTopic(ctx, topic, partitions))
+	}
+	return broker
+}
+
 func must(t testing.TB, err error) {
 	if err == nil {
 		return
@@ -113,12 +124,7 @@ func int64Bytes(i int) []byte {
 func TestStatelessMatchesTestDriver(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	broker := kafkatest.New(t)
-	for _, topic := range []string{"in", "out"} {
-		if err := broker.CreateTopic(ctx, topic, 4); err != nil {
-			t.Fatal(err)
-		}
-	}
+	broker := newBroker(t, ctx, 4, "in", "out")
 	recs := keyed(300, 17, func(i int) []byte {
 		if i%5 == 0 {
 			return []byte("drop" + strconv.Itoa(i))
@@ -219,12 +225,7 @@ func TestCheckExactDetectsDuplicates(t *testing.T) {
 func TestStatefulTwoInstancesExactlyOnce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	broker := kafkatest.New(t)
-	for _, topic := range []string{"in", "out"} {
-		if err := broker.CreateTopic(ctx, topic, 4); err != nil {
-			t.Fatal(err)
-		}
-	}
+	broker := newBroker(t, ctx, 4, "in", "out")
 	recs := keyed(2000, 40, int64Bytes)
 	counts, sums, n := expectedCounts(recs)
 	cfg := func(id string) rill.Config {
@@ -257,12 +258,7 @@ func TestStatefulTwoInstancesExactlyOnce(t *testing.T) {
 func TestRestartRestoresState(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	broker := kafkatest.New(t)
-	for _, topic := range []string{"in", "out"} {
-		if err := broker.CreateTopic(ctx, topic, 2); err != nil {
-			t.Fatal(err)
-		}
-	}
+	broker := newBroker(t, ctx, 2, "in", "out")
 	recs := keyed(600, 10, int64Bytes)
 	counts, sums, n := expectedCounts(recs)
 	dir := t.TempDir()
@@ -306,12 +302,7 @@ func TestRestartRestoresState(t *testing.T) {
 func TestCrashExactlyOnce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
-	broker := kafkatest.New(t)
-	for _, topic := range []string{"in", "out"} {
-		if err := broker.CreateTopic(ctx, topic, 3); err != nil {
-			t.Fatal(err)
-		}
-	}
+	broker := newBroker(t, ctx, 3, "in", "out")
 	recs := keyed(6000, 30, int64Bytes)
 	counts, sums, n := expectedCounts(recs)
 	dir := t.TempDir()

@@ -31,10 +31,7 @@ func patternCountTopology(t testing.TB) *topology.Topology {
 func TestPatternSource(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	broker := kafkatest.New(t)
-	for _, topic := range []string{"orders-eu", "orders-us", "counts", "returns"} {
-		must(t, broker.CreateTopic(ctx, topic, 3))
-	}
+	broker := newBroker(t, ctx, 3, "orders-eu", "orders-us", "counts", "returns")
 	// Keys k0..k4 in both matching topics; "returns" does not match and must not count.
 	var recs []kafkatest.Record
 	now := time.Now().Add(-time.Minute)

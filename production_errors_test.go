@@ -51,10 +51,7 @@ func incompressible(n int) string {
 
 // bigRecordsBroker creates the topics and writes n inputs, every tenth one big.
 func bigRecordsBroker(t *testing.T, ctx context.Context, n int) (*kafkatest.Broker, []kafkatest.Record) {
-	broker := kafkatest.New(t)
-	for _, topic := range []string{"in", "out", "dlq"} {
-		must(t, broker.CreateTopic(ctx, topic, 2))
-	}
+	broker := newBroker(t, ctx, 2, "in", "out", "dlq")
 	must(t, broker.CreateTopicWithConfigs(ctx, "big", 1, map[string]string{"max.message.bytes": "1000"}))
 	recs := keyed(n, 7, func(i int) []byte {
 		if i%10 == 0 {

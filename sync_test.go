@@ -108,10 +108,7 @@ func TestMaxTaskIdleWaitsForLateRecords(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			broker := kafkatest.New(t)
-			for _, topic := range []string{"left", "right"} {
-				must(t, broker.CreateTopic(ctx, topic, 1))
-			}
+			broker := newBroker(t, ctx, 1, "left", "right")
 			base := time.Now().Add(-time.Hour).UnixMilli()
 			must(t, broker.Produce(ctx, sideRecords("left", "L", base, 10, 20, 30, 40)...))
 			s := newSeen()
@@ -161,10 +158,7 @@ func TestTimestampOrderWithLaggingPartition(t *testing.T) {
 		t.Run(fmt.Sprintf("eos=%v", eos), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			broker := kafkatest.New(t)
-			for _, topic := range []string{"left", "right"} {
-				must(t, broker.CreateTopic(ctx, topic, 1))
-			}
+			broker := newBroker(t, ctx, 1, "left", "right")
 			base := time.Now().Add(-time.Hour).UnixMilli()
 			const n = 60
 			var lts, rts []int64
@@ -206,10 +200,7 @@ func TestCommitsProcessedOffsets(t *testing.T) {
 		t.Run(fmt.Sprintf("eos=%v", eos), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			broker := kafkatest.New(t)
-			for _, topic := range []string{"left", "right"} {
-				must(t, broker.CreateTopic(ctx, topic, 1))
-			}
+			broker := newBroker(t, ctx, 1, "left", "right")
 			base := time.Now().Add(-time.Hour).UnixMilli()
 			must(t, broker.Produce(ctx, sideRecords("left", "L", base, 10, 20, 30)...))
 			must(t, broker.Produce(ctx, sideRecords("right", "R", base, 15)...))
@@ -267,10 +258,7 @@ func TestRebalanceDropsQueuedRecords(t *testing.T) {
 		t.Run(fmt.Sprintf("eos=%v", eos), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			broker := kafkatest.New(t)
-			for _, topic := range []string{"left", "right"} {
-				must(t, broker.CreateTopic(ctx, topic, 1))
-			}
+			broker := newBroker(t, ctx, 1, "left", "right")
 			base := time.Now().Add(-time.Hour).UnixMilli()
 			must(t, broker.Produce(ctx, sideRecords("left", "L", base, 10, 20, 30)...))
 			must(t, broker.Produce(ctx, sideRecords("right", "R", base, 15)...))
