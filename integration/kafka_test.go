@@ -35,6 +35,7 @@ var suite = []string{
 	"TestStatefulTwoInstancesExactlyOnce",
 	"TestRestartRestoresState",
 	"TestCrashExactlyOnce",
+	"TestCrashAtLeastOnce",
 	"TestFailoverWithStandbys",
 	"TestFailoverWithoutStandbys",
 	"TestGivenUpTaskBecomesStandby",
