@@ -52,6 +52,8 @@ var suite = []string{
 	"TestTwoGlobalTables",
 	"TestPatternSource",
 	"TestPatternSourceErrors",
+	"TestWallClockPunctuationWritesAtLeastOnce",
+	"TestWallClockPunctuationWritesExactlyOnce",
 }
 
 func TestSuiteOnRealKafka(t *testing.T) {
