@@ -1,6 +1,7 @@
 package rill_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -425,6 +426,59 @@ func runCrash(t *testing.T, eos bool) (out []kafkatest.Record, restored int64, c
 	return out, restored, counts, sums, n
 }
 
+// TestZombieExactlyOnce: an instance frozen (SIGSTOP) mid-stream past its session timeout is
+// a zombie: another instance takes its tasks over. When the zombie thaws, whatever it still
+// tries to commit must not show: read_committed output stays exact.
+func TestZombieExactlyOnce(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	broker := newBroker(t, ctx, 3, "in", "out")
+	recs := keyed(4000, 20, int64Bytes)
+	counts, sums, n := expectedCounts(recs)
+	child := func(process string) *exec.Cmd {
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(os.Environ(), "RILL_CRASH_CHILD=eos", "RILL_BOOTSTRAP="+strings.Join(broker.Addrs(), ","),
+			"RILL_STATE_DIR="+t.TempDir(), "RILL_RESTORE_LOG="+filepath.Join(t.TempDir(), "restored"),
+			"RILL_PROCESS_ID="+process, "RILL_SESSION_TIMEOUT=6s")
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		return cmd
+	}
+	zombie := child("zombie")
+	must(t, broker.Produce(ctx, recs[:n/2]...))
+	c, ccancel := context.WithTimeout(ctx, 30*time.Second)
+	seen, _ := broker.Consume(c, "out", n/4, false)
+	ccancel()
+	// Freeze it mid-stream, with records left to process and probably a transaction open.
+	must(t, zombie.Process.Signal(syscall.SIGSTOP))
+	t.Logf("froze the zombie after %d visible outputs", len(seen))
+	heir := child("heir")
+	must(t, broker.Produce(ctx, recs[n/2:]...))
+	c, ccancel = context.WithTimeout(ctx, 60*time.Second)
+	out, err := broker.Consume(c, "out", n, true)
+	ccancel()
+	if err != nil {
+		t.Fatalf("the heir committed %d of %d outputs: %v", len(out), n, err)
+	}
+	// Thaw the zombie: it wakes up to a group that moved on.
+	must(t, zombie.Process.Signal(syscall.SIGCONT))
+	time.Sleep(3 * time.Second)
+	must(t, heir.Process.Signal(syscall.SIGTERM))
+	_ = heir.Wait()
+	c, ccancel = context.WithTimeout(ctx, 5*time.Second)
+	out, _ = broker.Consume(c, "out", n+1, true) // everything committed, whoever committed it
+	ccancel()
+	if err := checkExact(out, counts, sums); err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != n {
+		t.Fatalf("%d committed outputs, want %d", len(out), n)
+	}
+}
+
 // TestMain doubles as the crash test's child: with RILL_CRASH_CHILD set, the binary runs the
 // exactly-once count app until SIGTERM (or SIGKILL) instead of the tests.
 func TestMain(m *testing.M) {
@@ -444,9 +498,14 @@ func crashChild() int {
 	if os.Getenv("RILL_CRASH_CHILD") == "alos" {
 		guarantee = rill.AtLeastOnce
 	}
-	app, err := rill.New(countTopology(nil), rill.Config{ApplicationID: "crash", ProcessID: "child",
+	process := cmp.Or(os.Getenv("RILL_PROCESS_ID"), "child")
+	var session time.Duration
+	if v := os.Getenv("RILL_SESSION_TIMEOUT"); v != "" {
+		session, _ = time.ParseDuration(v)
+	}
+	app, err := rill.New(countTopology(nil), rill.Config{ApplicationID: "crash", ProcessID: process,
 		Bootstrap: strings.Split(os.Getenv("RILL_BOOTSTRAP"), ","), StateDir: os.Getenv("RILL_STATE_DIR"),
-		ProcessingGuarantee: guarantee,
+		ProcessingGuarantee: guarantee, SessionTimeout: session,
 		RestoreListener: func(e rill.RestoreEvent) {
 			f, err := os.OpenFile(os.Getenv("RILL_RESTORE_LOG"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 			if err == nil {

@@ -122,7 +122,8 @@ type Config struct {
 	// SessionTimeout is how long the group waits to hear from an instance before declaring it
 	// dead and moving its tasks (default 10 s). It bounds failover time after a crash: shorter
 	// fails over sooner, at the risk of moving tasks of an instance that only paused (a long GC,
-	// a slow commit). Kafka's consumer default is 45 s.
+	// a slow commit). Kafka's consumer default is 45 s. Brokers accept 6 s to 30 min unless
+	// configured otherwise (group.min/max.session.timeout.ms); one they refuse fails Run.
 	SessionTimeout time.Duration
 	// ApplicationServer is this instance's host:port for interactive queries (optional).
 	ApplicationServer string

@@ -36,6 +36,7 @@ var suite = []string{
 	"TestRestartRestoresState",
 	"TestCrashExactlyOnce",
 	"TestCrashAtLeastOnce",
+	"TestZombieExactlyOnce",
 	"TestFailoverWithStandbys",
 	"TestFailoverWithoutStandbys",
 	"TestGivenUpTaskBecomesStandby",

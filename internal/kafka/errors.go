@@ -38,3 +38,22 @@ func IsFatalProduceError(err error) bool {
 	}
 	return false
 }
+
+// fatalPollErrors are errors of the group or the fetches that retrying cannot cure: the
+// configuration or the credentials are wrong. franz-go keeps retrying them (and a thread that
+// only logged them would sit in the group's doorway for ever, processing nothing).
+var fatalPollErrors = []error{
+	kerr.InvalidSessionTimeout, kerr.GroupAuthorizationFailed, kerr.TopicAuthorizationFailed,
+	kerr.ClusterAuthorizationFailed, kerr.SaslAuthenticationFailed, kerr.InconsistentGroupProtocol,
+	kerr.GroupMaxSizeReached,
+}
+
+// IsFatalPollError tells whether an error Poll returned must stop the stream thread.
+func IsFatalPollError(err error) bool {
+	for _, f := range fatalPollErrors {
+		if errors.Is(err, f) {
+			return true
+		}
+	}
+	return false
+}

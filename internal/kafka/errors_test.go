@@ -34,3 +34,15 @@ func TestIsFatalProduceError(t *testing.T) {
 		}
 	}
 }
+
+func TestIsFatalPollError(t *testing.T) {
+	wrapped := fmt.Errorf("rill: fetch : unable to join group session: %w", kerr.InvalidSessionTimeout)
+	if !IsFatalPollError(wrapped) {
+		t.Error("a refused session timeout must stop the thread")
+	}
+	for _, err := range []error{nil, kerr.NotCoordinator, kerr.RebalanceInProgress, context.DeadlineExceeded} {
+		if IsFatalPollError(err) {
+			t.Errorf("%v is retried, not fatal", err)
+		}
+	}
+}

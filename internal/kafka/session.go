@@ -180,6 +180,10 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), // auto.offset.reset=earliest, as Kafka Streams
 		kgo.RecordPartitioner(partitioner{}),
 		kgo.SessionTimeout(cmp.Or(cfg.SessionTimeout, 10*time.Second)),
+		// A third of the session timeout, as Kafka's clients advise, and at most franz-go's
+		// 3 s default: with a session timeout under 3 s the default would make the client
+		// refuse to start.
+		kgo.HeartbeatInterval(min(3*time.Second, cmp.Or(cfg.SessionTimeout, 10*time.Second)/3)),
 		kgo.FetchMaxWait(200*time.Millisecond),
 		kgo.ProducerLinger(5*time.Millisecond),
 	)

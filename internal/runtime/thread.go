@@ -341,6 +341,11 @@ func (th *thread) run(ctx context.Context) (err error) {
 		if errors.Is(perr, kafka.ErrClosed) {
 			return nil
 		}
+		if kafka.IsFatalPollError(perr) {
+			// A broker refusing the session timeout, or credentials: retrying is waiting
+			// for ever (see session.go; brokers allow 6 s to 30 min by default).
+			return fmt.Errorf("rill: consumer group: %w", perr)
+		}
 		if perr != nil {
 			th.log.Warn("rill: poll", zapErr(perr))
 		}
