@@ -529,3 +529,18 @@ func crashChild() int {
 	}
 	return 0
 }
+
+// A session timeout the broker refuses (Kafka's default range is 6 s to 30 min) fails Run with
+// the broker's error instead of retrying the join for ever.
+func TestRefusedSessionTimeoutFailsRun(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	broker := newBroker(t, ctx, 1, "in", "out")
+	app, err := rill.New(countTopology(t), rill.Config{ApplicationID: "refused", Bootstrap: broker.Addrs(),
+		StateDir: t.TempDir(), SessionTimeout: 2 * time.Second})
+	must(t, err)
+	err = app.Run(ctx)
+	if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "INVALID_SESSION_TIMEOUT") {
+		t.Fatalf("Run = %v (ctx %v), want the broker's INVALID_SESSION_TIMEOUT", err, ctx.Err())
+	}
+}

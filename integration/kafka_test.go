@@ -37,6 +37,7 @@ var suite = []string{
 	"TestCrashExactlyOnce",
 	"TestCrashAtLeastOnce",
 	"TestZombieExactlyOnce",
+	"TestRefusedSessionTimeoutFailsRun",
 	"TestFailoverWithStandbys",
 	"TestFailoverWithoutStandbys",
 	"TestGivenUpTaskBecomesStandby",
