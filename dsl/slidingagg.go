@@ -231,25 +231,7 @@ func (p *slidingWindowAggOp[K, V, VA]) update(r processor.Record[K, V], kb []byt
 			start, end, r.Timestamp, p.observed, p.w.Grace()))
 		return nil
 	}
-	next := state.ValueAndTimestamp[VA]{Timestamp: r.Timestamp}
-	if seeded {
-		next.Value = p.f.add(r.Key, r.Value, seed.Value)
-		next.Timestamp = max(r.Timestamp, seed.Timestamp)
-	} else {
-		next.Value = p.f.start(r.Key, r.Value)
-	}
-	if err := p.put(kb, start, next); err != nil {
-		return err
-	}
-	if p.st.emitFinal {
-		return nil
-	}
-	ch := change[VA]{newV: next.Value, hasNew: true}
-	if existed && p.st.sendOld {
-		ch.oldV, ch.hasOld = seed.Value, true
-	}
-	return p.ctx.Forward(processor.Record[windows.Windowed[K], change[VA]]{
-		Key: windows.Windowed[K]{Key: r.Key, Start: start, End: end}, Value: ch, Timestamp: next.Timestamp, Headers: r.Headers})
+	return foldWindow(&p.windowAggBase, p.f, r, kb, start, end, seed, seeded, existed)
 }
 
 // createRight creates the record's right window [ts+1, ts+1+d] with the aggregate of the

@@ -200,12 +200,21 @@ func (p *timeWindowAggOp[K, V, VA]) update(r processor.Record[K, V], kb []byte, 
 	if err != nil {
 		return err
 	}
+	return foldWindow(&p.windowAggBase, p.f, r, kb, start, end, old, had, had)
+}
+
+// foldWindow folds r into window [start, end) of r's key: into seed when seeded, else from
+// scratch; stores the result and, unless only final results are emitted, forwards the change
+// (with seed as the old value when the window existed and old values are asked for). Time and
+// sliding windows share it; they differ in how they find the windows and their seeds.
+func foldWindow[K, V, VA any](p *windowAggBase[K, VA], f fold[K, V, VA], r processor.Record[K, V], kb []byte, start, end int64,
+	seed state.ValueAndTimestamp[VA], seeded, existed bool) error {
 	next := state.ValueAndTimestamp[VA]{Timestamp: r.Timestamp}
-	if had {
-		next.Value = p.f.add(r.Key, r.Value, old.Value)
-		next.Timestamp = max(r.Timestamp, old.Timestamp)
+	if seeded {
+		next.Value = f.add(r.Key, r.Value, seed.Value)
+		next.Timestamp = max(r.Timestamp, seed.Timestamp)
 	} else {
-		next.Value = p.f.start(r.Key, r.Value)
+		next.Value = f.start(r.Key, r.Value)
 	}
 	if err := p.put(kb, start, next); err != nil {
 		return err
@@ -214,8 +223,8 @@ func (p *timeWindowAggOp[K, V, VA]) update(r processor.Record[K, V], kb []byte, 
 		return nil
 	}
 	ch := change[VA]{newV: next.Value, hasNew: true}
-	if had && p.st.sendOld {
-		ch.oldV, ch.hasOld = old.Value, true
+	if existed && p.st.sendOld {
+		ch.oldV, ch.hasOld = seed.Value, true
 	}
 	return p.ctx.Forward(processor.Record[windows.Windowed[K], change[VA]]{
 		Key: windows.Windowed[K]{Key: r.Key, Start: start, End: end}, Value: ch, Timestamp: next.Timestamp, Headers: r.Headers})
