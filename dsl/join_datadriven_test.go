@@ -1,9 +1,7 @@
 package dsl_test
 
 import (
-	"bufio"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -11,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rillstreams/rill/dsl"
+	"github.com/rillstreams/rill/internal/datadriven"
 	"github.com/rillstreams/rill/serde"
 	"github.com/rillstreams/rill/streamstest"
 	"github.com/rillstreams/rill/windows"
@@ -42,17 +41,17 @@ func TestJoinsDataDriven(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			cases := parseJoinCases(t, f)
+			cases := datadriven.Parse(t, f)
 			backends(t, func(t *testing.T, opts ...streamstest.Option) {
 				var jt *joinTopology
 				for _, c := range cases {
 					got := jt.run(t, c, opts)
-					if c.cmd == "topology" {
+					if c.Cmd == "topology" {
 						jt = got.(*joinTopology)
 						continue
 					}
-					if want := strings.Join(c.want, "\n"); got.(string) != want {
-						t.Errorf("%s:%d: %s\ngot:\n%s\nwant:\n%s", f, c.line, c.cmd, got, want)
+					if want := strings.Join(c.Want, "\n"); got.(string) != want {
+						t.Errorf("%s:%d: %s\ngot:\n%s\nwant:\n%s", f, c.Line, c.Cmd, got, want)
 					}
 				}
 			})
@@ -60,61 +59,12 @@ func TestJoinsDataDriven(t *testing.T) {
 	}
 }
 
-type joinCase struct {
-	line  int
-	cmd   string
-	args  map[string]string
-	kind  string
-	input []string
-	want  []string
-}
-
-func parseJoinCases(t *testing.T, path string) []joinCase {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
+// joinKind is a topology case's kind: its bare word.
+func joinKind(c datadriven.Case) string {
+	if len(c.Pos) == 0 {
+		return ""
 	}
-	defer f.Close()
-	var cases []joinCase
-	var cur *joinCase
-	inWant := false
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case strings.HasPrefix(line, "#"):
-		case line == "":
-			if cur != nil && inWant {
-				cases = append(cases, *cur)
-				cur, inWant = nil, false
-			}
-		case cur == nil:
-			fields := strings.Fields(line)
-			c := joinCase{line: n, cmd: fields[0], args: map[string]string{}}
-			for _, a := range fields[1:] {
-				if k, v, ok := strings.Cut(a, "="); ok {
-					c.args[k] = v
-				} else {
-					c.kind = a
-				}
-			}
-			cur = &c
-		case line == "----":
-			inWant = true
-		case inWant:
-			cur.want = append(cur.want, line)
-		default:
-			cur.input = append(cur.input, line)
-		}
-	}
-	if cur != nil {
-		if !inWant {
-			t.Fatalf("%s:%d: case without ----", path, cur.line)
-		}
-		cases = append(cases, *cur)
-	}
-	return cases
+	return c.Pos[len(c.Pos)-1]
 }
 
 // joinTopology is one running topology of a test file.
@@ -124,24 +74,24 @@ type joinTopology struct {
 	out *streamstest.OutputTopic[string, *string]
 }
 
-func (jt *joinTopology) run(t *testing.T, c joinCase, opts []streamstest.Option) any {
+func (jt *joinTopology) run(t *testing.T, c datadriven.Case, opts []streamstest.Option) any {
 	t.Helper()
-	switch c.cmd {
+	switch c.Cmd {
 	case "topology":
 		return newJoinTopology(t, c, opts)
 	case "pipe":
-		for _, l := range c.input {
+		for _, l := range c.Input {
 			f := strings.Fields(l)
 			if len(f) != 4 || !strings.HasPrefix(f[3], "@") {
-				t.Fatalf("line %d: bad input %q, want <topic> <key> <value> @<ts>", c.line, l)
+				t.Fatalf("line %d: bad input %q, want <topic> <key> <value> @<ts>", c.Line, l)
 			}
 			ts, err := strconv.ParseInt(f[3][1:], 10, 64)
 			if err != nil {
-				t.Fatalf("line %d: %v", c.line, err)
+				t.Fatalf("line %d: %v", c.Line, err)
 			}
 			in, ok := jt.in[f[0]]
 			if !ok {
-				t.Fatalf("line %d: no input topic %q", c.line, f[0])
+				t.Fatalf("line %d: no input topic %q", c.Line, f[0])
 			}
 			in(f[1], nstrOf(f[2]), time.UnixMilli(ts))
 		}
@@ -153,34 +103,34 @@ func (jt *joinTopology) run(t *testing.T, c joinCase, opts []streamstest.Option)
 	case "dropped":
 		return fmt.Sprintf("dropped=%d", jt.d.Dropped())
 	}
-	t.Fatalf("line %d: unknown command %q", c.line, c.cmd)
+	t.Fatalf("line %d: unknown command %q", c.Line, c.Cmd)
 	return nil
 }
 
-func newJoinTopology(t *testing.T, c joinCase, opts []streamstest.Option) *joinTopology {
+func newJoinTopology(t *testing.T, c datadriven.Case, opts []streamstest.Option) *joinTopology {
 	t.Helper()
 	ms := func(name string, def int64) time.Duration {
-		s, ok := c.args[name]
+		s, ok := c.Args[name]
 		if !ok {
 			return time.Duration(def) * time.Millisecond
 		}
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			t.Fatalf("line %d: %s=%q: %v", c.line, name, s, err)
+			t.Fatalf("line %d: %s=%q: %v", c.Line, name, s, err)
 		}
 		return time.Duration(n) * time.Millisecond
 	}
-	kind := c.args["join"]
+	kind := c.Args["join"]
 	b := dsl.NewBuilder()
 	outSerdes := dsl.WithSerdes(serde.String(), nstr)
-	switch c.kind {
+	switch joinKind(c) {
 	case "stream-stream":
 		d := ms("window", 0)
 		var wopts []windows.JoinOption
-		if _, ok := c.args["before"]; ok {
+		if _, ok := c.Args["before"]; ok {
 			wopts = append(wopts, windows.Before(ms("before", 0)))
 		}
-		if _, ok := c.args["after"]; ok {
+		if _, ok := c.Args["after"]; ok {
 			wopts = append(wopts, windows.After(ms("after", 0)))
 		}
 		wopts = append(wopts, windows.Grace(ms("grace", 0)))
@@ -198,7 +148,7 @@ func newJoinTopology(t *testing.T, c joinCase, opts []streamstest.Option) *joinT
 				return joined(maybeNstr(v, hasV), maybeNstr(vo, hasVO))
 			}, w)
 		default:
-			t.Fatalf("line %d: join=%q", c.line, kind)
+			t.Fatalf("line %d: join=%q", c.Line, kind)
 		}
 		out.To("out", outSerdes)
 	case "stream-table":
@@ -210,7 +160,7 @@ func newJoinTopology(t *testing.T, c joinCase, opts []streamstest.Option) *joinT
 		case "left":
 			l.LeftJoinTable(r, func(_ string, v, vt *string, found bool) *string { return joined(v, maybeNstr(vt, found)) }).To("out", outSerdes)
 		default:
-			t.Fatalf("line %d: join=%q", c.line, kind)
+			t.Fatalf("line %d: join=%q", c.Line, kind)
 		}
 	case "stream-global":
 		l := b.Stream("left", serde.String(), nstr)
@@ -224,7 +174,7 @@ func newJoinTopology(t *testing.T, c joinCase, opts []streamstest.Option) *joinT
 				return joined(valueOf(v), maybeNstr(vg, found))
 			}).To("out", outSerdes)
 		default:
-			t.Fatalf("line %d: join=%q", c.line, kind)
+			t.Fatalf("line %d: join=%q", c.Line, kind)
 		}
 	case "table-table":
 		l := b.Table("left", serde.String(), nstr)
@@ -240,7 +190,7 @@ func newJoinTopology(t *testing.T, c joinCase, opts []streamstest.Option) *joinT
 				return joined(maybeNstr(v, hasV), maybeNstr(vo, hasVO))
 			})
 		default:
-			t.Fatalf("line %d: join=%q", c.line, kind)
+			t.Fatalf("line %d: join=%q", c.Line, kind)
 		}
 		out.ToStream().To("out", outSerdes)
 	case "fk":
@@ -267,11 +217,11 @@ func newJoinTopology(t *testing.T, c joinCase, opts []streamstest.Option) *joinT
 				return joined(valueOf(v), maybeNstr(vo, found))
 			})
 		default:
-			t.Fatalf("line %d: join=%q", c.line, kind)
+			t.Fatalf("line %d: join=%q", c.Line, kind)
 		}
 		out.ToStream().To("out", outSerdes)
 	default:
-		t.Fatalf("line %d: unknown topology kind %q", c.line, c.kind)
+		t.Fatalf("line %d: unknown topology kind %q", c.Line, joinKind(c))
 	}
 	topo := mustBuild(t, b)
 	d := streamstest.New(t, topo, opts...)
@@ -281,7 +231,7 @@ func newJoinTopology(t *testing.T, c joinCase, opts []streamstest.Option) *joinT
 		in := streamstest.Input(d, name, serde.String(), nstr)
 		jt.in[name] = func(k string, v *string, ts time.Time) { in.PipeAt(k, v, ts) }
 	}
-	if c.kind == "fk" {
+	if joinKind(c) == "fk" {
 		in := streamstest.Input(d, "right", nstr, nstr)
 		jt.in["right"] = func(k string, v *string, ts time.Time) { in.PipeAt(nstrOf(k), v, ts) }
 	}

@@ -1,15 +1,14 @@
 package dsl
 
 import (
-	"bufio"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rillstreams/rill/internal/datadriven"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
 	"github.com/rillstreams/rill/state"
@@ -73,63 +72,6 @@ func TestWindowedDatadriven(t *testing.T) {
 	}
 }
 
-type ddBlock struct {
-	line     int
-	cmd      string
-	args     map[string]string
-	input    []string
-	expected []string
-}
-
-func parseDatadriven(t *testing.T, path string) []ddBlock {
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var blocks []ddBlock
-	var cur *ddBlock
-	inExpected := false
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		switch {
-		case cur == nil:
-			if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
-				continue
-			}
-			fields := strings.Fields(line)
-			cur = &ddBlock{line: n, cmd: fields[0], args: map[string]string{}}
-			for _, a := range fields[1:] {
-				k, v, _ := strings.Cut(a, "=")
-				cur.args[k] = v
-			}
-			inExpected = false
-		case line == "----":
-			inExpected = true
-		case !inExpected:
-			if !strings.HasPrefix(line, "#") {
-				cur.input = append(cur.input, line)
-			}
-		case strings.TrimSpace(line) == "":
-			blocks = append(blocks, *cur)
-			cur = nil
-		default:
-			cur.expected = append(cur.expected, line)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if cur != nil {
-		if !inExpected {
-			t.Fatalf("%s:%d: block without ----", path, cur.line)
-		}
-		blocks = append(blocks, *cur)
-	}
-	return blocks
-}
-
 // ddRun is the state of one file's run.
 type ddRun struct {
 	t       *testing.T
@@ -142,12 +84,12 @@ type ddRun struct {
 
 func runWindowedFile(t *testing.T, path string, backend state.Backend) {
 	r := &ddRun{t: t, backend: backend}
-	for _, blk := range parseDatadriven(t, path) {
+	for _, blk := range datadriven.Parse(t, path) {
 		got := r.exec(blk)
-		want := strings.Join(blk.expected, "\n")
+		want := strings.Join(blk.Want, "\n")
 		if strings.Join(got, "\n") != want {
-			t.Errorf("%s:%d: %s %v\n got:\n%s\nwant:\n%s", path, blk.line, blk.cmd, blk.args,
-				indent(got), indent(blk.expected))
+			t.Errorf("%s:%d: %s %v\n got:\n%s\nwant:\n%s", path, blk.Line, blk.Cmd, blk.Args,
+				indent(got), indent(blk.Want))
 		}
 	}
 }
@@ -159,15 +101,15 @@ func indent(lines []string) string {
 	return "    " + strings.Join(lines, "\n    ")
 }
 
-func (r *ddRun) exec(blk ddBlock) []string {
+func (r *ddRun) exec(blk datadriven.Case) []string {
 	t := r.t
-	switch blk.cmd {
+	switch blk.Cmd {
 	case "topology":
 		if r.d != nil {
 			r.d.Close()
 		}
 		r.d, r.out = nil, nil
-		topo, store, err := buildWindowedCase(blk.args, &r.out)
+		topo, store, err := buildWindowedCase(blk.Args, &r.out)
 		if err != nil {
 			return []string{err.Error()}
 		}
@@ -176,14 +118,14 @@ func (r *ddRun) exec(blk ddBlock) []string {
 		r.store = func() []string { return store(r.d) }
 		return nil
 	case "pipe":
-		for _, l := range blk.input {
+		for _, l := range blk.Input {
 			f := strings.Fields(l)
 			if len(f) != 3 || !strings.HasPrefix(f[2], "@") {
-				t.Fatalf("line %d: bad input %q, want key value @ts", blk.line, l)
+				t.Fatalf("line %d: bad input %q, want key value @ts", blk.Line, l)
 			}
 			ts, err := strconv.ParseInt(f[2][1:], 10, 64)
 			if err != nil {
-				t.Fatalf("line %d: %v", blk.line, err)
+				t.Fatalf("line %d: %v", blk.Line, err)
 			}
 			r.in.PipeAt(f[0], f[1], time.UnixMilli(ts))
 		}
@@ -195,7 +137,7 @@ func (r *ddRun) exec(blk ddBlock) []string {
 	case "store":
 		return r.store()
 	}
-	t.Fatalf("line %d: unknown command %q", blk.line, blk.cmd)
+	t.Fatalf("line %d: unknown command %q", blk.Line, blk.Cmd)
 	return nil
 }
 
