@@ -177,6 +177,20 @@ func produceAll(ctx context.Context, broker *kafkatest.Broker, recs []kafkatest.
 }
 
 // admin returns a kadm client for the broker, closed with the test.
+// standbySetup starts a broker whose changelogs stay uncompacted during the test (so "all of
+// the state" is every record), an admin client, and an input and an output topic of
+// partitions partitions; names are unique to the test run (name, tag, time).
+func standbySetup(t testing.TB, ctx context.Context, name, tag string, partitions int32) (broker *kafkatest.Broker, adm *kadm.Client, app, in, out string) {
+	broker = kafkatest.New(t, kafkatest.Config{CompactionInterval: time.Hour})
+	adm = admin(t, broker)
+	suffix := tag + strconv.FormatInt(time.Now().UnixNano(), 10)
+	app, in, out = name+"-"+suffix, name+"-in-"+suffix, name+"-out-"+suffix
+	for _, topic := range []string{in, out} {
+		must(t, broker.CreateTopic(ctx, topic, partitions))
+	}
+	return broker, adm, app, in, out
+}
+
 func admin(t testing.TB, broker *kafkatest.Broker) *kadm.Client {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(broker.Addrs()...))
 	if err != nil {
@@ -293,16 +307,7 @@ type failoverResult struct {
 func runFailover(t *testing.T, standbys, n int) failoverResult {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	// Changelogs stay uncompacted during the test, so "all of the state" is every record.
-	broker := kafkatest.New(t, kafkatest.Config{CompactionInterval: time.Hour})
-	adm := admin(t, broker)
-	suffix := fmt.Sprintf("%d-%d", standbys, time.Now().UnixNano())
-	app, in, out := "failover-"+suffix, "failover-in-"+suffix, "failover-out-"+suffix
-	for _, topic := range []string{in, out} {
-		if err := broker.CreateTopic(ctx, topic, failoverPartitions); err != nil {
-			t.Fatal(err)
-		}
-	}
+	broker, adm, app, in, out := standbySetup(t, ctx, "failover", strconv.Itoa(standbys), failoverPartitions)
 	prog := &progress{last: map[int32]time.Time{}}
 	rest := &restores{}
 	cfg := func(process string) rill.Config {
@@ -432,15 +437,7 @@ func TestFailoverWithoutStandbys(t *testing.T) {
 func TestScaleOutWarmsUpFirst(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	broker := kafkatest.New(t, kafkatest.Config{CompactionInterval: time.Hour})
-	adm := admin(t, broker)
-	suffix := strconv.FormatInt(time.Now().UnixNano(), 10)
-	app, in, out := "scaleout-"+suffix, "scaleout-in-"+suffix, "scaleout-out-"+suffix
-	for _, topic := range []string{in, out} {
-		if err := broker.CreateTopic(ctx, topic, failoverPartitions); err != nil {
-			t.Fatal(err)
-		}
-	}
+	broker, adm, app, in, out := standbySetup(t, ctx, "scaleout", "", failoverPartitions)
 	const acceptable = 1000
 	rest := &restores{}
 	cfg := func(process string) rill.Config {
@@ -522,15 +519,7 @@ func TestScaleOutWarmsUpFirst(t *testing.T) {
 func TestStandbysAcrossThreads(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	broker := kafkatest.New(t, kafkatest.Config{CompactionInterval: time.Hour})
-	adm := admin(t, broker)
-	suffix := strconv.FormatInt(time.Now().UnixNano(), 10)
-	app, in, out := "threads-"+suffix, "threads-in-"+suffix, "threads-out-"+suffix
-	for _, topic := range []string{in, out} {
-		if err := broker.CreateTopic(ctx, topic, failoverPartitions); err != nil {
-			t.Fatal(err)
-		}
-	}
+	broker, adm, app, in, out := standbySetup(t, ctx, "threads", "", failoverPartitions)
 	rest := &restores{}
 	cfg := func(process string) rill.Config {
 		return rill.Config{ApplicationID: app, ProcessID: process, Bootstrap: broker.Addrs(), StateDir: t.TempDir(),
@@ -595,16 +584,8 @@ func TestStandbysAcrossThreads(t *testing.T) {
 func TestGivenUpTaskBecomesStandby(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	broker := kafkatest.New(t, kafkatest.Config{CompactionInterval: time.Hour})
-	adm := admin(t, broker)
-	suffix := strconv.FormatInt(time.Now().UnixNano(), 10)
-	app, in, out := "demote-"+suffix, "demote-in-"+suffix, "demote-out-"+suffix
 	const partitions = 4
-	for _, topic := range []string{in, out} {
-		if err := broker.CreateTopic(ctx, topic, partitions); err != nil {
-			t.Fatal(err)
-		}
-	}
+	broker, adm, app, in, out := standbySetup(t, ctx, "demote", "", partitions)
 	rest := &restores{}
 	logCore, logs := observer.New(zapcore.InfoLevel)
 	cfg := func(process string) rill.Config {
