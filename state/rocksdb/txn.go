@@ -93,9 +93,13 @@ func (o *overlay) put(cf *grocksdb.ColumnFamilyHandle, key, value []byte, del bo
 		t = btree.NewG(16, ovLess)
 		o.cfs[cf] = t
 	}
-	e := &ovEntry{key: bytes.Clone(key), del: del, dirty: true}
+	// Key and value share one allocation: this runs for every write of a task.
+	buf := make([]byte, len(key)+len(value))
+	n := copy(buf, key)
+	e := &ovEntry{key: buf[:n:n], del: del, dirty: true}
 	if !del {
-		e.value = append(make([]byte, 0, len(value)), value...)
+		copy(buf[n:], value)
+		e.value = buf[n:]
 	}
 	o.bytes += len(e.key) + len(e.value) + entryOverhead
 	old, replaced := t.ReplaceOrInsert(e)
