@@ -11,6 +11,7 @@
 package kafkatest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -53,6 +54,12 @@ type Broker struct {
 // of starting kfake: the integration module sets it to a Kafka container's address, so the same
 // tests run against real Kafka.
 const ExternalEnv = "RILL_TEST_BOOTSTRAP"
+
+// WipeEnv, set beside ExternalEnv, makes New delete every topic and consumer group of the
+// external cluster first, so each test (and subtest) starts from an empty cluster as it does
+// on kfake. The integration module sets it for its throwaway containers; never set it for a
+// cluster whose data matters.
+const WipeEnv = "RILL_TEST_BOOTSTRAP_WIPE"
 
 // Start starts a cluster.
 func Start(cfg Config) (*Broker, error) {
@@ -101,7 +108,15 @@ func Start(cfg Config) (*Broker, error) {
 func New(t testing.TB, cfg ...Config) *Broker {
 	t.Helper()
 	if addrs := os.Getenv(ExternalEnv); addrs != "" {
-		return &Broker{external: strings.Split(addrs, ",")}
+		b := &Broker{external: strings.Split(addrs, ",")}
+		if os.Getenv(WipeEnv) != "" {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := wipe(ctx, b.external); err != nil {
+				t.Fatalf("kafkatest: wipe %v: %v", b.external, err)
+			}
+		}
+		return b
 	}
 	var c Config
 	if len(cfg) > 1 {

@@ -118,3 +118,48 @@ func (b *Broker) Consume(ctx context.Context, topic string, n int, committed boo
 	}
 	return out, nil
 }
+
+// wipe deletes every consumer group and every non-internal topic of a cluster and waits until
+// the topics are gone (a topic being deleted cannot be created again, and CreateTopics would
+// take the old one for an existing topic).
+func wipe(ctx context.Context, bootstrap []string) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap...))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	groups, err := adm.ListGroups(ctx)
+	if err != nil {
+		return fmt.Errorf("list groups: %w", err)
+	}
+	if names := groups.Groups(); len(names) > 0 {
+		resps, err := adm.DeleteGroups(ctx, names...)
+		if err != nil {
+			return fmt.Errorf("delete groups: %w", err)
+		}
+		for _, r := range resps.Sorted() {
+			if r.Err != nil && !errors.Is(r.Err, kerr.GroupIDNotFound) {
+				return fmt.Errorf("delete group %s: %w (is an app of an earlier test still running?)", r.Group, r.Err)
+			}
+		}
+	}
+	for {
+		topics, err := adm.ListTopics(ctx)
+		if err != nil {
+			return fmt.Errorf("list topics: %w", err)
+		}
+		names := topics.Names()
+		if len(names) == 0 {
+			return nil
+		}
+		if _, err := adm.DeleteTopics(ctx, names...); err != nil {
+			return fmt.Errorf("delete topics: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("topics %v still there: %w", names, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
