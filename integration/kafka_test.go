@@ -63,6 +63,7 @@ var suite = []string{
 	"TestWallClockPunctuationWritesAtLeastOnce",
 	"TestWallClockPunctuationWritesExactlyOnce",
 	"TestGroupProtocolIsClassic",
+	"TestFencedProducerRecovers",
 }
 
 // clusterSuite are the root tests that also run on a 3-broker cluster, where internal topics

@@ -25,6 +25,27 @@ var fatalProduceErrors = []error{
 	kgo.ErrClientClosed, kgo.ErrAborting, context.Canceled, context.DeadlineExceeded,
 }
 
+// fencedErrors say the transactional producer lost its epoch: the transaction coordinator
+// aborted its transaction (it outlived transaction.timeout.ms) or another producer took the
+// transactional id. Nothing of the open transaction will commit, but the app is not broken:
+// Kafka Streams treats these as a task migration (TaskMigratedException): close the tasks
+// dirty, get a fresh producer and rejoin, and the records are processed again.
+var fencedErrors = []error{
+	kerr.ProducerFenced, kerr.InvalidProducerEpoch, kerr.InvalidProducerIDMapping,
+	kerr.UnknownProducerID, kerr.TransactionAbortable,
+}
+
+// IsFencedError tells whether err (a failed send, commit or abort of a transaction) means the
+// producer was fenced, and the transaction is lost but the app can carry on (see fencedErrors).
+func IsFencedError(err error) bool {
+	for _, f := range fencedErrors {
+		if errors.Is(err, f) {
+			return true
+		}
+	}
+	return false
+}
+
 // IsFatalProduceError tells whether a failed send (the error given to Produce's done) must
 // fail the stream thread rather than go to the production handler. What is left for the
 // handler is what the broker or the client held against the record itself: too large

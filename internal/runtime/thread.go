@@ -33,7 +33,11 @@ type thread struct {
 	index int
 	log   *zap.Logger
 	sess  *kafka.Session
-	bal   *kafka.Balancer
+	// scfg made sess; a fenced producer gets a new session from it (recoverFromFencing).
+	scfg kafka.SessionConfig
+	// fencings counts the producer fencings recovered from since the last commit.
+	fencings int
+	bal      *kafka.Balancer
 
 	// mu protects tasks, standbys (with their stores, standbyParts, reader), rebalanced,
 	// assignErr and probeAt: the loop holds it while it processes, applies changelogs to
@@ -103,9 +107,9 @@ func newThread(rt *Runtime, index int) (*thread, error) {
 	if err != nil {
 		return nil, err
 	}
-	th.sess = sess
+	th.sess, th.scfg = sess, scfg
 	th.lagFn = func(topic string, partition int32) (int64, bool) {
-		lag, known := sess.Lag(topic, partition)
+		lag, known := th.sess.Lag(topic, partition)
 		if !known && !slices.Contains(th.lagMisses[topic], partition) {
 			th.lagMisses[topic] = append(th.lagMisses[topic], partition)
 		}
@@ -350,6 +354,13 @@ func (th *thread) run(ctx context.Context) (err error) {
 			th.log.Warn("rill: poll", zapErr(perr))
 		}
 		res, err := th.step(ctx, recs)
+		if err != nil && th.rt.cfg.ExactlyOnce && kafka.IsFencedError(err) {
+			if rerr := th.recoverFromFencing(ctx, err); rerr != nil {
+				return rerr
+			}
+			wait = idle
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -637,6 +648,7 @@ func (th *thread) commitLocked(ctx context.Context) error {
 	}
 	th.dirty = false
 	th.lastCommit = time.Now()
+	th.fencings = 0
 	return nil
 }
 
