@@ -10,7 +10,7 @@ DEB_PACKAGES := librocksdb-dev kcat docker.io debootstrap openjdk-17-jdk-headles
 # KAFKA_VERSION pins the Apache Kafka release of the locally built image (integration/kafka-image).
 KAFKA_VERSION := 4.1.1
 
-.PHONY: deps test test-kafka test-kafka-cluster kafka-image docker-up vet fmt-check bench demo
+.PHONY: deps test torture torture-ci test-kafka test-kafka-cluster kafka-image docker-up vet fmt-check bench demo
 
 # deps installs the Debian/Ubuntu packages the project needs when they are missing, and does
 # nothing when they are all present.
@@ -62,6 +62,21 @@ vet:
 fmt-check:
 	@out=$$(git ls-files -co --exclude-standard "*.go" | xargs -r "$$($(GO) env GOROOT)/bin/gofmt" -l); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+# torture runs rill-torture: app instances as child processes under SIGKILLs, zombies, scaling
+# and broker restarts, every output verified (exactly-once: exact; at-least-once: nothing lost).
+# make torture KILLS=100 GUARANTEE=at-least-once SEED=7 BOOTSTRAP=host:port BROKER_CONTAINER=name
+KILLS ?= 10
+GUARANTEE ?= exactly-once
+torture:
+	$(GO) run ./cmd/rill-torture --kills $(KILLS) --guarantee $(GUARANTEE) $(if $(SEED),--seed $(SEED)) \
+		$(if $(BOOTSTRAP),--bootstrap $(BOOTSTRAP)) $(if $(BROKER_CONTAINER),--broker-container $(BROKER_CONTAINER))
+
+# torture-ci is CI's short torture run on the embedded broker: a few kills and one broker
+# restart under each guarantee (the real-Kafka run is TestTortureOnRealKafka in make test-kafka).
+torture-ci:
+	$(GO) run ./cmd/rill-torture --kills 4 --interval 5s --seed 11 --guarantee exactly-once
+	$(GO) run ./cmd/rill-torture --kills 4 --interval 5s --seed 12 --guarantee at-least-once
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/... ./serde/...

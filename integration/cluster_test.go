@@ -29,6 +29,7 @@ var kafkaImage = "rill-kafka:" + kafkaVersion
 // combined) per container, on a Docker network of its own when there are several.
 type cluster struct {
 	t       testing.TB
+	names   []string // container names (also the nodes' host names)
 	nodes   []testcontainers.Container
 	ports   []int
 	network *testcontainers.DockerNetwork
@@ -68,6 +69,7 @@ func startCluster(t testing.TB, ctx context.Context, o clusterOpts) *cluster {
 		}
 		c.network = nw
 	}
+	c.names = names
 	t.Cleanup(c.terminate)
 	for i := range o.nodes {
 		port := strconv.Itoa(c.ports[i])
