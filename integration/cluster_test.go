@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -119,7 +120,8 @@ func (c *cluster) Bootstrap() []string {
 // (the controller quorum and the broker registrations are both up).
 func (c *cluster) waitReady(ctx context.Context, want int) {
 	c.t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
+	// Three JVMs starting at once on a loaded 2-core machine can take over a minute.
+	deadline := time.Now().Add(3 * time.Minute)
 	var last error
 	for time.Now().Before(deadline) {
 		last = c.probe(ctx, want)
@@ -128,7 +130,7 @@ func (c *cluster) waitReady(ctx context.Context, want int) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	c.t.Fatalf("kafka cluster not ready after 90s: %v\n%s", last, c.logs(ctx))
+	c.t.Fatalf("kafka cluster not ready after 3 minutes: %v\n%s", last, c.logs(ctx))
 }
 
 func (c *cluster) probe(ctx context.Context, want int) error {
@@ -203,10 +205,12 @@ func (c *cluster) logs(ctx context.Context) string {
 			fmt.Fprintf(&b, "node %d: logs: %v\n", i, err)
 			continue
 		}
-		buf := make([]byte, 64<<10)
-		k, _ := rc.Read(buf)
+		buf, _ := io.ReadAll(io.LimitReader(rc, 1<<20))
 		_ = rc.Close()
-		fmt.Fprintf(&b, "--- node %d ---\n%s\n", i, buf[:k])
+		if len(buf) > 16<<10 {
+			buf = buf[len(buf)-16<<10:]
+		}
+		fmt.Fprintf(&b, "--- node %d ---\n%s\n", i, buf)
 	}
 	return b.String()
 }

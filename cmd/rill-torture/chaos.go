@@ -66,8 +66,15 @@ func (p *proc) stop(wait time.Duration) bool {
 	case <-p.done:
 		return true
 	case <-time.After(wait):
-		p.signal(syscall.SIGKILL)
-		<-p.done
+		// SIGQUIT first: the Go runtime writes every goroutine's stack to the log, which
+		// shows where shutdown hung.
+		p.signal(syscall.SIGQUIT)
+		select {
+		case <-p.done:
+		case <-time.After(5 * time.Second):
+			p.signal(syscall.SIGKILL)
+			<-p.done
+		}
 		return false
 	}
 }
