@@ -156,10 +156,14 @@ func (r *Runtime) run(ctx context.Context) error {
 			return err
 		}
 		r.globalStores = g.stores()
+		// Stream tasks read the global stores until their threads have stopped, committed
+		// and closed: the stores close after every thread (below), never when the tailing
+		// stops, or a task processing at the moment of the cancellation fails on a closed
+		// store and Run fails instead of stopping cleanly.
+		defer g.close()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer g.close()
 			if err := g.tail(ctx); err != nil {
 				errs <- err
 				cancel()

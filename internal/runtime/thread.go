@@ -300,9 +300,13 @@ func sortedIDs[V any](m map[processor.TaskID]V) []processor.TaskID {
 
 // run is the thread's loop; it returns on a fatal error or when ctx is done.
 func (th *thread) run(ctx context.Context) (err error) {
+	// cutShort tells that the cancellation interrupted work that could not finish (a task
+	// reopening after an aborted transaction, say): the stop is clean for Run, but the tasks
+	// close dirty, keeping only what their stores committed.
+	cutShort := false
 	defer func() {
 		th.mu.Lock()
-		clean := err == nil
+		clean := err == nil && !cutShort
 		if clean && th.dirty {
 			clean = th.commitLocked(context.Background()) == nil
 		}
@@ -351,6 +355,11 @@ func (th *thread) run(ctx context.Context) (err error) {
 		}
 		res, err := th.step(ctx, recs)
 		if err != nil {
+			if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+				th.log.Info("rill: stopping: the cancellation interrupted a step; tasks close without a final commit", zapErr(err))
+				cutShort = true
+				return nil
+			}
 			return err
 		}
 		// Standbys with records waiting (a warm-up catching up, say) should not wait for
