@@ -116,6 +116,42 @@ func (a *Admin) EndOffsets(ctx context.Context, topics ...string) (map[string]ma
 	return out, errors.Join(errs...)
 }
 
+// HighWatermarks returns the high watermark (the end of the log, committed or not) of each
+// partition of the existing topics among topics; a missing topic is absent from the map.
+// A checkpoint past it was not written against this log (see runtime's checkpoint vetting).
+func (a *Admin) HighWatermarks(ctx context.Context, topics ...string) (map[string]map[int32]int64, error) {
+	lo, err := a.adm.ListEndOffsets(ctx, topics...)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]map[int32]int64)
+	var errs []error
+	lo.Each(func(o kadm.ListedOffset) {
+		if errors.Is(o.Err, kerr.UnknownTopicOrPartition) {
+			return
+		}
+		if o.Err != nil {
+			errs = append(errs, fmt.Errorf("rill: end offset of %s[%d]: %w", o.Topic, o.Partition, o.Err))
+			return
+		}
+		if out[o.Topic] == nil {
+			out[o.Topic] = make(map[int32]int64)
+		}
+		out[o.Topic][o.Partition] = o.Offset
+	})
+	return out, errors.Join(errs...)
+}
+
+// ClusterID returns the id of the cluster the client talks to ("" when the brokers report
+// none).
+func (a *Admin) ClusterID(ctx context.Context) (string, error) {
+	md, err := a.adm.BrokerMetadata(ctx)
+	if err != nil {
+		return "", fmt.Errorf("rill: cluster metadata: %w", err)
+	}
+	return md.Cluster, nil
+}
+
 // ReadRange reads, read_committed, the records of the given partitions from their start
 // offsets up to their end offsets, calling apply in offset order per partition. It returns when
 // every partition reached its end, compared by position, not by "last record seen": the last

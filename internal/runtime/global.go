@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"path/filepath"
 	"time"
 
 	"go.uber.org/zap"
@@ -37,7 +36,7 @@ func newGlobalThread(r *Runtime) (*globalThread, error) {
 			Topology: sub, Collector: noCollector{},
 			// One directory for every global store, as Kafka Streams' global state
 			// directory: stores keep their files under their own names in it.
-			StateDir: filepath.Join(r.cfg.StateDir, r.cfg.ApplicationID, "global"), Logger: r.cfg.Logger,
+			StateDir: r.globalDir(), Logger: r.cfg.Logger,
 			Backend: r.cfg.Backend, Shared: true,
 			DeserializationHandler: r.cfg.DeserializationHandler, ProcessingHandler: r.cfg.ProcessingHandler,
 			ProductionHandler: r.cfg.ProductionHandler,

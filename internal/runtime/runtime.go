@@ -123,12 +123,20 @@ func (r *Runtime) Run(ctx context.Context) error {
 }
 
 func (r *Runtime) run(ctx context.Context) error {
+	unlock, err := r.lockAppDir()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	adm, err := kafka.NewAdmin(r.cfg.Client)
 	if err != nil {
 		return err
 	}
 	defer adm.Close()
 	r.admin = adm
+	if err := r.checkClusterID(ctx); err != nil {
+		return err
+	}
 	if err := r.resolvePatterns(ctx); err != nil {
 		return err
 	}
@@ -147,6 +155,12 @@ func (r *Runtime) run(ctx context.Context) error {
 		}()
 	}
 	if len(r.globalSubs) > 0 {
+		// The bootstrap reads every global topic from its start: stores left from an earlier
+		// run would only keep rows deleted since (tombstones compacted away) or written by
+		// another cluster. They start empty.
+		if err := wipeTaskDir(r.globalDir()); err != nil {
+			return err
+		}
 		g, err := newGlobalThread(r)
 		if err != nil {
 			return err
@@ -346,6 +360,11 @@ func (r *Runtime) endOffsetSums(tasks []assign.TaskID) (map[assign.TaskID]int64,
 		out[t] = sum
 	}
 	return out, nil
+}
+
+// globalDir returns the directory of the global stores.
+func (r *Runtime) globalDir() string {
+	return filepath.Join(r.cfg.StateDir, r.cfg.ApplicationID, "global")
 }
 
 // stateDirFor returns a task's state directory.
