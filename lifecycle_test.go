@@ -295,3 +295,94 @@ func TestStateAheadOfChangelogIsWiped(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Two instances of one app on one state directory would open the same RocksDB files and
+// overwrite each other's checkpoints: the second fails at once with a clear error, and the
+// directory is free again once the first has stopped.
+func TestSecondInstanceOnStateDirFails(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	broker := newBroker(t, ctx, 2, "in", "out")
+	recs := keyed(200, 10, int64Bytes)
+	counts, sums, n := expectedCounts(recs)
+	must(t, broker.Produce(ctx, recs[:n/2]...))
+	dir := t.TempDir()
+	cfg := func(process string) rill.Config {
+		return rill.Config{ApplicationID: "locked", Bootstrap: broker.Addrs(), StateDir: dir, ProcessID: process,
+			CommitInterval: 100 * time.Millisecond}
+	}
+	onState, running := waitRunning()
+	first := cfg("first")
+	first.StateListener = onState
+	stop := startApp(t, ctx, countTopology(t), first)
+	select {
+	case <-running:
+	case <-ctx.Done():
+		t.Fatal("the first instance never ran")
+	}
+	second, err := rill.New(countTopology(t), cfg("second"))
+	must(t, err)
+	rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)
+	err = second.Run(rctx)
+	rcancel()
+	if !errors.Is(err, rill.ErrStateDirLocked) || !strings.HasPrefix(err.Error(), "rill: ") {
+		t.Fatalf("second instance on the same state directory: Run = %v, want rill.ErrStateDirLocked", err)
+	}
+	t.Logf("second instance: %v", err)
+	if _, err := broker.Consume(ctx, "out", n/2, false); err != nil {
+		t.Fatal(err)
+	}
+	must(t, stop())
+	must(t, broker.Produce(ctx, recs[n/2:]...))
+	out := runCounts(t, ctx, broker, cfg("third"), n)
+	if err := checkExact(out, counts, sums); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Everything under the state directory is the owner's only, as Kafka Streams keeps its
+// state: directories 0700 and the files rill writes 0600 (checkpoints, the lock, the cluster
+// id). RocksDB creates its files 0644 whatever it is told (7.8's POSIX file system ignores
+// Env::SetAllowNonOwnerAccess); they are only reachable through 0700 directories.
+func TestStateFilesAreOwnerOnly(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	broker := newBroker(t, ctx, 2, "in", "out")
+	recs := keyed(200, 10, int64Bytes)
+	must(t, broker.Produce(ctx, recs...))
+	root := filepath.Join(t.TempDir(), "state") // created by the app
+	runCounts(t, ctx, broker, rill.Config{ApplicationID: "modes", StateDir: root, ProcessID: "p",
+		CommitInterval: 100 * time.Millisecond}, len(recs))
+	var files, dirs int
+	var open []string
+	must(t, filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		want := os.FileMode(0o600)
+		switch {
+		case d.IsDir():
+			want, dirs = 0o700, dirs+1
+		case strings.Contains(path, string(filepath.Separator)+"rocksdb"+string(filepath.Separator)):
+			files++
+			return nil // RocksDB's: inside a 0700 directory, checked as such
+		default:
+			files++
+		}
+		if info.Mode().Perm() != want {
+			open = append(open, fmt.Sprintf("%s %v", strings.TrimPrefix(path, root), info.Mode().Perm()))
+		}
+		return nil
+	}))
+	if _, err := os.Stat(filepath.Join(root, "modes", "0_0", ".checkpoint")); err != nil {
+		t.Fatalf("no checkpoint written: %v", err)
+	}
+	if len(open) > 0 {
+		t.Errorf("%d of %d files and directories are not owner-only:\n%s", len(open), files+dirs, strings.Join(open, "\n"))
+	}
+	t.Logf("%d files and %d directories checked", files, dirs)
+}

@@ -69,8 +69,14 @@ type Config struct {
 	ApplicationID string
 	// Bootstrap lists broker addresses. Required.
 	Bootstrap []string
-	// StateDir holds task state under <StateDir>/<ApplicationID>/<task id>/ (default:
-	// <os temp dir>/rill).
+	// StateDir holds task state under <StateDir>/<ApplicationID>/<task id>/ (default: rill
+	// in the user's cache directory, os.UserCacheDir: $XDG_CACHE_HOME or ~/.cache on Linux;
+	// <os temp dir>/rill-<uid> when there is none). Directories rill creates there are
+	// owner-only (0700), as are the files it writes itself (0600). An instance locks
+	// <StateDir>/<ApplicationID> while it runs: a second instance of the app on the same
+	// StateDir fails Run with ErrStateDirLocked, so instances sharing a machine need their
+	// own StateDir. State written against another cluster, or ahead of its changelogs, is
+	// wiped and restored with a warning.
 	StateDir string
 	// ProcessID identifies this instance in the group's assignment (default: random per
 	// start; set it for instances whose state should stay theirs across restarts).
@@ -174,13 +180,15 @@ const (
 var (
 	ErrInvalidConfig = errors.New("rill: invalid config")
 	ErrAlreadyRun    = errors.New("rill: app already started")
+	// ErrStateDirLocked: another instance runs on the same <StateDir>/<ApplicationID>.
+	ErrStateDirLocked = runtime.ErrStateDirLocked
 )
 
 var appIDPattern = regexp.MustCompile(`^[a-zA-Z0-9._-]+$`)
 
 func (c *Config) defaults() {
 	if c.StateDir == "" {
-		c.StateDir = filepath.Join(os.TempDir(), "rill")
+		c.StateDir = defaultStateDir()
 	}
 	if c.ProcessID == "" {
 		c.ProcessID = fmt.Sprintf("p%x", time.Now().UnixNano())
@@ -218,6 +226,15 @@ func (c *Config) defaults() {
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()
 	}
+}
+
+// defaultStateDir is the user's own: a shared /tmp/rill mixed the state of every user, app
+// and run on the machine (and another user could read or plant it).
+func defaultStateDir() string {
+	if dir, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(dir, "rill")
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("rill-%d", os.Getuid()))
 }
 
 func (c *Config) validate() error {
