@@ -131,6 +131,15 @@ type Config struct {
 	// a slow commit). Kafka's consumer default is 45 s. Brokers accept 6 s to 30 min unless
 	// configured otherwise (group.min/max.session.timeout.ms); one they refuse fails Run.
 	SessionTimeout time.Duration
+	// RestoreStallTimeout bounds how long the restoration of a task's stores (or the global
+	// tables' bootstrap) may make no progress before Run fails (default 5 minutes). A task
+	// never runs on a restoration that did not reach the end of its changelogs: while one is
+	// stuck (a broker down, a partition without leader, a transaction left open on a
+	// changelog that the broker has not aborted yet, which read_committed reads cannot pass),
+	// rill waits and logs a warning every 10 s naming the partitions and offsets; then it fails.
+	// Longer rides out longer outages; the broker aborts an abandoned transaction after its
+	// transaction timeout (rill's producers use 10 s), which should stay well below this.
+	RestoreStallTimeout time.Duration
 	// ApplicationServer is this instance's host:port for interactive queries (optional).
 	ApplicationServer string
 	// ReplicationFactor of internal topics (default -1: the brokers' default).
@@ -220,6 +229,9 @@ func (c *Config) defaults() {
 	if c.SessionTimeout == 0 {
 		c.SessionTimeout = 10 * time.Second
 	}
+	if c.RestoreStallTimeout == 0 {
+		c.RestoreStallTimeout = 5 * time.Minute
+	}
 	if c.ReplicationFactor == 0 {
 		c.ReplicationFactor = -1
 	}
@@ -256,6 +268,9 @@ func (c *Config) validate() error {
 	}
 	if c.MaxTaskIdle > 0 && c.MaxTaskIdle < time.Millisecond {
 		bad("MaxTaskIdle %v is below a millisecond (0 waits only for lagging partitions)", c.MaxTaskIdle)
+	}
+	if c.RestoreStallTimeout < time.Second {
+		bad("RestoreStallTimeout %v is below a second", c.RestoreStallTimeout)
 	}
 	if c.SessionTimeout < time.Second {
 		bad("SessionTimeout %v is below a second", c.SessionTimeout)
@@ -318,7 +333,7 @@ func New(topo *topology.Topology, cfg Config) (*App, error) {
 		DeserializationHandler: cfg.DeserializationHandler, ProcessingHandler: cfg.ProcessingHandler,
 		ProductionHandler: cfg.ProductionHandler, AcceptableRecoveryLag: cfg.AcceptableRecoveryLag,
 		MaxWarmupReplicas: cfg.MaxWarmupReplicas, ProbingRebalanceInterval: cfg.ProbingRebalanceInterval,
-		SessionTimeout: cfg.SessionTimeout,
+		SessionTimeout: cfg.SessionTimeout, RestoreStallTimeout: cfg.RestoreStallTimeout,
 		MaxTaskIdle:    cfg.MaxTaskIdle, BufferedRecordsPerPartition: cfg.BufferedRecordsPerPartition,
 		RestoreListener: cfg.RestoreListener,
 		OnState: func(s State) {

@@ -59,6 +59,9 @@ type Config struct {
 	OnState func(State)
 	// RestoreListener, when set, is told about each restoration of a task's stores.
 	RestoreListener func(RestoreEvent)
+	// RestoreStallTimeout is how long a restoration (or the global tables' bootstrap) may make
+	// no progress before Run fails; it waits and warns until then (kafka.Stall).
+	RestoreStallTimeout time.Duration
 	// PatternCheckInterval is how often the runtime looks for topics created since the start
 	// that a pattern source matches, to warn that they are read only after a restart
 	// (0: one minute).

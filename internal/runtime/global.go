@@ -120,6 +120,7 @@ func (g *globalThread) bootstrap(ctx context.Context) error {
 	began := time.Now()
 	var n int64
 	err = kafka.ReadRange(ctx, g.rt.cfg.Client, start, end, 500*time.Millisecond,
+		kafka.Stall{What: "bootstrap global tables", FailAfter: g.rt.cfg.RestoreStallTimeout, Logger: g.rt.cfg.Logger},
 		func(topic string, p int32, offset int64, key, value []byte, ts int64) error {
 			n++
 			return g.apply(engine.RawRecord{Topic: topic, Partition: p, Offset: offset, Timestamp: ts, Key: key, Value: value})

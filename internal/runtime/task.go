@@ -250,6 +250,7 @@ func (th *thread) restore(ctx context.Context, rt *runningTask, cp changelog.Che
 	began := time.Now()
 	var n int64
 	err = kafka.ReadRange(ctx, th.rt.cfg.Client, start, end, 200*time.Millisecond,
+		kafka.Stall{What: "restore task " + rt.task.ID().String(), FailAfter: th.rt.cfg.RestoreStallTimeout, Logger: th.log},
 		func(topic string, p int32, offset int64, key, value []byte, _ int64) error {
 			n++
 			rt.restored[changelog.TopicPartition{Topic: topic, Partition: p}] = offset + 1
