@@ -334,7 +334,7 @@ func New(topo *topology.Topology, cfg Config) (*App, error) {
 		ProductionHandler: cfg.ProductionHandler, AcceptableRecoveryLag: cfg.AcceptableRecoveryLag,
 		MaxWarmupReplicas: cfg.MaxWarmupReplicas, ProbingRebalanceInterval: cfg.ProbingRebalanceInterval,
 		SessionTimeout: cfg.SessionTimeout, RestoreStallTimeout: cfg.RestoreStallTimeout,
-		MaxTaskIdle:    cfg.MaxTaskIdle, BufferedRecordsPerPartition: cfg.BufferedRecordsPerPartition,
+		MaxTaskIdle: cfg.MaxTaskIdle, BufferedRecordsPerPartition: cfg.BufferedRecordsPerPartition,
 		RestoreListener: cfg.RestoreListener,
 		OnState: func(s State) {
 			stMu.Lock()
