@@ -230,7 +230,7 @@ func (c *Config) defaults() {
 		c.SessionTimeout = 10 * time.Second
 	}
 	if c.RestoreStallTimeout == 0 {
-		c.RestoreStallTimeout = 5 * time.Minute
+		c.RestoreStallTimeout = runtime.DefaultRestoreStallTimeout
 	}
 	if c.ReplicationFactor == 0 {
 		c.ReplicationFactor = -1

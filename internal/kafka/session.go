@@ -597,11 +597,13 @@ func (s *Session) Abort(ctx context.Context) error {
 }
 
 // Close leaves the group at once (so other members take over without waiting for a session
-// timeout) and closes the client.
-func (s *Session) Close() {
+// timeout) and closes the client. Leaving is bounded by ctx: brokers that do not answer are
+// left to notice the session timeout.
+func (s *Session) Close(ctx context.Context) {
 	// A rebalance blocked since the last Poll would keep the group loop, and so the leave,
 	// waiting forever.
 	s.cl.AllowRebalance()
+	_ = s.cl.LeaveGroupContext(ctx) // past ctx the leave goes on in the background
 	if s.txn != nil {
 		s.txn.Close()
 		return

@@ -99,9 +99,12 @@ func (c *taskCollector) SendDeadLetter(rec engine.OutRecord) error {
 func (th *thread) flushProducedLocked(ctx context.Context) error {
 	for {
 		// A flush that has begun finishes even when the app is stopping, as the commit
-		// it precedes (see commitLocked).
-		if err := th.sess.Flush(context.WithoutCancel(ctx)); err != nil {
-			return fmt.Errorf("rill: flush producer: %w", err)
+		// it precedes, within the same bound (see commitLocked).
+		fctx, cancel := th.bounded(ctx)
+		err := th.sess.Flush(fctx)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("rill: flush producer (bounded by %v): %w", th.rt.cfg.BlockTimeout, err)
 		}
 		n, err := th.handleProduceFailuresLocked(ctx)
 		if err != nil || n == 0 {
@@ -129,7 +132,9 @@ func (th *thread) handleProduceFailuresLocked(ctx context.Context) (int, error) 
 		fatal = th.handleProduceFailureLocked(f)
 	}
 	if fatal != nil && th.rt.cfg.ExactlyOnce {
-		if err := th.sess.Abort(context.WithoutCancel(ctx)); err != nil {
+		actx, cancel := th.bounded(ctx)
+		defer cancel()
+		if err := th.sess.Abort(actx); err != nil {
 			fatal = errors.Join(fatal, fmt.Errorf("rill: abort transaction: %w", err))
 		}
 	}

@@ -51,6 +51,14 @@ type Runtime struct {
 
 // New prepares a runtime; nothing connects before Run.
 func New(topo *topology.Topology, cfg Config) (*Runtime, error) {
+	// Bounds that must never be zero (a zero bound fails every commit or restore at once);
+	// rill.New sets them, tests building a Config by hand may not.
+	if cfg.BlockTimeout <= 0 {
+		cfg.BlockTimeout = DefaultBlockTimeout
+	}
+	if cfg.RestoreStallTimeout <= 0 {
+		cfg.RestoreStallTimeout = DefaultRestoreStallTimeout
+	}
 	r := &Runtime{cfg: cfg, topo: topo, subs: map[int]*engine.Subtopology{}, taskTopics: kafka.TaskTopics{},
 		topicSub: map[string]int{}, stateful: map[int]bool{}, running: map[int]bool{}, patternTopics: map[string][]string{}}
 	for _, sub := range topo.Subtopologies() {

@@ -298,6 +298,14 @@ func sortedIDs[V any](m map[processor.TaskID]V) []processor.TaskID {
 	return ids
 }
 
+// bounded returns the context of one blocking call of the thread to the brokers that must
+// finish even when the app is stopping (a commit, the flush before it, an abort): not cancelled
+// with ctx, but bounded by BlockTimeout, so that unreachable brokers fail the thread instead of
+// holding it, and the app's shutdown, for ever.
+func (th *thread) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), th.rt.cfg.BlockTimeout)
+}
+
 // run is the thread's loop; it returns on a fatal error or when ctx is done.
 func (th *thread) run(ctx context.Context) (err error) {
 	// cutShort tells that the cancellation interrupted work that could not finish (a task
@@ -328,7 +336,9 @@ func (th *thread) run(ctx context.Context) (err error) {
 		}
 		th.mu.Unlock()
 		// Leaving the group runs the revoke callback, which takes mu: not under it.
-		th.sess.Close()
+		lctx, cancel := th.bounded(ctx)
+		th.sess.Close(lctx)
+		cancel()
 	}()
 	th.lastCommit = time.Now()
 	// Poll blocks until records arrive; bound it so that commits (the last one before an
@@ -598,13 +608,22 @@ func (th *thread) commitLocked(ctx context.Context) error {
 		rt.task.Positions(processed.Set)
 	}
 	// A commit that has begun finishes even when the app is stopping: cut short, it would
-	// leave the transaction open and fail the thread, closing its tasks dirty (under
-	// exactly-once, wiping their state) instead of cleanly.
+	// leave the transaction open and fail the thread, closing its tasks dirty instead of
+	// cleanly. But not at any price: brokers that stopped answering must not hold the thread
+	// (and the app's shutdown) for ever, so the commit has BlockTimeout, and failing it fails
+	// the thread (issue 14: a commit after a broker restart hung for over 10 minutes and
+	// SIGINT did nothing).
 	if err := th.flushProducedLocked(ctx); err != nil {
 		return err
 	}
-	ok, err := th.sess.Commit(context.WithoutCancel(ctx), processed)
+	cctx, cancel := th.bounded(ctx)
+	ok, err := th.sess.Commit(cctx, processed)
+	timedOut := cctx.Err() != nil
+	cancel()
 	if err != nil {
+		if timedOut {
+			return fmt.Errorf("rill: commit did not finish within %v (brokers unreachable?): %w", th.rt.cfg.BlockTimeout, err)
+		}
 		return fmt.Errorf("rill: commit: %w", err)
 	}
 	if _, err := th.handleProduceFailuresLocked(ctx); err != nil {
