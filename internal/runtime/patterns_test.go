@@ -41,7 +41,7 @@ func TestPatternNewTopicWarns(t *testing.T) {
 		if s == Running {
 			once.Do(func() { close(running) })
 		}
-	},ApplicationID: "pattern-watch", Client: kafka.ClientConfig{Bootstrap: broker.Addrs()},
+	}, ApplicationID: "pattern-watch", Client: kafka.ClientConfig{Bootstrap: broker.Addrs()},
 		StateDir: t.TempDir(), ProcessID: "p1", NumThreads: 1, CommitInterval: 50 * time.Millisecond,
 		MaxPollRecords: 100, ReplicationFactor: -1, Backend: memory.Backend(), Logger: zap.New(core),
 		AcceptableRecoveryLag: 10000, MaxWarmupReplicas: 2, ProbingRebalanceInterval: time.Minute,
