@@ -57,3 +57,22 @@ func IsFatalPollError(err error) bool {
 	}
 	return false
 }
+
+// taskMigratedErrors say that this thread's producer lost its standing, not that anything is
+// wrong with the app: a broker crash lost the producer's state (UNKNOWN_PRODUCER_ID), the
+// transaction coordinator bumped its epoch (INVALID_PRODUCER_EPOCH after a transaction timed
+// out), or a newer incarnation with the same transactional id fenced it. Kafka Streams turns
+// them into TaskMigratedException: the tasks close dirty, the producer is re-initialized, the
+// thread rejoins the group and carries on exactly-once.
+var taskMigratedErrors = []error{kerr.ProducerFenced, kerr.InvalidProducerEpoch, kerr.UnknownProducerID}
+
+// IsTaskMigrated tells whether an error of the stream thread calls for closing its tasks dirty,
+// a new producer and a rejoin rather than stopping.
+func IsTaskMigrated(err error) bool {
+	for _, f := range taskMigratedErrors {
+		if errors.Is(err, f) {
+			return true
+		}
+	}
+	return false
+}

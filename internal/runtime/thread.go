@@ -91,21 +91,11 @@ func newThread(rt *Runtime, index int) (*thread, error) {
 		AcceptableRecoveryLag: rt.cfg.AcceptableRecoveryLag, MaxWarmupReplicas: rt.cfg.MaxWarmupReplicas,
 		Subscription: th.subscription, EndOffsetSums: rt.endOffsetSums, Logger: th.log,
 	})
-	scfg := kafka.SessionConfig{
-		ClientConfig: rt.cfg.Client, Group: rt.cfg.ApplicationID, Topics: rt.sourceTopics, Balancer: th.bal,
-		OnAssigned: th.onAssigned, OnRevoked: th.onRevoked, OnLost: th.onLost, SessionTimeout: rt.cfg.SessionTimeout,
-	}
-	scfg.ClientID = fmt.Sprintf("%s-%s-StreamThread-%d", rt.cfg.ApplicationID, rt.cfg.ProcessID, index)
-	if rt.cfg.ExactlyOnce {
-		scfg.TransactionalID = fmt.Sprintf("%s-%s-%d", rt.cfg.ApplicationID, rt.cfg.ProcessID, index)
-	}
-	sess, err := kafka.NewSession(scfg)
-	if err != nil {
+	if err := th.openSession(); err != nil {
 		return nil, err
 	}
-	th.sess = sess
 	th.lagFn = func(topic string, partition int32) (int64, bool) {
-		lag, known := sess.Lag(topic, partition)
+		lag, known := th.sess.Lag(topic, partition)
 		if !known && !slices.Contains(th.lagMisses[topic], partition) {
 			th.lagMisses[topic] = append(th.lagMisses[topic], partition)
 		}
@@ -318,22 +308,7 @@ func (th *thread) run(ctx context.Context) (err error) {
 		if clean && th.dirty {
 			clean = th.commitLocked(context.Background()) == nil
 		}
-		for id, rt := range th.tasks {
-			if cerr := th.closeTask(rt, clean); cerr != nil {
-				th.log.Warn("rill: close task", zapTask(id), zapErr(cerr))
-			}
-			delete(th.tasks, id)
-			th.rt.dirs.release(id, th.index)
-		}
-		for id, st := range th.standbys {
-			if cerr := th.closeStandby(st); cerr != nil {
-				th.log.Warn("rill: close standby task", zapTask(id), zapErr(cerr))
-			}
-		}
-		if th.reader != nil {
-			th.reader.Close()
-			th.reader = nil
-		}
+		th.closeAllLocked(clean)
 		th.mu.Unlock()
 		// Leaving the group runs the revoke callback, which takes mu: not under it.
 		lctx, cancel := th.bounded(ctx)
@@ -369,6 +344,13 @@ func (th *thread) run(ctx context.Context) (err error) {
 				th.log.Info("rill: stopping: the cancellation interrupted a step; tasks close without a final commit", zapErr(err))
 				cutShort = true
 				return nil
+			}
+			if kafka.IsTaskMigrated(err) && ctx.Err() == nil {
+				if err := th.migrate(ctx, err); err != nil {
+					return err
+				}
+				wait = idle
+				continue
 			}
 			return err
 		}
