@@ -158,7 +158,9 @@ type Config struct {
 	// led to the output. Continue drops the output and still commits its input's offset, also
 	// under ExactlyOnceV2 (the transaction commits without it). Changelog records and dead
 	// letters that cannot be written, and errors about the client rather than the record
-	// (authorization, a fenced producer), always fail the app.
+	// (authorization, a broken transaction), always fail the app; a producer fenced or whose
+	// epoch the brokers lost is a task migration instead (tasks closed dirty, a new producer,
+	// a rejoin), as in Kafka Streams.
 	ProductionHandler processor.ErrorHandler
 	// TLS and SASL for the brokers (optional).
 	TLS  *tls.Config

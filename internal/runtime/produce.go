@@ -30,7 +30,9 @@ import (
 //   - Dead letters: always fatal, as a dead letter that fails synchronously is; asking the
 //     handler again would only produce the same dead letter again.
 //   - Errors about the client rather than the record (kafka.IsFatalProduceError: security,
-//     fencing, a broken transaction, the client closing): fatal, never the handler's.
+//     fencing, a broken transaction, the client closing): never the handler's. They stop the
+//     thread, except the ones that mean a task migration (kafka.IsTaskMigrated: the thread
+//     reopens its tasks on a new producer, migrate.go).
 //
 // Exactly-once: Kafka's Java producer puts a transaction in an abortable state after any
 // failed send, so Kafka Streams' CONTINUE cannot commit it (KAFKA-15259). franz-go does not:
