@@ -193,7 +193,7 @@ func (r *Runtime) run(ctx context.Context) error {
 		}()
 	}
 	for i := 0; i < r.cfg.NumThreads; i++ {
-		th, err := newThread(r, i)
+		th, err := newThread(ctx, r, i)
 		if err != nil {
 			cancel()
 			wg.Wait()

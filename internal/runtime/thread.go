@@ -57,6 +57,10 @@ type thread struct {
 	prodMu     sync.Mutex
 	prodFailed []produceFailure
 
+	// runCtx is the context run was called with: rebalance callbacks, which franz-go runs
+	// under the client's own context, stop their work when it ends too.
+	runCtx context.Context
+
 	lastCommit time.Time
 	dirty      bool // processed something since the last commit
 
@@ -82,8 +86,9 @@ func maxTaskIdleMillis(d time.Duration) int64 {
 	return d.Milliseconds()
 }
 
-func newThread(rt *Runtime, index int) (*thread, error) {
-	th := &thread{rt: rt, index: index, tasks: map[processor.TaskID]*runningTask{},
+// newThread makes stream thread index of rt, to run with ctx (see runCtx).
+func newThread(ctx context.Context, rt *Runtime, index int) (*thread, error) {
+	th := &thread{rt: rt, index: index, runCtx: ctx, tasks: map[processor.TaskID]*runningTask{},
 		standbys: map[processor.TaskID]*standbyTask{}, standbyParts: map[changelog.TopicPartition]*standbyTask{},
 		log: rt.cfg.Logger.With(zap.Int("thread", index)), paused: map[tpKey]bool{}, lagMisses: map[string][]int32{}}
 	th.bal = kafka.NewBalancer(kafka.BalancerConfig{
@@ -190,6 +195,12 @@ func (th *thread) onLost(_ context.Context, _ map[string][]int32) {
 // tasks open, restoring; new standbys open and start tailing. Closed tasks leave their
 // checkpointed state on disk for a later assignment.
 func (th *thread) onAssigned(ctx context.Context, _ map[string][]int32) {
+	// franz-go's context lives as long as the client: a restoration under it would go on
+	// after the app was asked to stop (for minutes, on a large changelog). Stopping the app
+	// cuts it short; the task is left closed and the loop stops (see run).
+	ctx, cancel := context.WithCancel(ctx)
+	defer context.AfterFunc(th.runCtx, cancel)()
+	defer cancel()
 	th.mu.Lock()
 	defer th.mu.Unlock()
 	th.rebalanced = true
