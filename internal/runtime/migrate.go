@@ -23,6 +23,14 @@ import (
 // producer do not turn the thread into a busy loop of sessions.
 const migrationBackoff = time.Second
 
+// maxMigrations migrations of one thread within migrationWindow fail it: something keeps
+// fencing its producer, most likely another live instance with the same ProcessID (so the same
+// transactional ids), and taking turns at fencing each other would only hide that.
+const (
+	maxMigrations   = 3
+	migrationWindow = time.Minute
+)
+
 // openSession creates the thread's group session (and, under exactly-once, its transactional
 // producer, initialized at once).
 func (th *thread) openSession() error {
@@ -68,6 +76,18 @@ func (th *thread) closeAllLocked(clean bool) {
 // migrate handles a task-migrated error (kafka.IsTaskMigrated): tasks closed dirty, a new
 // session, a rejoin. It fails only when no new session can be made.
 func (th *thread) migrate(ctx context.Context, cause error) error {
+	now := time.Now()
+	recent := th.migrations[:0]
+	for _, at := range th.migrations {
+		if now.Sub(at) < migrationWindow {
+			recent = append(recent, at)
+		}
+	}
+	th.migrations = append(recent, now)
+	if len(th.migrations) > maxMigrations {
+		return fmt.Errorf("rill: the producer was fenced %d times within %v; does another running instance use ProcessID %q? %w",
+			len(th.migrations), migrationWindow, th.rt.cfg.ProcessID, cause)
+	}
 	th.log.Warn("rill: the producer was fenced or lost its epoch (task migrated): closing the tasks dirty, "+
 		"re-initializing the producer and rejoining the group", zapErr(cause))
 	th.rt.setState(Rebalancing)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/rillstreams/rill/internal/kafka"
 	"github.com/rillstreams/rill/kafkatest"
 	"github.com/rillstreams/rill/serde"
+	"github.com/rillstreams/rill/state/memory"
 	"github.com/rillstreams/rill/state/rocksdb"
 )
 
@@ -131,4 +133,48 @@ func fencedRun(t *testing.T, code *kerr.Error) {
 			t.Errorf("key %s: final count %d, want %d", k, c, n/keys)
 		}
 	}
+}
+
+// A producer fenced again and again (another live instance with the same ProcessID fences
+// each new one) fails the thread with a hint instead of migrating for ever.
+func TestFencedOverAndOverFails(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "in", "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	cluster.ControlKey(kmsg.EndTxn.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		cluster.KeepControl()
+		if !req.(*kmsg.EndTxnRequest).Commit {
+			return nil, nil, false
+		}
+		resp := req.ResponseKind().(*kmsg.EndTxnResponse)
+		resp.ErrorCode = kerr.ProducerFenced.Code
+		return resp, nil, true
+	})
+	addrs := cluster.ListenAddrs()
+	if err := kafkatest.Produce(ctx, addrs, kafkatest.Record{Topic: "in", Key: []byte("k"), Value: []byte("v"), Timestamp: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	b := dsl.NewBuilder()
+	b.Stream("in", serde.String(), serde.String()).To("out")
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := New(topo, Config{ApplicationID: "fenced-again", Client: kafka.ClientConfig{Bootstrap: addrs},
+		StateDir: t.TempDir(), ProcessID: "twin", NumThreads: 1, ExactlyOnce: true, CommitInterval: 20 * time.Millisecond,
+		MaxPollRecords: 100, ReplicationFactor: -1, Backend: memory.Backend(), Logger: zap.NewNop(),
+		AcceptableRecoveryLag: 10000, MaxWarmupReplicas: 2, ProbingRebalanceInterval: time.Minute,
+		SessionTimeout: 10 * time.Second, BufferedRecordsPerPartition: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = rt.Run(ctx)
+	if err == nil || !strings.Contains(err.Error(), `another running instance use ProcessID "twin"`) || ctx.Err() != nil {
+		t.Fatalf("Run = %v (ctx %v), want the repeated fencing reported", err, ctx.Err())
+	}
+	t.Logf("Run: %v", err)
 }

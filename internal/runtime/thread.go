@@ -61,6 +61,9 @@ type thread struct {
 	// under the client's own context, stop their work when it ends too.
 	runCtx context.Context
 
+	// migrations are the times of the thread's recent task migrations (migrate.go).
+	migrations []time.Time
+
 	lastCommit time.Time
 	dirty      bool // processed something since the last commit
 
