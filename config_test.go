@@ -26,6 +26,7 @@ func TestNewValidatesConfig(t *testing.T) {
 		"commit interval 1µs": func(c *rill.Config) { c.CommitInterval = time.Microsecond },
 		"max task idle 1µs":   func(c *rill.Config) { c.MaxTaskIdle = time.Microsecond },
 		"negative buffered":   func(c *rill.Config) { c.BufferedRecordsPerPartition = -1 },
+		"restore stall 1ms":   func(c *rill.Config) { c.RestoreStallTimeout = time.Millisecond },
 	} {
 		cfg := ok
 		mutate(&cfg)

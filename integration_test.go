@@ -488,6 +488,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("RILL_STANDBY_CHILD") != "" {
 		os.Exit(standbyChild()) // standby_test.go
 	}
+	if os.Getenv("RILL_LIFECYCLE_CHILD") != "" {
+		os.Exit(lifecycleChild()) // lifecycle_test.go
+	}
 	os.Exit(m.Run())
 }
 

@@ -69,8 +69,14 @@ type Config struct {
 	ApplicationID string
 	// Bootstrap lists broker addresses. Required.
 	Bootstrap []string
-	// StateDir holds task state under <StateDir>/<ApplicationID>/<task id>/ (default:
-	// <os temp dir>/rill).
+	// StateDir holds task state under <StateDir>/<ApplicationID>/<task id>/ (default: rill
+	// in the user's cache directory, os.UserCacheDir: $XDG_CACHE_HOME or ~/.cache on Linux;
+	// <os temp dir>/rill-<uid> when there is none). Directories rill creates there are
+	// owner-only (0700), as are the files it writes itself (0600). An instance locks
+	// <StateDir>/<ApplicationID> while it runs: a second instance of the app on the same
+	// StateDir fails Run with ErrStateDirLocked, so instances sharing a machine need their
+	// own StateDir. State written against another cluster, or ahead of its changelogs, is
+	// wiped and restored with a warning.
 	StateDir string
 	// ProcessID identifies this instance in the group's assignment (default: random per
 	// start; set it for instances whose state should stay theirs across restarts).
@@ -125,6 +131,15 @@ type Config struct {
 	// a slow commit). Kafka's consumer default is 45 s. Brokers accept 6 s to 30 min unless
 	// configured otherwise (group.min/max.session.timeout.ms); one they refuse fails Run.
 	SessionTimeout time.Duration
+	// RestoreStallTimeout bounds how long the restoration of a task's stores (or the global
+	// tables' bootstrap) may make no progress before Run fails (default 5 minutes). A task
+	// never runs on a restoration that did not reach the end of its changelogs: while one is
+	// stuck (a broker down, a partition without leader, a transaction left open on a
+	// changelog that the broker has not aborted yet, which read_committed reads cannot pass),
+	// rill waits and logs a warning every 10 s naming the partitions and offsets; then it fails.
+	// Longer rides out longer outages; the broker aborts an abandoned transaction after its
+	// transaction timeout (rill's producers use 10 s), which should stay well below this.
+	RestoreStallTimeout time.Duration
 	// ApplicationServer is this instance's host:port for interactive queries (optional).
 	ApplicationServer string
 	// ReplicationFactor of internal topics (default -1: the brokers' default).
@@ -143,7 +158,9 @@ type Config struct {
 	// led to the output. Continue drops the output and still commits its input's offset, also
 	// under ExactlyOnceV2 (the transaction commits without it). Changelog records and dead
 	// letters that cannot be written, and errors about the client rather than the record
-	// (authorization, a fenced producer), always fail the app.
+	// (authorization, a broken transaction), always fail the app; a producer fenced or whose
+	// epoch the brokers lost is a task migration instead (tasks closed dirty, a new producer,
+	// a rejoin), as in Kafka Streams.
 	ProductionHandler processor.ErrorHandler
 	// TLS and SASL for the brokers (optional).
 	TLS  *tls.Config
@@ -174,13 +191,15 @@ const (
 var (
 	ErrInvalidConfig = errors.New("rill: invalid config")
 	ErrAlreadyRun    = errors.New("rill: app already started")
+	// ErrStateDirLocked: another instance runs on the same <StateDir>/<ApplicationID>.
+	ErrStateDirLocked = runtime.ErrStateDirLocked
 )
 
 var appIDPattern = regexp.MustCompile(`^[a-zA-Z0-9._-]+$`)
 
 func (c *Config) defaults() {
 	if c.StateDir == "" {
-		c.StateDir = filepath.Join(os.TempDir(), "rill")
+		c.StateDir = defaultStateDir()
 	}
 	if c.ProcessID == "" {
 		c.ProcessID = fmt.Sprintf("p%x", time.Now().UnixNano())
@@ -212,12 +231,24 @@ func (c *Config) defaults() {
 	if c.SessionTimeout == 0 {
 		c.SessionTimeout = 10 * time.Second
 	}
+	if c.RestoreStallTimeout == 0 {
+		c.RestoreStallTimeout = runtime.DefaultRestoreStallTimeout
+	}
 	if c.ReplicationFactor == 0 {
 		c.ReplicationFactor = -1
 	}
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()
 	}
+}
+
+// defaultStateDir is the user's own: a shared /tmp/rill mixed the state of every user, app
+// and run on the machine (and another user could read or plant it).
+func defaultStateDir() string {
+	if dir, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(dir, "rill")
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("rill-%d", os.Getuid()))
 }
 
 func (c *Config) validate() error {
@@ -239,6 +270,9 @@ func (c *Config) validate() error {
 	}
 	if c.MaxTaskIdle > 0 && c.MaxTaskIdle < time.Millisecond {
 		bad("MaxTaskIdle %v is below a millisecond (0 waits only for lagging partitions)", c.MaxTaskIdle)
+	}
+	if c.RestoreStallTimeout < time.Second {
+		bad("RestoreStallTimeout %v is below a second", c.RestoreStallTimeout)
 	}
 	if c.SessionTimeout < time.Second {
 		bad("SessionTimeout %v is below a second", c.SessionTimeout)
@@ -301,8 +335,8 @@ func New(topo *topology.Topology, cfg Config) (*App, error) {
 		DeserializationHandler: cfg.DeserializationHandler, ProcessingHandler: cfg.ProcessingHandler,
 		ProductionHandler: cfg.ProductionHandler, AcceptableRecoveryLag: cfg.AcceptableRecoveryLag,
 		MaxWarmupReplicas: cfg.MaxWarmupReplicas, ProbingRebalanceInterval: cfg.ProbingRebalanceInterval,
-		SessionTimeout: cfg.SessionTimeout,
-		MaxTaskIdle:    cfg.MaxTaskIdle, BufferedRecordsPerPartition: cfg.BufferedRecordsPerPartition,
+		SessionTimeout: cfg.SessionTimeout, RestoreStallTimeout: cfg.RestoreStallTimeout,
+		MaxTaskIdle: cfg.MaxTaskIdle, BufferedRecordsPerPartition: cfg.BufferedRecordsPerPartition,
 		RestoreListener: cfg.RestoreListener,
 		OnState: func(s State) {
 			stMu.Lock()

@@ -620,15 +620,22 @@ func TestGivenUpTaskBecomesStandby(t *testing.T) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	time.Sleep(500 * time.Millisecond)
 	for _, e := range taken {
 		if !e.FromStandby || e.Records > 500 {
 			t.Errorf("b took task %s restoring %d records (from its warm-up: %v); want a warmed-up tail", e.Task, e.Records, e.FromStandby)
 		}
+		// a had no standby before b joined (a single instance keeps none): a standby of the
+		// task that a opened since is the one it demoted its active to. Its rebalance
+		// callback runs when it runs, before or after b's restoration ends: wait for it.
 		var sum any
-		for _, l := range logs.FilterMessage("rill: standby task opened").All() {
-			if m := l.ContextMap(); l.Time.After(e.at) && m["instance"] == "a" && m["task"] == e.Task.String() {
-				sum = m["offsetSum"]
+		for deadline := time.Now().Add(30 * time.Second); sum == nil && time.Now().Before(deadline); {
+			for _, l := range logs.FilterMessage("rill: standby task opened").All() {
+				if m := l.ContextMap(); l.Time.After(joined) && m["instance"] == "a" && m["task"] == e.Task.String() {
+					sum = m["offsetSum"]
+				}
+			}
+			if sum == nil {
+				time.Sleep(50 * time.Millisecond)
 			}
 		}
 		t.Logf("b took task %s; a keeps it as a standby from offset sum %v", e.Task, sum)

@@ -89,9 +89,10 @@ func ReadCheckpoint(dir string) (Checkpoint, error) {
 }
 
 // WriteCheckpoint replaces dir's checkpoint file atomically (write to a temporary file, sync,
-// rename), so a crash leaves the old checkpoint or the new one, never half of one.
+// rename), so a crash leaves the old checkpoint or the new one, never half of one. The file is
+// owner-only (0600), and so is dir when it has to be created (0700), as Kafka Streams' state.
 func WriteCheckpoint(dir string, cp Checkpoint) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
 	tps := make([]TopicPartition, 0, len(cp))
@@ -110,8 +111,12 @@ func WriteCheckpoint(dir string, cp Checkpoint) error {
 		fmt.Fprintf(&sb, "%s %d %d\n", tp.Topic, tp.Partition, cp[tp])
 	}
 	tmp := filepath.Join(dir, FileName+".tmp")
-	f, err := os.Create(tmp)
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil { // a leftover temporary file of an older version
+		f.Close()
 		return err
 	}
 	if _, err := f.WriteString(sb.String()); err != nil {

@@ -12,6 +12,8 @@ package kafkatest
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -76,6 +78,10 @@ func Start(cfg Config) (*Broker, error) {
 		return nil, fmt.Errorf("rill: invalid broker config %+v", cfg)
 	}
 	opts := []kfake.Opt{
+		// Every new cluster gets its own id, as Kafka's do (kfake's default is one fixed id):
+		// apps tell by it that local state came from another cluster. A cluster restarted on
+		// its DataDir keeps the id it was created with.
+		kfake.ClusterID(newClusterID()),
 		kfake.NumBrokers(cfg.NumBrokers),
 		kfake.AllowAutoTopicCreation(),
 		kfake.DefaultNumPartitions(cfg.DefaultPartitions),
@@ -101,6 +107,13 @@ func Start(cfg Config) (*Broker, error) {
 		return nil, fmt.Errorf("rill: start embedded broker: %w", err)
 	}
 	return &Broker{cluster: c}, nil
+}
+
+// newClusterID returns a random cluster id in Kafka's form (a base64url UUID, 22 characters).
+func newClusterID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // New starts a cluster for a test and closes it when the test ends. With RILL_TEST_BOOTSTRAP

@@ -25,27 +25,6 @@ var fatalProduceErrors = []error{
 	kgo.ErrClientClosed, kgo.ErrAborting, context.Canceled, context.DeadlineExceeded,
 }
 
-// fencedErrors say the transactional producer lost its epoch: the transaction coordinator
-// aborted its transaction (it outlived transaction.timeout.ms) or another producer took the
-// transactional id. Nothing of the open transaction will commit, but the app is not broken:
-// Kafka Streams treats these as a task migration (TaskMigratedException): close the tasks
-// dirty, get a fresh producer and rejoin, and the records are processed again.
-var fencedErrors = []error{
-	kerr.ProducerFenced, kerr.InvalidProducerEpoch, kerr.InvalidProducerIDMapping,
-	kerr.UnknownProducerID, kerr.TransactionAbortable,
-}
-
-// IsFencedError tells whether err (a failed send, commit or abort of a transaction) means the
-// producer was fenced, and the transaction is lost but the app can carry on (see fencedErrors).
-func IsFencedError(err error) bool {
-	for _, f := range fencedErrors {
-		if errors.Is(err, f) {
-			return true
-		}
-	}
-	return false
-}
-
 // IsFatalProduceError tells whether a failed send (the error given to Produce's done) must
 // fail the stream thread rather than go to the production handler. What is left for the
 // handler is what the broker or the client held against the record itself: too large
@@ -72,6 +51,26 @@ var fatalPollErrors = []error{
 // IsFatalPollError tells whether an error Poll returned must stop the stream thread.
 func IsFatalPollError(err error) bool {
 	for _, f := range fatalPollErrors {
+		if errors.Is(err, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// taskMigratedErrors say that this thread's producer lost its standing, not that anything is
+// wrong with the app: a broker crash lost the producer's state (UNKNOWN_PRODUCER_ID), the
+// transaction coordinator bumped its epoch (INVALID_PRODUCER_EPOCH after a transaction timed
+// out), or a newer incarnation with the same transactional id fenced it. Kafka Streams turns
+// them into TaskMigratedException: the tasks close dirty, the producer is re-initialized, the
+// thread rejoins the group and carries on exactly-once.
+var taskMigratedErrors = []error{kerr.ProducerFenced, kerr.InvalidProducerEpoch, kerr.UnknownProducerID,
+	kerr.InvalidProducerIDMapping, kerr.TransactionAbortable}
+
+// IsTaskMigrated tells whether an error of the stream thread calls for closing its tasks dirty,
+// a new producer and a rejoin rather than stopping.
+func IsTaskMigrated(err error) bool {
+	for _, f := range taskMigratedErrors {
 		if errors.Is(err, f) {
 			return true
 		}

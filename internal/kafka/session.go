@@ -107,10 +107,11 @@ type SessionConfig struct {
 // ones polled: at least once with explicit offset commits, under exactly-once by rewriting
 // the offsets of the transaction's TxnOffsetCommit (see Commit).
 type Session struct {
-	cl   *kgo.Client
-	adm  *kadm.Client
-	txn  *kgo.GroupTransactSession // nil at least once
-	open bool                      // a transaction is open
+	cl     *kgo.Client
+	adm    *kadm.Client
+	txn    *kgo.GroupTransactSession // nil at least once
+	open   bool                      // a transaction is open
+	closed bool                      // Close was called
 
 	// mu protects committed, lags and refreshed: the thread reads and writes them, the
 	// rebalance callbacks (franz-go's goroutine) forget them.
@@ -597,11 +598,17 @@ func (s *Session) Abort(ctx context.Context) error {
 }
 
 // Close leaves the group at once (so other members take over without waiting for a session
-// timeout) and closes the client.
-func (s *Session) Close() {
+// timeout) and closes the client. Leaving is bounded by ctx: brokers that do not answer are
+// left to notice the session timeout. Later calls do nothing.
+func (s *Session) Close(ctx context.Context) {
+	if s.closed {
+		return
+	}
+	s.closed = true
 	// A rebalance blocked since the last Poll would keep the group loop, and so the leave,
 	// waiting forever.
 	s.cl.AllowRebalance()
+	_ = s.cl.LeaveGroupContext(ctx) // past ctx the leave goes on in the background
 	if s.txn != nil {
 		s.txn.Close()
 		return

@@ -59,11 +59,25 @@ type Config struct {
 	OnState func(State)
 	// RestoreListener, when set, is told about each restoration of a task's stores.
 	RestoreListener func(RestoreEvent)
+	// BlockTimeout bounds each blocking call of a stream thread to the brokers that must
+	// finish even while the app stops (commit, flush, abort, leaving the group): past it the
+	// thread fails instead of hanging (Kafka's max.block.ms; rill.New sets 60 s).
+	BlockTimeout time.Duration
+	// RestoreStallTimeout is how long a restoration (or the global tables' bootstrap) may make
+	// no progress before Run fails; it waits and warns until then (kafka.Stall).
+	RestoreStallTimeout time.Duration
 	// PatternCheckInterval is how often the runtime looks for topics created since the start
 	// that a pattern source matches, to warn that they are read only after a restart
 	// (0: one minute).
 	PatternCheckInterval time.Duration
 }
+
+// Defaults of the bounds rill.New does not expose or leaves unset.
+const (
+	// DefaultBlockTimeout is Kafka's max.block.ms default.
+	DefaultBlockTimeout        = 60 * time.Second
+	DefaultRestoreStallTimeout = 5 * time.Minute
+)
 
 // RestoreEvent reports one finished restoration: an active task's stores brought up to the
 // end of their changelogs before it runs. Standbys tailing changelogs do not report.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"path/filepath"
 	"time"
 
 	"go.uber.org/zap"
@@ -37,7 +36,7 @@ func newGlobalThread(r *Runtime) (*globalThread, error) {
 			Topology: sub, Collector: noCollector{},
 			// One directory for every global store, as Kafka Streams' global state
 			// directory: stores keep their files under their own names in it.
-			StateDir: filepath.Join(r.cfg.StateDir, r.cfg.ApplicationID, "global"), Logger: r.cfg.Logger,
+			StateDir: r.globalDir(), Logger: r.cfg.Logger,
 			Backend: r.cfg.Backend, Shared: true,
 			DeserializationHandler: r.cfg.DeserializationHandler, ProcessingHandler: r.cfg.ProcessingHandler,
 			ProductionHandler: r.cfg.ProductionHandler,
@@ -121,6 +120,7 @@ func (g *globalThread) bootstrap(ctx context.Context) error {
 	began := time.Now()
 	var n int64
 	err = kafka.ReadRange(ctx, g.rt.cfg.Client, start, end, 500*time.Millisecond,
+		kafka.Stall{What: "bootstrap global tables", FailAfter: g.rt.cfg.RestoreStallTimeout, Logger: g.rt.cfg.Logger},
 		func(topic string, p int32, offset int64, key, value []byte, ts int64) error {
 			n++
 			return g.apply(engine.RawRecord{Topic: topic, Partition: p, Offset: offset, Timestamp: ts, Key: key, Value: value})

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"regexp"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,7 +35,13 @@ func TestPatternNewTopicWarns(t *testing.T) {
 		t.Fatal(err)
 	}
 	core, logs := observer.New(zap.WarnLevel)
-	rt, err := New(topo, Config{ApplicationID: "pattern-watch", Client: kafka.ClientConfig{Bootstrap: broker.Addrs()},
+	running := make(chan struct{})
+	var once sync.Once
+	rt, err := New(topo, Config{OnState: func(s State) {
+		if s == Running {
+			once.Do(func() { close(running) })
+		}
+	}, ApplicationID: "pattern-watch", Client: kafka.ClientConfig{Bootstrap: broker.Addrs()},
 		StateDir: t.TempDir(), ProcessID: "p1", NumThreads: 1, CommitInterval: 50 * time.Millisecond,
 		MaxPollRecords: 100, ReplicationFactor: -1, Backend: memory.Backend(), Logger: zap.New(core),
 		AcceptableRecoveryLag: 10000, MaxWarmupReplicas: 2, ProbingRebalanceInterval: time.Minute,
@@ -51,6 +58,14 @@ func TestPatternNewTopicWarns(t *testing.T) {
 			t.Errorf("Run: %v", err)
 		}
 	}()
+	// Created once the app runs, so after the patterns were resolved: a topic created while
+	// Run starts may be resolved with the others (and rightly not warned about), which made
+	// this test fail under load (issue 15).
+	select {
+	case <-running:
+	case <-ctx.Done():
+		t.Fatal("the app never ran")
+	}
 	if err := broker.CreateTopic(ctx, "orders-us", 1); err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,9 @@ import (
 //   - Dead letters: always fatal, as a dead letter that fails synchronously is; asking the
 //     handler again would only produce the same dead letter again.
 //   - Errors about the client rather than the record (kafka.IsFatalProduceError: security,
-//     fencing, a broken transaction, the client closing): fatal, never the handler's.
+//     fencing, a broken transaction, the client closing): never the handler's. They stop the
+//     thread, except the ones that mean a task migration (kafka.IsTaskMigrated: the thread
+//     reopens its tasks on a new producer, migrate.go).
 //
 // Exactly-once: Kafka's Java producer puts a transaction in an abortable state after any
 // failed send, so Kafka Streams' CONTINUE cannot commit it (KAFKA-15259). franz-go does not:
@@ -99,9 +101,12 @@ func (c *taskCollector) SendDeadLetter(rec engine.OutRecord) error {
 func (th *thread) flushProducedLocked(ctx context.Context) error {
 	for {
 		// A flush that has begun finishes even when the app is stopping, as the commit
-		// it precedes (see commitLocked).
-		if err := th.sess.Flush(context.WithoutCancel(ctx)); err != nil {
-			return fmt.Errorf("rill: flush producer: %w", err)
+		// it precedes, within the same bound (see commitLocked).
+		fctx, cancel := th.bounded(ctx)
+		err := th.sess.Flush(fctx)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("rill: flush producer (bounded by %v): %w", th.rt.cfg.BlockTimeout, err)
 		}
 		n, err := th.handleProduceFailuresLocked(ctx)
 		if err != nil || n == 0 {
@@ -129,7 +134,9 @@ func (th *thread) handleProduceFailuresLocked(ctx context.Context) (int, error) 
 		fatal = th.handleProduceFailureLocked(f)
 	}
 	if fatal != nil && th.rt.cfg.ExactlyOnce {
-		if err := th.sess.Abort(context.WithoutCancel(ctx)); err != nil {
+		actx, cancel := th.bounded(ctx)
+		defer cancel()
+		if err := th.sess.Abort(actx); err != nil {
 			fatal = errors.Join(fatal, fmt.Errorf("rill: abort transaction: %w", err))
 		}
 	}

@@ -51,6 +51,14 @@ type Runtime struct {
 
 // New prepares a runtime; nothing connects before Run.
 func New(topo *topology.Topology, cfg Config) (*Runtime, error) {
+	// Bounds that must never be zero (a zero bound fails every commit or restore at once);
+	// rill.New sets them, tests building a Config by hand may not.
+	if cfg.BlockTimeout <= 0 {
+		cfg.BlockTimeout = DefaultBlockTimeout
+	}
+	if cfg.RestoreStallTimeout <= 0 {
+		cfg.RestoreStallTimeout = DefaultRestoreStallTimeout
+	}
 	r := &Runtime{cfg: cfg, topo: topo, subs: map[int]*engine.Subtopology{}, taskTopics: kafka.TaskTopics{},
 		topicSub: map[string]int{}, stateful: map[int]bool{}, running: map[int]bool{}, patternTopics: map[string][]string{}}
 	for _, sub := range topo.Subtopologies() {
@@ -123,12 +131,20 @@ func (r *Runtime) Run(ctx context.Context) error {
 }
 
 func (r *Runtime) run(ctx context.Context) error {
+	unlock, err := r.lockAppDir()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	adm, err := kafka.NewAdmin(r.cfg.Client)
 	if err != nil {
 		return err
 	}
 	defer adm.Close()
 	r.admin = adm
+	if err := r.checkClusterID(ctx); err != nil {
+		return err
+	}
 	if err := r.resolvePatterns(ctx); err != nil {
 		return err
 	}
@@ -147,6 +163,12 @@ func (r *Runtime) run(ctx context.Context) error {
 		}()
 	}
 	if len(r.globalSubs) > 0 {
+		// The bootstrap reads every global topic from its start: stores left from an earlier
+		// run would only keep rows deleted since (tombstones compacted away) or written by
+		// another cluster. They start empty.
+		if err := wipeTaskDir(r.globalDir()); err != nil {
+			return err
+		}
 		g, err := newGlobalThread(r)
 		if err != nil {
 			return err
@@ -156,10 +178,14 @@ func (r *Runtime) run(ctx context.Context) error {
 			return err
 		}
 		r.globalStores = g.stores()
+		// Stream tasks read the global stores until their threads have stopped, committed
+		// and closed: the stores close after every thread (below), never when the tailing
+		// stops, or a task processing at the moment of the cancellation fails on a closed
+		// store and Run fails instead of stopping cleanly.
+		defer g.close()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer g.close()
 			if err := g.tail(ctx); err != nil {
 				errs <- err
 				cancel()
@@ -167,7 +193,7 @@ func (r *Runtime) run(ctx context.Context) error {
 		}()
 	}
 	for i := 0; i < r.cfg.NumThreads; i++ {
-		th, err := newThread(r, i)
+		th, err := newThread(ctx, r, i)
 		if err != nil {
 			cancel()
 			wg.Wait()
@@ -342,6 +368,11 @@ func (r *Runtime) endOffsetSums(tasks []assign.TaskID) (map[assign.TaskID]int64,
 		out[t] = sum
 	}
 	return out, nil
+}
+
+// globalDir returns the directory of the global stores.
+func (r *Runtime) globalDir() string {
+	return filepath.Join(r.cfg.StateDir, r.cfg.ApplicationID, "global")
 }
 
 // stateDirFor returns a task's state directory.

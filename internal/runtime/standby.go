@@ -148,7 +148,7 @@ func (th *thread) openStandby(ctx context.Context, sub *engine.Subtopology, id p
 	}
 	_, serr := os.Stat(dir)
 	existed := serr == nil
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, dirMode); err != nil {
 		th.rt.dirs.release(id, th.index)
 		return nil, err
 	}
@@ -181,6 +181,18 @@ func (th *thread) openStandby(ctx context.Context, sub *engine.Subtopology, id p
 		return fail(err)
 	}
 	st.txns = newStoreTxns(st.stores, st.logged, cfg.ExactlyOnce)
+	wipe := func() error {
+		closeStores()
+		if err := wipeTaskDir(dir); err != nil {
+			return err
+		}
+		if err := build(); err != nil {
+			return err
+		}
+		st.txns = newStoreTxns(st.stores, st.logged, cfg.ExactlyOnce)
+		cp = nil
+		return nil
+	}
 	if cfg.ExactlyOnce {
 		// As for active tasks (openTask): without a checkpoint, the stores' committed
 		// offsets, or a wipe when they cannot vouch for what they hold (an active task of
@@ -197,20 +209,24 @@ func (th *thread) openStandby(ctx context.Context, sub *engine.Subtopology, id p
 		} else {
 			cp = stored
 			if !trusted {
-				closeStores()
-				if err := os.RemoveAll(dir); err != nil {
+				if err := wipe(); err != nil {
 					return fail(err)
 				}
-				if err := os.MkdirAll(dir, 0o755); err != nil {
-					return fail(err)
-				}
-				if err := build(); err != nil {
-					return fail(err)
-				}
-				st.txns = newStoreTxns(st.stores, st.logged, true)
-				cp = nil
 			}
 		}
+	}
+	// As for active tasks: state ahead of its changelogs (another cluster's) is wiped, and a
+	// store that opened empty reads its changelog from the start (see vet.go).
+	vetted, ahead, err := th.vetCheckpoint(ctx, id, st.stores, st.logged, cp)
+	if err != nil {
+		return fail(err)
+	}
+	if ahead {
+		if err := wipe(); err != nil {
+			return fail(err)
+		}
+	} else {
+		cp = vetted
 	}
 	if err := st.txns.begin(); err != nil {
 		return fail(err)

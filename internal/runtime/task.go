@@ -111,7 +111,7 @@ func (th *thread) openTask(ctx context.Context, sub *engine.Subtopology, id proc
 		}
 		_, serr := os.Stat(dir)
 		existed = serr == nil
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, dirMode); err != nil {
 			return nil, err
 		}
 	}
@@ -138,6 +138,21 @@ func (th *thread) openTask(ctx context.Context, sub *engine.Subtopology, id proc
 		return nil, err
 	}
 	rt.txns = newStoreTxns(task.Stores(), rt.logged, cfg.ExactlyOnce)
+	// wipe empties the task directory and reopens the task on it: nothing local is kept,
+	// everything is restored from the changelogs.
+	wipe := func() error {
+		_ = task.Close()
+		if err := wipeTaskDir(dir); err != nil {
+			return err
+		}
+		var err error
+		if task, err = newTask(); err != nil {
+			return err
+		}
+		rt.txns = newStoreTxns(task.Stores(), rt.logged, cfg.ExactlyOnce)
+		cp = nil
+		return nil
+	}
 	if cfg.ExactlyOnce && st == nil {
 		// The stores say where they stand, exactly, when they can; a checkpoint file may lag
 		// them (a standby writes it less often than it commits).
@@ -157,19 +172,25 @@ func (th *thread) openTask(ctx context.Context, sub *engine.Subtopology, id proc
 				// Stores that may hold writes of aborted transactions: wipe them and
 				// restore from the changelog alone.
 				th.log.Info("rill: state without committed offsets, wiping it", zapTask(id))
-				_ = task.Close()
-				if err := os.RemoveAll(dir); err != nil {
+				if err := wipe(); err != nil {
 					return nil, err
 				}
-				if err := os.MkdirAll(dir, 0o755); err != nil {
-					return nil, err
-				}
-				if task, err = newTask(); err != nil {
-					return nil, err
-				}
-				rt.txns = newStoreTxns(task.Stores(), rt.logged, true)
-				cp = nil
 			}
+		}
+	}
+	if st == nil {
+		// A standby's offsets were vetted when it opened; its stores moved with them since.
+		vetted, ahead, err := th.vetCheckpoint(ctx, id, task.Stores(), rt.logged, cp)
+		if err != nil {
+			_ = task.Close()
+			return nil, err
+		}
+		if ahead {
+			if err := wipe(); err != nil {
+				return nil, err
+			}
+		} else {
+			cp = vetted
 		}
 	}
 	if err := rt.txns.begin(); err != nil {
@@ -229,6 +250,7 @@ func (th *thread) restore(ctx context.Context, rt *runningTask, cp changelog.Che
 	began := time.Now()
 	var n int64
 	err = kafka.ReadRange(ctx, th.rt.cfg.Client, start, end, 200*time.Millisecond,
+		kafka.Stall{What: "restore task " + rt.task.ID().String(), FailAfter: th.rt.cfg.RestoreStallTimeout, Logger: th.log},
 		func(topic string, p int32, offset int64, key, value []byte, _ int64) error {
 			n++
 			rt.restored[changelog.TopicPartition{Topic: topic, Partition: p}] = offset + 1
@@ -278,7 +300,7 @@ func (th *thread) closeTask(rt *runningTask, clean bool) error {
 		return errors.Join(err, changelog.WriteCheckpoint(rt.dir, rt.checkpoint()))
 	}
 	if wipe {
-		return errors.Join(err, os.RemoveAll(rt.dir))
+		return errors.Join(err, wipeTaskDir(rt.dir))
 	}
 	return err
 }

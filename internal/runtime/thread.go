@@ -33,10 +33,6 @@ type thread struct {
 	index int
 	log   *zap.Logger
 	sess  *kafka.Session
-	// scfg made sess; a fenced producer gets a new session from it (recoverFromFencing).
-	scfg kafka.SessionConfig
-	// fencings counts the producer fencings recovered from since the last commit.
-	fencings int
 	bal      *kafka.Balancer
 
 	// mu protects tasks, standbys (with their stores, standbyParts, reader), rebalanced,
@@ -60,6 +56,13 @@ type thread struct {
 	// goroutines for the thread to handle (produce.go).
 	prodMu     sync.Mutex
 	prodFailed []produceFailure
+
+	// runCtx is the context run was called with: rebalance callbacks, which franz-go runs
+	// under the client's own context, stop their work when it ends too.
+	runCtx context.Context
+
+	// migrations are the times of the thread's recent task migrations (migrate.go).
+	migrations []time.Time
 
 	lastCommit time.Time
 	dirty      bool // processed something since the last commit
@@ -86,8 +89,9 @@ func maxTaskIdleMillis(d time.Duration) int64 {
 	return d.Milliseconds()
 }
 
-func newThread(rt *Runtime, index int) (*thread, error) {
-	th := &thread{rt: rt, index: index, tasks: map[processor.TaskID]*runningTask{},
+// newThread makes stream thread index of rt, to run with ctx (see runCtx).
+func newThread(ctx context.Context, rt *Runtime, index int) (*thread, error) {
+	th := &thread{rt: rt, index: index, runCtx: ctx, tasks: map[processor.TaskID]*runningTask{},
 		standbys: map[processor.TaskID]*standbyTask{}, standbyParts: map[changelog.TopicPartition]*standbyTask{},
 		log: rt.cfg.Logger.With(zap.Int("thread", index)), paused: map[tpKey]bool{}, lagMisses: map[string][]int32{}}
 	th.bal = kafka.NewBalancer(kafka.BalancerConfig{
@@ -95,19 +99,9 @@ func newThread(rt *Runtime, index int) (*thread, error) {
 		AcceptableRecoveryLag: rt.cfg.AcceptableRecoveryLag, MaxWarmupReplicas: rt.cfg.MaxWarmupReplicas,
 		Subscription: th.subscription, EndOffsetSums: rt.endOffsetSums, Logger: th.log,
 	})
-	scfg := kafka.SessionConfig{
-		ClientConfig: rt.cfg.Client, Group: rt.cfg.ApplicationID, Topics: rt.sourceTopics, Balancer: th.bal,
-		OnAssigned: th.onAssigned, OnRevoked: th.onRevoked, OnLost: th.onLost, SessionTimeout: rt.cfg.SessionTimeout,
-	}
-	scfg.ClientID = fmt.Sprintf("%s-%s-StreamThread-%d", rt.cfg.ApplicationID, rt.cfg.ProcessID, index)
-	if rt.cfg.ExactlyOnce {
-		scfg.TransactionalID = fmt.Sprintf("%s-%s-%d", rt.cfg.ApplicationID, rt.cfg.ProcessID, index)
-	}
-	sess, err := kafka.NewSession(scfg)
-	if err != nil {
+	if err := th.openSession(); err != nil {
 		return nil, err
 	}
-	th.sess, th.scfg = sess, scfg
 	th.lagFn = func(topic string, partition int32) (int64, bool) {
 		lag, known := th.sess.Lag(topic, partition)
 		if !known && !slices.Contains(th.lagMisses[topic], partition) {
@@ -204,6 +198,12 @@ func (th *thread) onLost(_ context.Context, _ map[string][]int32) {
 // tasks open, restoring; new standbys open and start tailing. Closed tasks leave their
 // checkpointed state on disk for a later assignment.
 func (th *thread) onAssigned(ctx context.Context, _ map[string][]int32) {
+	// franz-go's context lives as long as the client: a restoration under it would go on
+	// after the app was asked to stop (for minutes, on a large changelog). Stopping the app
+	// cuts it short; the task is left closed and the loop stops (see run).
+	ctx, cancel := context.WithCancel(ctx)
+	defer context.AfterFunc(th.runCtx, cancel)()
+	defer cancel()
 	th.mu.Lock()
 	defer th.mu.Unlock()
 	th.rebalanced = true
@@ -302,33 +302,32 @@ func sortedIDs[V any](m map[processor.TaskID]V) []processor.TaskID {
 	return ids
 }
 
+// bounded returns the context of one blocking call of the thread to the brokers that must
+// finish even when the app is stopping (a commit, the flush before it, an abort): not cancelled
+// with ctx, but bounded by BlockTimeout, so that unreachable brokers fail the thread instead of
+// holding it, and the app's shutdown, for ever.
+func (th *thread) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), th.rt.cfg.BlockTimeout)
+}
+
 // run is the thread's loop; it returns on a fatal error or when ctx is done.
 func (th *thread) run(ctx context.Context) (err error) {
+	// cutShort tells that the cancellation interrupted work that could not finish (a task
+	// reopening after an aborted transaction, say): the stop is clean for Run, but the tasks
+	// close dirty, keeping only what their stores committed.
+	cutShort := false
 	defer func() {
 		th.mu.Lock()
-		clean := err == nil
+		clean := err == nil && !cutShort
 		if clean && th.dirty {
 			clean = th.commitLocked(context.Background()) == nil
 		}
-		for id, rt := range th.tasks {
-			if cerr := th.closeTask(rt, clean); cerr != nil {
-				th.log.Warn("rill: close task", zapTask(id), zapErr(cerr))
-			}
-			delete(th.tasks, id)
-			th.rt.dirs.release(id, th.index)
-		}
-		for id, st := range th.standbys {
-			if cerr := th.closeStandby(st); cerr != nil {
-				th.log.Warn("rill: close standby task", zapTask(id), zapErr(cerr))
-			}
-		}
-		if th.reader != nil {
-			th.reader.Close()
-			th.reader = nil
-		}
+		th.closeAllLocked(clean)
 		th.mu.Unlock()
 		// Leaving the group runs the revoke callback, which takes mu: not under it.
-		th.sess.Close()
+		lctx, cancel := th.bounded(ctx)
+		th.sess.Close(lctx)
+		cancel()
 	}()
 	th.lastCommit = time.Now()
 	// Poll blocks until records arrive; bound it so that commits (the last one before an
@@ -354,14 +353,19 @@ func (th *thread) run(ctx context.Context) (err error) {
 			th.log.Warn("rill: poll", zapErr(perr))
 		}
 		res, err := th.step(ctx, recs)
-		if err != nil && th.rt.cfg.ExactlyOnce && kafka.IsFencedError(err) {
-			if rerr := th.recoverFromFencing(ctx, err); rerr != nil {
-				return rerr
-			}
-			wait = idle
-			continue
-		}
 		if err != nil {
+			if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+				th.log.Info("rill: stopping: the cancellation interrupted a step; tasks close without a final commit", zapErr(err))
+				cutShort = true
+				return nil
+			}
+			if kafka.IsTaskMigrated(err) && ctx.Err() == nil {
+				if err := th.migrate(ctx, err); err != nil {
+					return err
+				}
+				wait = idle
+				continue
+			}
 			return err
 		}
 		// Standbys with records waiting (a warm-up catching up, say) should not wait for
@@ -600,13 +604,22 @@ func (th *thread) commitLocked(ctx context.Context) error {
 		rt.task.Positions(processed.Set)
 	}
 	// A commit that has begun finishes even when the app is stopping: cut short, it would
-	// leave the transaction open and fail the thread, closing its tasks dirty (under
-	// exactly-once, wiping their state) instead of cleanly.
+	// leave the transaction open and fail the thread, closing its tasks dirty instead of
+	// cleanly. But not at any price: brokers that stopped answering must not hold the thread
+	// (and the app's shutdown) for ever, so the commit has BlockTimeout, and failing it fails
+	// the thread (issue 14: a commit after a broker restart hung for over 10 minutes and
+	// SIGINT did nothing).
 	if err := th.flushProducedLocked(ctx); err != nil {
 		return err
 	}
-	ok, err := th.sess.Commit(context.WithoutCancel(ctx), processed)
+	cctx, cancel := th.bounded(ctx)
+	ok, err := th.sess.Commit(cctx, processed)
+	timedOut := cctx.Err() != nil
+	cancel()
 	if err != nil {
+		if timedOut {
+			return fmt.Errorf("rill: commit did not finish within %v (brokers unreachable?): %w", th.rt.cfg.BlockTimeout, err)
+		}
 		return fmt.Errorf("rill: commit: %w", err)
 	}
 	if _, err := th.handleProduceFailuresLocked(ctx); err != nil {
@@ -648,7 +661,6 @@ func (th *thread) commitLocked(ctx context.Context) error {
 	}
 	th.dirty = false
 	th.lastCommit = time.Now()
-	th.fencings = 0
 	return nil
 }
 

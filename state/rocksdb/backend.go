@@ -121,7 +121,7 @@ func windowDefaults(name string, opts state.WindowOptions) (state.WindowOptions,
 	return opts, nil
 }
 
-// storePath checks name and returns the store's directory, creating its parent.
+// storePath checks name and returns the store's directory, creating it.
 func storePath(name, dir string) (string, error) {
 	if dir == "" {
 		return "", fmt.Errorf("rill: rocksdb store %q needs a state directory", name)
@@ -129,11 +129,14 @@ func storePath(name, dir string) (string, error) {
 	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
 		return "", fmt.Errorf("rill: rocksdb store name %q is not a valid directory name", name)
 	}
-	parent := filepath.Join(dir, dirName)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
+	// Owner-only (0700), made here rather than by RocksDB, which would make the store's
+	// directory 0755. RocksDB's files themselves are 0644 (7.8's POSIX file system has no
+	// setting that reaches them): the directory keeps other users out.
+	path := filepath.Join(dir, dirName, name)
+	if err := os.MkdirAll(path, 0o700); err != nil {
 		return "", fmt.Errorf("rill: rocksdb store %q: %w", name, err)
 	}
-	return filepath.Join(parent, name), nil
+	return path, nil
 }
 
 // openStore opens the RocksDB instance of store name with open (openPlain when nil: the

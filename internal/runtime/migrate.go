@@ -1,0 +1,117 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/rillstreams/rill/internal/kafka"
+)
+
+// Task migration (Kafka Streams' TaskMigratedException). A producer that is fenced, or whose
+// epoch or id the brokers no longer know (after a broker crash, or a transaction the
+// coordinator aborted on timeout), cannot commit again; neither can the tasks' work since
+// the last commit, which its open transaction held. That is not a failure of the app: the
+// thread closes its tasks dirty (transactional stores drop what they buffered, so they stay at
+// their last commit), closes its session, and opens a new one (a new producer: its
+// InitProducerID aborts whatever the old one left open) that rejoins the group. The tasks
+// reopen from their stores' committed offsets and the changelog tail, and the consumer
+// restarts from the committed input offsets: exactly-once carries on. Issue 14: a broker
+// SIGKILLed under load stopped the app with INVALID_PRODUCER_EPOCH then PRODUCER_FENCED.
+
+// migrationBackoff spaces two migrations of one thread, so that brokers refusing every new
+// producer do not turn the thread into a busy loop of sessions.
+const migrationBackoff = time.Second
+
+// maxMigrations migrations of one thread within migrationWindow fail it: something keeps
+// fencing its producer, most likely another live instance with the same ProcessID (so the same
+// transactional ids), and taking turns at fencing each other would only hide that.
+const (
+	maxMigrations   = 3
+	migrationWindow = time.Minute
+)
+
+// openSession creates the thread's group session (and, under exactly-once, its transactional
+// producer, initialized at once).
+func (th *thread) openSession() error {
+	rt := th.rt
+	scfg := kafka.SessionConfig{
+		ClientConfig: rt.cfg.Client, Group: rt.cfg.ApplicationID, Topics: rt.sourceTopics, Balancer: th.bal,
+		OnAssigned: th.onAssigned, OnRevoked: th.onRevoked, OnLost: th.onLost, SessionTimeout: rt.cfg.SessionTimeout,
+	}
+	scfg.ClientID = fmt.Sprintf("%s-%s-StreamThread-%d", rt.cfg.ApplicationID, rt.cfg.ProcessID, th.index)
+	if rt.cfg.ExactlyOnce {
+		scfg.TransactionalID = fmt.Sprintf("%s-%s-%d", rt.cfg.ApplicationID, rt.cfg.ProcessID, th.index)
+	}
+	sess, err := kafka.NewSession(scfg)
+	if err != nil {
+		return err
+	}
+	th.sess = sess
+	return nil
+}
+
+// closeAllLocked closes every active task (cleanly: checkpointed; or dirty) and every standby
+// (always cleanly: they hold committed data only), and the standbys' changelog reader.
+// th.mu must be held.
+func (th *thread) closeAllLocked(clean bool) {
+	for id, rt := range th.tasks {
+		if cerr := th.closeTask(rt, clean); cerr != nil {
+			th.log.Warn("rill: close task", zapTask(id), zapErr(cerr))
+		}
+		delete(th.tasks, id)
+		th.rt.dirs.release(id, th.index)
+	}
+	for id, st := range th.standbys {
+		if cerr := th.closeStandby(st); cerr != nil {
+			th.log.Warn("rill: close standby task", zapTask(id), zapErr(cerr))
+		}
+	}
+	if th.reader != nil {
+		th.reader.Close()
+		th.reader = nil
+	}
+}
+
+// migrate handles a task-migrated error (kafka.IsTaskMigrated): tasks closed dirty, a new
+// session, a rejoin. It fails only when no new session can be made.
+func (th *thread) migrate(ctx context.Context, cause error) error {
+	now := time.Now()
+	recent := th.migrations[:0]
+	for _, at := range th.migrations {
+		if now.Sub(at) < migrationWindow {
+			recent = append(recent, at)
+		}
+	}
+	th.migrations = append(recent, now)
+	if len(th.migrations) > maxMigrations {
+		return fmt.Errorf("rill: the producer was fenced %d times within %v; does another running instance use ProcessID %q? %w",
+			len(th.migrations), migrationWindow, th.rt.cfg.ProcessID, cause)
+	}
+	th.log.Warn("rill: the producer was fenced or lost its epoch (task migrated): closing the tasks dirty, "+
+		"re-initializing the producer and rejoining the group", zapErr(cause))
+	th.rt.setState(Rebalancing)
+	th.mu.Lock()
+	th.closeAllLocked(false)
+	th.dirty, th.rebalanced, th.assignErr, th.probeAt = false, false, nil, time.Time{}
+	clear(th.paused)
+	clear(th.lagMisses)
+	th.mu.Unlock()
+	lctx, cancel := th.bounded(ctx)
+	th.sess.Close(lctx) // leaving runs the revoke callback, which takes mu
+	cancel()
+	// Failed sends of the old producer belong to the aborted transaction and closed tasks.
+	th.prodMu.Lock()
+	th.prodFailed = nil
+	th.prodMu.Unlock()
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-time.After(migrationBackoff):
+	}
+	if err := th.openSession(); err != nil {
+		return fmt.Errorf("rill: re-initialize the producer after a task migration: %w", err)
+	}
+	th.lastCommit = time.Now()
+	return nil
+}
