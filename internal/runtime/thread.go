@@ -33,7 +33,7 @@ type thread struct {
 	index int
 	log   *zap.Logger
 	sess  *kafka.Session
-	bal      *kafka.Balancer
+	bal   *kafka.Balancer
 
 	// mu protects tasks, standbys (with their stores, standbyParts, reader), rebalanced,
 	// assignErr and probeAt: the loop holds it while it processes, applies changelogs to
