@@ -54,7 +54,11 @@ func (n *procNode[KIn, VIn, KOut, VOut]) process(rec processor.Record[KIn, VIn])
 	// A panic in user code is this node's processing error, handled here as Kafka Streams
 	// handles an exception at its ProcessorNode: the record's other branches still run when
 	// the handler continues.
+	t := n.task
+	prevTS, prevHeaders := t.recTS, t.recHeaders
+	t.recTS, t.recHeaders = rec.Timestamp, rec.Headers
 	defer func() {
+		t.recTS, t.recHeaders = prevTS, prevHeaders
 		if p := recover(); p != nil {
 			err = n.task.processingFailed(n.name, &processor.PanicError{Value: p, Stack: debug.Stack()})
 		}
