@@ -126,7 +126,7 @@ func TestRecordCacheEvictionOrder(t *testing.T) {
 	put(1, "a", "1")
 	put(2, "b", "1")
 	put(3, "c", "1")
-	put(4, "b", "2") // b is last written now: dirty order a, c, b
+	put(4, "b", "2")                         // b is last written now: dirty order a, c, b
 	if _, _, err := s.Get("a"); err != nil { // a is most recently used: LRU order c, b, a
 		t.Fatal(err)
 	}
