@@ -170,7 +170,7 @@ type metadataPeek struct {
 }
 
 func (p *metadataPeek) Init(ctx processor.Context[string, string]) error { p.ctx = ctx; return nil }
-func (p *metadataPeek) Close() error                                      { return nil }
+func (p *metadataPeek) Close() error                                     { return nil }
 func (p *metadataPeek) Process(r processor.Record[string, string]) error {
 	if md, ok := p.ctx.RecordMetadata(); ok {
 		*p.offsets = append(*p.offsets, md.Offset)

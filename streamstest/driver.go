@@ -372,6 +372,19 @@ func (d *Driver) Dropped() int64 {
 	return n
 }
 
+// DroppedByNode returns how many records each processor node dropped on purpose (late for
+// a window, without a key it needs), over all tasks: the count Kafka Streams reports as the
+// dropped-records metric. Nodes that dropped nothing are absent.
+func (d *Driver) DroppedByNode() map[string]int64 {
+	out := make(map[string]int64)
+	for _, t := range d.allTasks() {
+		for node, n := range t.DroppedByNode() {
+			out[node] += n
+		}
+	}
+	return out
+}
+
 // Close closes every task (processors, then stores). The driver closes itself at the end of
 // the test; calling Close earlier is allowed.
 func (d *Driver) Close() {

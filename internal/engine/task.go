@@ -221,16 +221,6 @@ func (t *Task) StreamTime() int64 { return t.streamTime }
 // Processed is the number of records the task has taken from its queues.
 func (t *Task) Processed() int64 { return t.processed }
 
-// recordDropped counts a record a processor dropped on purpose.
-func (t *Task) recordDropped(node, reason string) {
-	t.dropped++
-	if ce := t.log.Check(zap.DebugLevel, "rill: record dropped"); ce != nil {
-		md, _ := t.RecordMetadata()
-		ce.Write(zap.Stringer("task", t.id), zap.String("node", node), zap.String("reason", reason),
-			zap.String("topic", md.Topic), zap.Int32("partition", md.Partition), zap.Int64("offset", md.Offset))
-	}
-}
-
 // Dropped is the number of records skipped by error handlers that continued or dropped on
 // purpose by processors (late records, say).
 func (t *Task) Dropped() int64 { return t.dropped }
