@@ -50,3 +50,30 @@ func TestLateRecordsCountedAndWarned(t *testing.T) {
 		t.Fatalf("warnings %v", warned)
 	}
 }
+
+// Records with a null key or value are dropped, counted per node, by aggregations and reduces
+// (Kafka Streams' KStreamAggregate and KStreamReduce), and records with a null key by tables
+// (KTableSource).
+func TestNullKeysAndValuesDropped(t *testing.T) {
+	b := dsl.NewBuilder()
+	s := b.Stream("in", serde.JSON[*string](), serde.JSON[*string]())
+	s.GroupByKey().Count(dsl.Named("count"), dsl.Materialized("counts"))
+	s.GroupByKey().Reduce(func(a, _ *string) *string { return a }, dsl.Named("reduce"))
+	b.Table("table-in", serde.JSON[*string](), serde.String(), dsl.Named("table"), dsl.Materialized("rows"))
+	d := streamstest.New(t, mustBuild(t, b))
+	in := streamstest.Input(d, "in", serde.JSON[*string](), serde.JSON[*string]())
+	k, v := "k", "v"
+	in.PipeAt(nil, &v, at(1))
+	in.PipeAt(&k, nil, at(2))
+	in.PipeAt(&k, &v, at(3))
+	tin := streamstest.Input(d, "table-in", serde.JSON[*string](), serde.String())
+	tin.PipeAt(nil, "row", at(4))
+	tin.PipeAt(&k, "row", at(5))
+	want := map[string]int64{"count": 2, "reduce": 2, "table": 1}
+	if got := d.DroppedByNode(); len(got) != len(want) || got["count"] != 2 || got["reduce"] != 2 || got["table"] != 1 {
+		t.Fatalf("DroppedByNode = %v, want %v", got, want)
+	}
+	if n := storeValue[*string, int64](t, d, "counts", &k); n != 1 {
+		t.Fatalf("count of k = %d, want 1", n)
+	}
+}

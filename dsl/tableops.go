@@ -28,11 +28,15 @@ type upsertOp[K, VIn, V any] struct {
 	store  *state.TimestampedKeyValueStore[K, V]
 	unwrap func(VIn) (V, bool)
 	// cached: the store forwards the updates when its record cache flushes them.
-	cached bool
+	cached    bool
+	keyMayNil bool
 }
 
 func upsertSupplier[K, VIn, V any](st *upsertState, unwrap func(VIn) (V, bool)) processor.Supplier[K, VIn, K, change[V]] {
-	return func() processor.Processor[K, VIn, K, change[V]] { return &upsertOp[K, VIn, V]{st: st, unwrap: unwrap} }
+	keyMayNil := nullable[K]()
+	return func() processor.Processor[K, VIn, K, change[V]] {
+		return &upsertOp[K, VIn, V]{st: st, unwrap: unwrap, keyMayNil: keyMayNil}
+	}
 }
 
 func (p *upsertOp[K, VIn, V]) Init(ctx processor.Context[K, change[V]]) (err error) {
@@ -47,6 +51,11 @@ func (p *upsertOp[K, VIn, V]) Init(ctx processor.Context[K, change[V]]) (err err
 }
 
 func (p *upsertOp[K, VIn, V]) Process(r processor.Record[K, VIn]) error {
+	if isNil(&r.Key, p.keyMayNil) {
+		// A table has no row for a null key (Kafka Streams' KTableSource skips it).
+		p.ctx.RecordDropped("table: null key")
+		return nil
+	}
 	v, ok := p.unwrap(r.Value)
 	ch := change[V]{newV: v, hasNew: ok}
 	if p.cached {
