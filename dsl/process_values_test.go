@@ -105,7 +105,10 @@ type passValues struct {
 	ctx processor.FixedKeyContext[string, string]
 }
 
-func (p *passValues) Init(ctx processor.FixedKeyContext[string, string]) error { p.ctx = ctx; return nil }
+func (p *passValues) Init(ctx processor.FixedKeyContext[string, string]) error {
+	p.ctx = ctx
+	return nil
+}
 func (p *passValues) Process(r processor.FixedKeyRecord[string, string]) error {
 	return p.ctx.Forward(r)
 }
