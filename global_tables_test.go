@@ -61,7 +61,7 @@ func TestTwoGlobalTables(t *testing.T) {
 		t.Fatalf("topology has %d global sub-topologies, want 2:\n%v", globals, topo.Describe())
 	}
 
-	stop := startApp(t, ctx, topo, rill.Config{ApplicationID: "two-globals", Bootstrap: broker.Addrs(),
+	stop := startApp(t, ctx, topo, rill.Config{CacheMaxBytes: -1, ApplicationID: "two-globals", Bootstrap: broker.Addrs(),
 		StateDir: t.TempDir(), CommitInterval: 50 * time.Millisecond, StoreBackend: memory.Backend()})
 	out, err := broker.Consume(ctx, "enriched", 3, false)
 	if err != nil {

@@ -80,6 +80,9 @@ func countTopology(t testing.TB) *topology.Topology {
 	return topo
 }
 
+// The integration tests that check every update of a count (exactly once, no loss, no
+// duplicate) run with CacheMaxBytes: -1: the record cache would fold updates of a key between
+// commits into one (cache_integration_test.go tests that).
 func startApp(t testing.TB, ctx context.Context, topo *topology.Topology, cfg rill.Config) (stop func() error) {
 	app, err := rill.New(topo, cfg)
 	if err != nil {
@@ -146,7 +149,7 @@ func TestStatelessMatchesTestDriver(t *testing.T) {
 			yield(r.Key, r.Value)
 		}
 	})
-	stop := startApp(t, ctx, statelessTopology(t), rill.Config{ApplicationID: "stateless", Bootstrap: broker.Addrs(),
+	stop := startApp(t, ctx, statelessTopology(t), rill.Config{CacheMaxBytes: -1, ApplicationID: "stateless", Bootstrap: broker.Addrs(),
 		StateDir: t.TempDir(), CommitInterval: 50 * time.Millisecond, StoreBackend: memory.Backend()})
 	out, err := broker.Consume(ctx, "out", 240, false)
 	if err != nil {
@@ -230,7 +233,7 @@ func TestStatefulTwoInstancesExactlyOnce(t *testing.T) {
 	recs := keyed(2000, 40, int64Bytes)
 	counts, sums, n := expectedCounts(recs)
 	cfg := func(id string) rill.Config {
-		return rill.Config{ApplicationID: "counts", Bootstrap: broker.Addrs(), StateDir: t.TempDir(), ProcessID: id,
+		return rill.Config{CacheMaxBytes: -1, ApplicationID: "counts", Bootstrap: broker.Addrs(), StateDir: t.TempDir(), ProcessID: id,
 			ProcessingGuarantee: rill.ExactlyOnceV2}
 	}
 	stop1 := startApp(t, ctx, countTopology(t), cfg("one"))
@@ -264,7 +267,7 @@ func TestRestartRestoresState(t *testing.T) {
 	counts, sums, n := expectedCounts(recs)
 	dir := t.TempDir()
 	var restored atomic.Int64
-	cfg := rill.Config{ApplicationID: "restart", Bootstrap: broker.Addrs(), StateDir: dir, ProcessID: "same",
+	cfg := rill.Config{CacheMaxBytes: -1, ApplicationID: "restart", Bootstrap: broker.Addrs(), StateDir: dir, ProcessID: "same",
 		CommitInterval:  100 * time.Millisecond,
 		RestoreListener: func(e rill.RestoreEvent) { restored.Add(e.Records) }}
 	if err := broker.Produce(ctx, recs[:n/2]...); err != nil {
@@ -506,7 +509,7 @@ func crashChild() int {
 	if v := os.Getenv("RILL_SESSION_TIMEOUT"); v != "" {
 		session, _ = time.ParseDuration(v)
 	}
-	app, err := rill.New(countTopology(nil), rill.Config{ApplicationID: "crash", ProcessID: process,
+	app, err := rill.New(countTopology(nil), rill.Config{CacheMaxBytes: -1, ApplicationID: "crash", ProcessID: process,
 		Bootstrap: strings.Split(os.Getenv("RILL_BOOTSTRAP"), ","), StateDir: os.Getenv("RILL_STATE_DIR"),
 		ProcessingGuarantee: guarantee, SessionTimeout: session,
 		RestoreListener: func(e rill.RestoreEvent) {
@@ -539,7 +542,7 @@ func TestRefusedSessionTimeoutFailsRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	broker := newBroker(t, ctx, 1, "in", "out")
-	app, err := rill.New(countTopology(t), rill.Config{ApplicationID: "refused", Bootstrap: broker.Addrs(),
+	app, err := rill.New(countTopology(t), rill.Config{CacheMaxBytes: -1, ApplicationID: "refused", Bootstrap: broker.Addrs(),
 		StateDir: t.TempDir(), SessionTimeout: 2 * time.Second})
 	must(t, err)
 	err = app.Run(ctx)

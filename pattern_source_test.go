@@ -46,7 +46,7 @@ func TestPatternSource(t *testing.T) {
 		}
 	}
 	must(t, broker.Produce(ctx, recs...))
-	stop := startApp(t, ctx, patternCountTopology(t), rill.Config{ApplicationID: "pattern", Bootstrap: broker.Addrs(),
+	stop := startApp(t, ctx, patternCountTopology(t), rill.Config{CacheMaxBytes: -1, ApplicationID: "pattern", Bootstrap: broker.Addrs(),
 		StateDir: t.TempDir(), CommitInterval: 50 * time.Millisecond, StoreBackend: memory.Backend()})
 	out, err := broker.Consume(ctx, "counts", 40, false)
 	if err != nil {
@@ -72,7 +72,7 @@ func TestPatternSourceErrors(t *testing.T) {
 	broker := kafkatest.New(t)
 	must(t, broker.CreateTopic(ctx, "counts", 1))
 	run := func(appID string) error {
-		app, err := rill.New(patternCountTopology(t), rill.Config{ApplicationID: appID, Bootstrap: broker.Addrs(),
+		app, err := rill.New(patternCountTopology(t), rill.Config{CacheMaxBytes: -1, ApplicationID: appID, Bootstrap: broker.Addrs(),
 			StateDir: t.TempDir(), StoreBackend: memory.Backend()})
 		must(t, err)
 		rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)

@@ -97,7 +97,7 @@ func TestProductionErrorContinue(t *testing.T) {
 			defer cancel()
 			broker, recs := bigRecordsBroker(t, ctx, 100)
 			var h handlerCalls
-			cfg := rill.Config{ApplicationID: "prod-continue", Bootstrap: broker.Addrs(), StateDir: t.TempDir(),
+			cfg := rill.Config{CacheMaxBytes: -1, ApplicationID: "prod-continue", Bootstrap: broker.Addrs(), StateDir: t.TempDir(),
 				CommitInterval: 50 * time.Millisecond, StoreBackend: memory.Backend(),
 				ProductionHandler: h.handler(processor.LogAndContinue)}
 			if eos {
@@ -160,7 +160,7 @@ func TestProductionErrorDeadLetter(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	broker, _ := bigRecordsBroker(t, ctx, 50)
-	stop := startApp(t, ctx, bigRecordsTopology(t), rill.Config{ApplicationID: "prod-dlq", Bootstrap: broker.Addrs(),
+	stop := startApp(t, ctx, bigRecordsTopology(t), rill.Config{CacheMaxBytes: -1, ApplicationID: "prod-dlq", Bootstrap: broker.Addrs(),
 		StateDir: t.TempDir(), CommitInterval: 50 * time.Millisecond, StoreBackend: memory.Backend(),
 		ProductionHandler: processor.DeadLetterQueue("dlq")})
 	dlq, err := broker.Consume(ctx, "dlq", 5, false)
@@ -190,7 +190,7 @@ func TestProductionErrorFail(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			broker, _ := bigRecordsBroker(t, ctx, 100)
-			cfg := rill.Config{ApplicationID: "prod-fail", Bootstrap: broker.Addrs(), StateDir: t.TempDir(),
+			cfg := rill.Config{CacheMaxBytes: -1, ApplicationID: "prod-fail", Bootstrap: broker.Addrs(), StateDir: t.TempDir(),
 				CommitInterval: 50 * time.Millisecond, StoreBackend: memory.Backend()} // default: LogAndFail
 			if eos {
 				cfg.ProcessingGuarantee = rill.ExactlyOnceV2
@@ -240,7 +240,7 @@ func TestProductionErrorChangelogIsFatal(t *testing.T) {
 	topo, err := b.Build()
 	must(t, err)
 	var h handlerCalls
-	app, err := rill.New(topo, rill.Config{ApplicationID: "prod-changelog", Bootstrap: broker.Addrs(),
+	app, err := rill.New(topo, rill.Config{CacheMaxBytes: -1, ApplicationID: "prod-changelog", Bootstrap: broker.Addrs(),
 		StateDir: t.TempDir(), CommitInterval: 50 * time.Millisecond, StoreBackend: memory.Backend(),
 		ProductionHandler: h.handler(processor.LogAndContinue)})
 	must(t, err)

@@ -61,7 +61,7 @@ func runTicks(t *testing.T, g rill.ProcessingGuarantee) (dir string, runErr erro
 		t.Fatal(err)
 	}
 	dir = t.TempDir()
-	stop := startApp(t, ctx, tickStoreTopology(t), rill.Config{ApplicationID: "ticks", Bootstrap: broker.Addrs(),
+	stop := startApp(t, ctx, tickStoreTopology(t), rill.Config{CacheMaxBytes: -1, ApplicationID: "ticks", Bootstrap: broker.Addrs(),
 		StateDir: dir, ProcessingGuarantee: g, CommitInterval: 100 * time.Millisecond})
 	// One record, then only wall-clock punctuations.
 	if err := broker.Produce(ctx, kafkatest.Record{Topic: "in", Key: []byte("k"), Value: int64Bytes(1), Timestamp: time.Now()}); err != nil {

@@ -53,7 +53,7 @@ func benchmarkRestore(b *testing.B, guarantee rill.ProcessingGuarantee) {
 	}
 	b.ResetTimer()
 	restored := make(chan rill.RestoreEvent, 1)
-	stop := startApp(b, ctx, countTopology(b), rill.Config{ApplicationID: "restore", Bootstrap: broker.Addrs(), StateDir: b.TempDir(),
+	stop := startApp(b, ctx, countTopology(b), rill.Config{CacheMaxBytes: -1, ApplicationID: "restore", Bootstrap: broker.Addrs(), StateDir: b.TempDir(),
 		ProcessingGuarantee: guarantee, RestoreListener: func(e rill.RestoreEvent) { restored <- e }})
 	e := <-restored
 	b.StopTimer()

@@ -144,6 +144,17 @@ type Config struct {
 	ApplicationServer string
 	// ReplicationFactor of internal topics (default -1: the brokers' default).
 	ReplicationFactor int
+	// CacheMaxBytes is the size of the record cache (Kafka Streams' statestore.cache.max.bytes),
+	// shared evenly by the stream threads; default 10 MiB. Tables and aggregations keep their
+	// updates in it and, when it is flushed — at each commit, or when it is full — write to
+	// their stores and changelogs and forward downstream only each key's latest value: a key
+	// updated a thousand times between commits costs one store write, one changelog record and
+	// one output record instead of a thousand. Larger caches save more writes and records;
+	// longer CommitIntervals too, at the cost of latency (updates wait for the commit). Any
+	// negative value disables the cache (every update is written and forwarded as it happens,
+	// as statestore.cache.max.bytes=0); a store opts out with
+	// dsl.Materialized(...).WithCachingDisabled().
+	CacheMaxBytes int64
 	// StoreBackend keeps stores that name no backend (default: RocksDB with a shared 50 MiB
 	// block cache).
 	StoreBackend state.Backend
@@ -236,6 +247,12 @@ func (c *Config) defaults() {
 	}
 	if c.ReplicationFactor == 0 {
 		c.ReplicationFactor = -1
+	}
+	switch {
+	case c.CacheMaxBytes == 0:
+		c.CacheMaxBytes = state.DefaultCacheMaxBytes
+	case c.CacheMaxBytes < 0:
+		c.CacheMaxBytes = 0 // disabled
 	}
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()
@@ -337,7 +354,7 @@ func New(topo *topology.Topology, cfg Config) (*App, error) {
 		MaxWarmupReplicas: cfg.MaxWarmupReplicas, ProbingRebalanceInterval: cfg.ProbingRebalanceInterval,
 		SessionTimeout: cfg.SessionTimeout, RestoreStallTimeout: cfg.RestoreStallTimeout,
 		MaxTaskIdle: cfg.MaxTaskIdle, BufferedRecordsPerPartition: cfg.BufferedRecordsPerPartition,
-		RestoreListener: cfg.RestoreListener,
+		RestoreListener: cfg.RestoreListener, CacheMaxBytes: cfg.CacheMaxBytes,
 		OnState: func(s State) {
 			stMu.Lock()
 			old := last

@@ -270,7 +270,7 @@ func standbyChild() int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	standbys, _ := strconv.Atoi(os.Getenv("RILL_STANDBYS"))
-	app, err := rill.New(failoverTopology(nil, os.Getenv("RILL_IN"), os.Getenv("RILL_OUT"), nil), rill.Config{
+	app, err := rill.New(failoverTopology(nil, os.Getenv("RILL_IN"), os.Getenv("RILL_OUT"), nil), rill.Config{CacheMaxBytes: -1,
 		ApplicationID: os.Getenv("RILL_APP"), ProcessID: os.Getenv("RILL_PROCESS"),
 		Bootstrap: strings.Split(os.Getenv("RILL_BOOTSTRAP"), ","), StateDir: os.Getenv("RILL_STATE_DIR"),
 		ProcessingGuarantee: rill.ExactlyOnceV2, NumStandbyReplicas: standbys})
@@ -311,7 +311,7 @@ func runFailover(t *testing.T, standbys, n int) failoverResult {
 	prog := &progress{last: map[int32]time.Time{}}
 	rest := &restores{}
 	cfg := func(process string) rill.Config {
-		return rill.Config{ApplicationID: app, ProcessID: process, Bootstrap: broker.Addrs(), StateDir: t.TempDir(),
+		return rill.Config{CacheMaxBytes: -1, ApplicationID: app, ProcessID: process, Bootstrap: broker.Addrs(), StateDir: t.TempDir(),
 			ProcessingGuarantee: rill.ExactlyOnceV2, NumStandbyReplicas: standbys, RestoreListener: rest.listener(process)}
 	}
 	child := startStandbyChild(t, broker, app, in, out, "victim", t.TempDir(), standbys)
@@ -441,7 +441,7 @@ func TestScaleOutWarmsUpFirst(t *testing.T) {
 	const acceptable = 1000
 	rest := &restores{}
 	cfg := func(process string) rill.Config {
-		return rill.Config{ApplicationID: app, ProcessID: process, Bootstrap: broker.Addrs(), StateDir: t.TempDir(),
+		return rill.Config{CacheMaxBytes: -1, ApplicationID: app, ProcessID: process, Bootstrap: broker.Addrs(), StateDir: t.TempDir(),
 			ProcessingGuarantee: rill.ExactlyOnceV2, NumStandbyReplicas: 1, AcceptableRecoveryLag: acceptable,
 			ProbingRebalanceInterval: 2 * time.Second, RestoreListener: rest.listener(process)}
 	}
@@ -522,7 +522,7 @@ func TestStandbysAcrossThreads(t *testing.T) {
 	broker, adm, app, in, out := standbySetup(t, ctx, "threads", "", failoverPartitions)
 	rest := &restores{}
 	cfg := func(process string) rill.Config {
-		return rill.Config{ApplicationID: app, ProcessID: process, Bootstrap: broker.Addrs(), StateDir: t.TempDir(),
+		return rill.Config{CacheMaxBytes: -1, ApplicationID: app, ProcessID: process, Bootstrap: broker.Addrs(), StateDir: t.TempDir(),
 			NumThreads: 2, ProcessingGuarantee: rill.ExactlyOnceV2, NumStandbyReplicas: 1, RestoreListener: rest.listener(process)}
 	}
 	stopA := startApp(t, ctx, failoverTopology(t, in, out, nil), cfg("a"))
@@ -589,7 +589,7 @@ func TestGivenUpTaskBecomesStandby(t *testing.T) {
 	rest := &restores{}
 	logCore, logs := observer.New(zapcore.InfoLevel)
 	cfg := func(process string) rill.Config {
-		return rill.Config{ApplicationID: app, ProcessID: process, Bootstrap: broker.Addrs(), StateDir: t.TempDir(),
+		return rill.Config{CacheMaxBytes: -1, ApplicationID: app, ProcessID: process, Bootstrap: broker.Addrs(), StateDir: t.TempDir(),
 			ProcessingGuarantee: rill.ExactlyOnceV2, NumStandbyReplicas: 1, AcceptableRecoveryLag: 500,
 			ProbingRebalanceInterval: time.Second, RestoreListener: rest.listener(process),
 			Logger: zap.New(logCore).With(zap.String("instance", process))}

@@ -113,7 +113,7 @@ func TestMaxTaskIdleWaitsForLateRecords(t *testing.T) {
 			must(t, broker.Produce(ctx, sideRecords("left", "L", base, 10, 20, 30, 40)...))
 			s := newSeen()
 			listener, running := waitRunning()
-			startApp(t, ctx, mergeTopology(t, "left", "right", s), rill.Config{ApplicationID: "idle",
+			startApp(t, ctx, mergeTopology(t, "left", "right", s), rill.Config{CacheMaxBytes: -1, ApplicationID: "idle",
 				Bootstrap: broker.Addrs(), StateDir: t.TempDir(), StoreBackend: memory.Backend(),
 				CommitInterval: 50 * time.Millisecond, MaxTaskIdle: tc.idle, StateListener: listener})
 			select {
@@ -169,7 +169,7 @@ func TestTimestampOrderWithLaggingPartition(t *testing.T) {
 			must(t, broker.Produce(ctx, sideRecords("left", "L", base, lts...)...))
 			must(t, broker.Produce(ctx, sideRecords("right", "R", base, rts...)...))
 			s := newSeen()
-			cfg := rill.Config{ApplicationID: "lagging", Bootstrap: broker.Addrs(), StateDir: t.TempDir(),
+			cfg := rill.Config{CacheMaxBytes: -1, ApplicationID: "lagging", Bootstrap: broker.Addrs(), StateDir: t.TempDir(),
 				StoreBackend: memory.Backend(), CommitInterval: 50 * time.Millisecond, MaxPollRecords: 7,
 				BufferedRecordsPerPartition: 5}
 			if eos {
@@ -204,7 +204,7 @@ func TestCommitsProcessedOffsets(t *testing.T) {
 			base := time.Now().Add(-time.Hour).UnixMilli()
 			must(t, broker.Produce(ctx, sideRecords("left", "L", base, 10, 20, 30)...))
 			must(t, broker.Produce(ctx, sideRecords("right", "R", base, 15)...))
-			cfg := rill.Config{ApplicationID: "processed", Bootstrap: broker.Addrs(), StateDir: t.TempDir(),
+			cfg := rill.Config{CacheMaxBytes: -1, ApplicationID: "processed", Bootstrap: broker.Addrs(), StateDir: t.TempDir(),
 				StoreBackend: memory.Backend(), CommitInterval: 50 * time.Millisecond, MaxTaskIdle: time.Minute}
 			if eos {
 				cfg.ProcessingGuarantee = rill.ExactlyOnceV2
@@ -263,7 +263,7 @@ func TestRebalanceDropsQueuedRecords(t *testing.T) {
 			must(t, broker.Produce(ctx, sideRecords("left", "L", base, 10, 20, 30)...))
 			must(t, broker.Produce(ctx, sideRecords("right", "R", base, 15)...))
 			cfg := func(process string, listener func(old, new rill.State)) rill.Config {
-				c := rill.Config{ApplicationID: "rebalance", ProcessID: process, Bootstrap: broker.Addrs(),
+				c := rill.Config{CacheMaxBytes: -1, ApplicationID: "rebalance", ProcessID: process, Bootstrap: broker.Addrs(),
 					StateDir: t.TempDir(), StoreBackend: memory.Backend(), CommitInterval: 50 * time.Millisecond,
 					MaxTaskIdle: time.Minute, StateListener: listener}
 				if eos {

@@ -88,7 +88,7 @@ func reduceStream[K, V any](g *GroupedStream[K, V], cfg tableConfig, f func(V, V
 	}
 	return groupAggregate(g, cfg, "KSTREAM-REDUCE-", vs, func(st *upsertState) processor.Supplier[K, V, K, change[V]] {
 		return func() processor.Processor[K, V, K, change[V]] {
-			return &streamReduceOp[K, V]{st: st, reduce: f}
+			return &streamReduceOp[K, V]{st: st, reduce: f, nulls: nullsOf[K, V]()}
 		}
 	})
 }
@@ -97,7 +97,7 @@ func aggregateStream[K, V, VA any](g *GroupedStream[K, V], cfg tableConfig, pref
 	init func() VA, f func(K, V, VA) VA) *Table[K, VA] {
 	return groupAggregate(g, cfg, prefix, vs, func(st *upsertState) processor.Supplier[K, V, K, change[VA]] {
 		return func() processor.Processor[K, V, K, change[VA]] {
-			return &streamAggOp[K, V, VA]{st: st, init: init, agg: f}
+			return &streamAggOp[K, V, VA]{st: st, init: init, agg: f, nulls: nullsOf[K, V]()}
 		}
 	})
 }
@@ -172,11 +172,30 @@ func aggregationInput[K, V, VA any](g *GroupedStream[K, V], cfg tableConfig, pre
 // records', as in Kafka Streams.
 type streamAggOp[K, V, VA any] struct {
 	derivedTableOp[K, VA]
-	init func() VA
-	agg  func(K, V, VA) VA
+	init  func() VA
+	agg   func(K, V, VA) VA
+	nulls nulls
+}
+
+// nulls says whether keys and values of a record type can be nil (Kafka nulls).
+type nulls struct{ key, value bool }
+
+func nullsOf[K, V any]() nulls { return nulls{key: nullable[K](), value: nullable[V]()} }
+
+// skipNull drops a record with a nil key or value, as Kafka Streams' KStreamAggregate and
+// KStreamReduce do ("Skipping record due to null key or value"), counted and logged.
+func skipNull[K, V, KO, VO any](ctx processor.Context[KO, VO], n nulls, r *processor.Record[K, V], op string) bool {
+	if isNil(&r.Key, n.key) || isNil(&r.Value, n.value) {
+		ctx.RecordDropped(op + ": null key or value")
+		return true
+	}
+	return false
 }
 
 func (p *streamAggOp[K, V, VA]) Process(r processor.Record[K, V]) error {
+	if skipNull(p.ctx, p.nulls, &r, "aggregation") {
+		return nil
+	}
 	old, had, err := p.store.Get(r.Key)
 	if err != nil {
 		return err
@@ -193,9 +212,13 @@ func (p *streamAggOp[K, V, VA]) Process(r processor.Record[K, V]) error {
 type streamReduceOp[K, V any] struct {
 	derivedTableOp[K, V]
 	reduce func(V, V) V
+	nulls  nulls
 }
 
 func (p *streamReduceOp[K, V]) Process(r processor.Record[K, V]) error {
+	if skipNull(p.ctx, p.nulls, &r, "reduce") {
+		return nil
+	}
 	old, had, err := p.store.Get(r.Key)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ type MaterializedOption struct {
 	name      string
 	backend   state.Backend
 	noLogging bool
+	noCaching bool
 	retention time.Duration // window and session stores only; 0: the windows' minimum
 }
 
@@ -33,6 +34,22 @@ func (m MaterializedOption) WithBackend(b state.Backend) MaterializedOption {
 // (from its source) after a restart.
 func (m MaterializedOption) WithLoggingDisabled() MaterializedOption {
 	m.noLogging = true
+	return m
+}
+
+// WithCachingDisabled keeps the store out of the record cache (Kafka Streams'
+// Materialized.withCachingDisabled): every update is written to the store and its changelog
+// and forwarded downstream as it happens, instead of once per key per commit. Caching is on by
+// default for tables and aggregations; rill.Config.CacheMaxBytes sets the cache's size (a
+// negative size turns caching off for the whole app).
+func (m MaterializedOption) WithCachingDisabled() MaterializedOption {
+	m.noCaching = true
+	return m
+}
+
+// WithCachingEnabled puts the store in the record cache, the default.
+func (m MaterializedOption) WithCachingEnabled() MaterializedOption {
+	m.noCaching = false
 	return m
 }
 
@@ -93,6 +110,11 @@ func (c tableConfig) storeOptions() (backend state.Backend, logging bool) {
 		return nil, true
 	}
 	return c.materialized.backend, !c.materialized.noLogging
+}
+
+// caching tells whether the store is cached: by default, as Kafka Streams' Materialized.
+func (c tableConfig) caching() bool {
+	return c.materialized == nil || !c.materialized.noCaching
 }
 
 func topologyInternal(name string) topology.InternalTopic { return topology.InternalTopic{Name: name} }

@@ -192,6 +192,29 @@ func repartitionThrough[K, V any](s *Stream[K, V], name string, partitions int, 
 	return sourceName
 }
 
+// ProcessValues plugs a processor.FixedKeyProcessor into the stream (Kafka Streams'
+// KStream.processValues, KIP-820): like Process, but the processor can change values,
+// timestamps and headers, never keys, so the stream stays partitioned as it was — a grouping
+// or join downstream repartitions only if something upstream changed keys. Stores it uses are
+// added with Builder.AddStateStore and named with WithStores. Named names the node (default
+// "KSTREAM-PROCESSVALUES-<n>").
+//
+//	enriched := orders.ProcessValues(func() processor.FixedKeyProcessor[string, Order, Order] {
+//		return &stamp{} // Process(r): return ctx.Forward(r.WithValue(stamped(r.Value)))
+//	})
+//	enriched.GroupByKey().Count() // no repartition topic
+func (s *Stream[K, V]) ProcessValues[VR any](supplier processor.FixedKeySupplier[K, V, VR], opts ...ProcessOption) *Stream[K, VR] {
+	var cfg processConfig
+	for _, o := range opts {
+		o.applyProcess(&cfg)
+	}
+	name := addProcessor(s, s.b.nameOr(cfg.name, "KSTREAM-PROCESSVALUES-"), processor.FixedKeyAdapter(supplier))
+	for _, st := range cfg.stores {
+		s.b.check(s.b.topo.ConnectStore(st, name))
+	}
+	return derive(s.b, name, s.keySerde, sameSerde[V, VR](s.valueSerde), s.repartitionRequired)
+}
+
 // Process plugs a processor.Processor into the stream (Kafka Streams' KStream.process). It may
 // forward records with any key, so a grouping or join downstream repartitions first. Stores it
 // uses are added with Builder.AddStateStore and named with WithStores.

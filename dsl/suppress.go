@@ -5,19 +5,32 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
 	"github.com/rillstreams/rill/state"
 )
 
-// Suppressed says what Suppress holds back; make one with UntilWindowCloses.
-type Suppressed struct{ untilWindowCloses bool }
+// Suppressed says what Suppress holds back; make one with UntilWindowCloses or UntilTimeLimit.
+type Suppressed struct {
+	untilWindowCloses bool
+	timeLimit         time.Duration
+	buffer            BufferConfig
+}
 
 // UntilWindowCloses holds each window's updates back until the window closes, then emits its
-// final value once (Kafka Streams' Suppressed.untilWindowCloses with an unbounded buffer).
-// Buffered updates live in a logged state store, so they survive restarts.
-func UntilWindowCloses() Suppressed { return Suppressed{untilWindowCloses: true} }
+// final value once (Kafka Streams' Suppressed.untilWindowCloses). The buffer is unbounded
+// unless a BufferConfig with ShutDownWhenFull is given (emitting early would break final
+// results, so EmitEarlyWhenFull is a Build error). Buffered updates live in a logged state
+// store: they are written to its changelog and restored after a restart or failover.
+func UntilWindowCloses(buffer ...BufferConfig) Suppressed {
+	s := Suppressed{untilWindowCloses: true, buffer: Unbounded()}
+	if len(buffer) > 0 {
+		s.buffer = buffer[0]
+	}
+	return s
+}
 
 // ErrNotWindowed is matched by the Build error of Suppress(UntilWindowCloses()) on a table
 // whose keys are not windows (it was not made by WindowedBy or SessionWindowedBy, or its keys
@@ -48,18 +61,29 @@ func (t *Table[K, V]) Suppress(s Suppressed, opts ...Option) *Table[K, V] {
 		storeName = b.newName("KTABLE-SUPPRESS-STATE-STORE-")
 	}
 	out := &Table[K, V]{b: b, node: name, keySerde: t.keySerde, valueSerde: t.valueSerde, windows: t.windows}
-	if !s.untilWindowCloses {
-		b.errs = append(b.errs, fmt.Errorf("rill: suppress %s: use dsl.UntilWindowCloses()", name))
+	if !s.buffer.set || (!s.untilWindowCloses && s.timeLimit < 0) {
+		b.errs = append(b.errs, fmt.Errorf("rill: suppress %s: use dsl.UntilWindowCloses() or dsl.UntilTimeLimit(d, buffer) with d >= 0", name))
+		return out
+	}
+	if err := s.buffer.validate(s.untilWindowCloses); err != nil {
+		b.errs = append(b.errs, fmt.Errorf("rill: suppress %s: %w", name, err))
 		return out
 	}
 	var end func(K) int64
-	if t.windows != nil {
-		end, _ = t.windows.end.(func(K) int64)
-	}
-	if end == nil {
-		b.errs = append(b.errs, fmt.Errorf("%w: suppress %s: UntilWindowCloses needs a table made by WindowedBy or SessionWindowedBy",
-			ErrNotWindowed, name))
-		return out
+	var closed func(end, streamTime int64) bool
+	if s.untilWindowCloses {
+		if t.windows != nil {
+			end, _ = t.windows.end.(func(K) int64)
+			closed = t.windows.closed
+		}
+		if end == nil {
+			b.errs = append(b.errs, fmt.Errorf("%w: suppress %s: UntilWindowCloses needs a table made by WindowedBy or SessionWindowedBy",
+				ErrNotWindowed, name))
+			return out
+		}
+	} else {
+		limit := s.timeLimit.Milliseconds()
+		closed = func(ts, streamTime int64) bool { return ts <= streamTime-limit }
 	}
 	ks, vs, err := resolveSerdes(name, nil, t.keySerde, t.valueSerde)
 	if !b.check(err) {
@@ -69,9 +93,9 @@ func (t *Table[K, V]) Suppress(s Suppressed, opts ...Option) *Table[K, V] {
 		t.sendOld() // the buffer keeps the value downstream saw before the first held update
 	}
 	st := &upsertState{store: storeName}
-	closed := t.windows.closed
+	buffer, final := s.buffer, s.untilWindowCloses
 	b.check(b.topo.AddProcessor(name, func() processor.Processor[K, change[V], K, change[V]] {
-		return &suppressOp[K, V]{st: st, ks: ks, vs: vs, end: end, closed: closed}
+		return &suppressOp[K, V]{st: st, ks: ks, vs: vs, end: end, closed: closed, final: final, limits: buffer}
 	}, t.node))
 	b.check(b.topo.AddStore(state.NewKeyValueStoreBuilder(storeName, serde.Bytes(), serde.Bytes()), name))
 	out.sendOld = func() { st.sendOld = true }
@@ -90,16 +114,27 @@ func (t *Table[K, V]) Suppress(s Suppressed, opts ...Option) *Table[K, V] {
 // The prior value is the one downstream saw before the first held update of the key; it is
 // forwarded as the old value.
 type suppressOp[K, V any] struct {
-	ctx      processor.Context[K, change[V]]
-	st       *upsertState
-	ks       serde.Serde[K]
-	vs       serde.Serde[V]
+	ctx processor.Context[K, change[V]]
+	st  *upsertState
+	ks  serde.Serde[K]
+	vs  serde.Serde[V]
+	// final: UntilWindowCloses, whose buffer time is the window end (end) and which never
+	// emits deletes; else UntilTimeLimit, whose buffer time is the latest update's timestamp.
+	final    bool
 	end      func(K) int64
-	closed   func(end, streamTime int64) bool
+	closed   func(bufferTime, streamTime int64) bool
+	limits   BufferConfig
 	store    state.KeyValueBytesStore
 	observed int64
 	evicted  int64 // observed time at the last eviction
 	pending  [][2][]byte
+	// scanned: the buffer's size (and, for time limits, index) were read from the store,
+	// which is restored after Init, so at the first record.
+	scanned        bool
+	records, bytes int64
+	// index maps each held serialized key to its buffer time (time limits only: a key's
+	// entry moves in time with each update).
+	index map[string]int64
 }
 
 func (p *suppressOp[K, V]) Init(ctx processor.Context[K, change[V]]) error {
@@ -120,30 +155,87 @@ func (p *suppressOp[K, V]) Init(ctx processor.Context[K, change[V]]) error {
 func (p *suppressOp[K, V]) Close() error { return nil }
 
 func (p *suppressOp[K, V]) Process(r processor.Record[K, change[V]]) error {
+	if !p.scanned {
+		if err := p.scan(); err != nil {
+			return err
+		}
+	}
 	if r.Timestamp > p.observed {
 		p.observed = r.Timestamp
 	}
 	if err := p.buffer(r); err != nil {
 		return err
 	}
-	if p.observed == p.evicted {
-		return nil // stream time stood still: nothing closed since the last eviction
+	if p.observed != p.evicted {
+		p.evicted = p.observed
+		if err := p.evict(func(t, _, _ int64) bool { return p.closed(t, p.observed) }); err != nil {
+			return err
+		}
 	}
-	p.evicted = p.observed
-	return p.evict()
+	if !p.limits.full(p.records, p.bytes) {
+		return nil
+	}
+	if p.limits.shutDown {
+		return fmt.Errorf("%w: %s holds %d records and %d bytes (at most %d records, %d bytes; 0: no bound)",
+			ErrSuppressionBufferFull, p.st.store, p.records, p.bytes, p.limits.maxRecords, p.limits.maxBytes)
+	}
+	// Emit early, oldest first, until the buffer fits again.
+	return p.evict(func(_, records, bytes int64) bool { return p.limits.full(records, bytes) })
 }
+
+// scan reads the buffer's size, and for time limits its index, from the (restored) store.
+func (p *suppressOp[K, V]) scan() error {
+	p.scanned = true
+	if !p.final {
+		p.index = make(map[string]int64)
+	}
+	it, err := p.store.All()
+	if err != nil {
+		return err
+	}
+	for it.Next() {
+		k := it.Key()
+		p.records++
+		p.bytes += int64(len(k) + len(it.Value()))
+		if !p.final && len(k) >= 8 {
+			p.index[string(k[8:])] = bufferTime(k)
+		}
+	}
+	err = it.Err()
+	if cerr := it.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func bufferKey(t int64, kb []byte) []byte {
+	bk := make([]byte, 8+len(kb))
+	binary.BigEndian.PutUint64(bk, uint64(t)^(1<<63))
+	copy(bk[8:], kb)
+	return bk
+}
+
+func bufferTime(bk []byte) int64 { return int64(binary.BigEndian.Uint64(bk) ^ (1 << 63)) }
 
 func (p *suppressOp[K, V]) buffer(r processor.Record[K, change[V]]) error {
 	kb, err := p.ks.Serialize(p.st.store, r.Key)
 	if err != nil {
 		return keyError(p.st.store, true, err)
 	}
-	bk := make([]byte, 8+len(kb))
-	binary.BigEndian.PutUint64(bk, uint64(p.end(r.Key))^(1<<63))
-	copy(bk[8:], kb)
-	held, err := p.store.Get(bk)
-	if err != nil {
-		return err
+	t := r.Timestamp
+	heldAt, wasHeld := t, true
+	if p.final {
+		t = p.end(r.Key)
+		heldAt = t
+	} else {
+		heldAt, wasHeld = p.index[string(kb)]
+	}
+	var held []byte
+	hk := bufferKey(heldAt, kb)
+	if wasHeld {
+		if held, err = p.store.Get(hk); err != nil {
+			return err
+		}
 	}
 	// The prior value: the held one's when something is held, else this update's old value.
 	var prior []byte
@@ -152,19 +244,20 @@ func (p *suppressOp[K, V]) buffer(r processor.Record[K, change[V]]) error {
 		if prior, hasPrior, err = heldPrior(held); err != nil {
 			return fmt.Errorf("rill: suppression buffer %s: %w", p.st.store, err)
 		}
+		prior = append([]byte(nil), prior...) // the removal below may reuse held's bytes
+		if err := p.remove(hk, held); err != nil {
+			return err
+		}
 	} else if r.Value.hasOld {
 		if prior, err = p.vs.Serialize(p.st.store, r.Value.oldV); err != nil {
 			return valueError(p.st.store, true, err)
 		}
 		hasPrior = true
 	}
-	if !r.Value.hasNew && !hasPrior {
+	if p.final && !r.Value.hasNew && !hasPrior {
 		// A delete of a window downstream never saw (a session merged away): drop it, as Kafka
 		// Streams drops such tombstones when it flushes final results.
-		if held != nil {
-			_, err = p.store.Delete(bk)
-		}
-		return err
+		return nil
 	}
 	var nb []byte
 	if r.Value.hasNew {
@@ -172,21 +265,52 @@ func (p *suppressOp[K, V]) buffer(r processor.Record[K, change[V]]) error {
 			return valueError(p.st.store, true, err)
 		}
 	}
-	return p.store.Put(bk, encodeHeld(r.Timestamp, r.Headers, r.Value.hasNew, nb, hasPrior, prior))
+	bk := hk
+	if t != heldAt {
+		bk = bufferKey(t, kb)
+	}
+	v := encodeHeld(r.Timestamp, r.Headers, r.Value.hasNew, nb, hasPrior, prior)
+	if err := p.store.Put(bk, v); err != nil {
+		return err
+	}
+	p.records++
+	p.bytes += int64(len(bk) + len(v))
+	if p.index != nil {
+		p.index[string(kb)] = t
+	}
+	return nil
 }
 
-// evict forwards and removes every held window that has closed, oldest window end first.
-func (p *suppressOp[K, V]) evict() error {
+// remove deletes a held entry and takes it off the buffer's size and index.
+func (p *suppressOp[K, V]) remove(bk, held []byte) error {
+	if _, err := p.store.Delete(bk); err != nil {
+		return err
+	}
+	p.records--
+	p.bytes -= int64(len(bk) + len(held))
+	if p.index != nil {
+		delete(p.index, string(bk[8:]))
+	}
+	return nil
+}
+
+// evict forwards and removes held entries, oldest buffer time first, while more(time) says
+// so: the closed windows or expired keys, or the oldest entries of a buffer too full.
+func (p *suppressOp[K, V]) evict(more func(t, records, bytes int64) bool) error {
 	it, err := p.store.All()
 	if err != nil {
 		return err
 	}
 	p.pending = p.pending[:0]
+	// The buffer's size as if the entries taken so far were gone.
+	records, bytes := p.records, p.bytes
 	for it.Next() {
 		k := it.Key()
-		if len(k) < 8 || !p.closed(int64(binary.BigEndian.Uint64(k)^(1<<63)), p.observed) {
+		if len(k) < 8 || !more(bufferTime(k), records, bytes) {
 			break
 		}
+		records--
+		bytes -= int64(len(k) + len(it.Value()))
 		p.pending = append(p.pending, [2][]byte{append([]byte(nil), k...), append([]byte(nil), it.Value()...)})
 	}
 	err = it.Err()
@@ -197,7 +321,7 @@ func (p *suppressOp[K, V]) evict() error {
 		return err
 	}
 	for _, kv := range p.pending {
-		if _, err := p.store.Delete(kv[0]); err != nil {
+		if err := p.remove(kv[0], kv[1]); err != nil {
 			return err
 		}
 		if err := p.emit(kv[0][8:], kv[1]); err != nil {
@@ -213,7 +337,7 @@ func (p *suppressOp[K, V]) emit(kb, held []byte) error {
 	if err != nil {
 		return fmt.Errorf("rill: suppression buffer %s: %w", p.st.store, err)
 	}
-	if !h.hasNew {
+	if !h.hasNew && p.final {
 		return nil // final results never forward deletes (Kafka Streams' safeToDropTombstones)
 	}
 	k, err := p.ks.Deserialize(p.st.store, kb)
@@ -221,10 +345,12 @@ func (p *suppressOp[K, V]) emit(kb, held []byte) error {
 		return keyError(p.st.store, false, err)
 	}
 	var ch change[V]
-	if ch.newV, err = p.vs.Deserialize(p.st.store, h.newV); err != nil {
-		return valueError(p.st.store, false, err)
+	if h.hasNew {
+		if ch.newV, err = p.vs.Deserialize(p.st.store, h.newV); err != nil {
+			return valueError(p.st.store, false, err)
+		}
+		ch.hasNew = true
 	}
-	ch.hasNew = true
 	if h.hasPrior && p.st.sendOld {
 		if ch.oldV, err = p.vs.Deserialize(p.st.store, h.prior); err != nil {
 			return valueError(p.st.store, false, err)

@@ -121,7 +121,8 @@ func (t *Table[K, V]) materialize(storeName string, cfg tableConfig) bool {
 		return false
 	}
 	backend, logging := cfg.storeOptions()
-	sb := state.NewTimestampedKeyValueStoreBuilder(storeName, ks, vs).WithLogging(logging).WithBackend(backend)
+	sb := state.NewTimestampedKeyValueStoreBuilder(storeName, ks, vs).WithLogging(logging).WithBackend(backend).
+		WithCaching(cfg.caching())
 	if !t.b.check(t.b.topo.AddStore(sb, t.node)) {
 		return false
 	}

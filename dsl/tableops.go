@@ -27,23 +27,44 @@ type upsertOp[K, VIn, V any] struct {
 	st     *upsertState
 	store  *state.TimestampedKeyValueStore[K, V]
 	unwrap func(VIn) (V, bool)
+	// cached: the store forwards the updates when its record cache flushes them.
+	cached    bool
+	keyMayNil bool
 }
 
 func upsertSupplier[K, VIn, V any](st *upsertState, unwrap func(VIn) (V, bool)) processor.Supplier[K, VIn, K, change[V]] {
-	return func() processor.Processor[K, VIn, K, change[V]] { return &upsertOp[K, VIn, V]{st: st, unwrap: unwrap} }
+	keyMayNil := nullable[K]()
+	return func() processor.Processor[K, VIn, K, change[V]] {
+		return &upsertOp[K, VIn, V]{st: st, unwrap: unwrap, keyMayNil: keyMayNil}
+	}
 }
 
 func (p *upsertOp[K, VIn, V]) Init(ctx processor.Context[K, change[V]]) (err error) {
 	p.ctx = ctx
 	if p.st.store != "" {
-		p.store, err = tableStore[K, V](ctx, p.st.store)
+		if p.store, err = tableStore[K, V](ctx, p.st.store); err != nil {
+			return err
+		}
+		p.cached = p.store.SetFlushListener(p.st.sendOld, forwardFlushed(ctx))
 	}
-	return err
+	return nil
 }
 
 func (p *upsertOp[K, VIn, V]) Process(r processor.Record[K, VIn]) error {
+	if isNil(&r.Key, p.keyMayNil) {
+		// A table has no row for a null key (Kafka Streams' KTableSource skips it).
+		p.ctx.RecordDropped("table: null key")
+		return nil
+	}
 	v, ok := p.unwrap(r.Value)
 	ch := change[V]{newV: v, hasNew: ok}
+	if p.cached {
+		// The cache forwards the key's latest update, with the old value, when it flushes.
+		if ok {
+			return p.store.Put(r.Key, state.ValueAndTimestamp[V]{Value: v, Timestamp: r.Timestamp})
+		}
+		return p.store.Delete(r.Key)
+	}
 	if p.store != nil {
 		if p.st.sendOld {
 			// The old row is read only when something downstream asked for old values: a
@@ -95,14 +116,34 @@ type derivedTableOp[K, V any] struct {
 	ctx   processor.Context[K, change[V]]
 	st    *upsertState
 	store *state.TimestampedKeyValueStore[K, V]
+	// cached: the store forwards the changes when its record cache flushes them.
+	cached bool
 }
 
 func (p *derivedTableOp[K, V]) Init(ctx processor.Context[K, change[V]]) (err error) {
 	p.ctx = ctx
 	if p.st.store != "" {
-		p.store, err = tableStore[K, V](ctx, p.st.store)
+		if p.store, err = tableStore[K, V](ctx, p.st.store); err != nil {
+			return err
+		}
+		p.cached = p.store.SetFlushListener(p.st.sendOld, forwardFlushed(ctx))
 	}
-	return err
+	return nil
+}
+
+// forwardFlushed forwards what a table's cached store flushes (Kafka Streams'
+// TimestampedCacheFlushListener): the key's latest value, stamped with its timestamp (a
+// delete with the timestamp of the write), and the value before the flush when old values
+// were asked for.
+func forwardFlushed[K, V any](ctx processor.Context[K, change[V]]) func(state.CachedRecord[K, state.ValueAndTimestamp[V]]) error {
+	return func(f state.CachedRecord[K, state.ValueAndTimestamp[V]]) error {
+		ts := f.Context.Timestamp
+		if f.HasNew {
+			ts = f.New.Timestamp
+		}
+		return ctx.Forward(processor.Record[K, change[V]]{Key: f.Key, Timestamp: ts, Headers: f.Context.Headers,
+			Value: change[V]{newV: f.New.Value, hasNew: f.HasNew, oldV: f.Old.Value, hasOld: f.HasOld}})
+	}
 }
 
 func (p *derivedTableOp[K, V]) Close() error { return nil }
@@ -122,7 +163,7 @@ func (p *derivedTableOp[K, V]) emit(r processor.Record[K, change[V]]) error {
 		} else {
 			err = p.store.Delete(r.Key)
 		}
-		if err != nil {
+		if err != nil || p.cached {
 			return err
 		}
 	}

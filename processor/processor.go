@@ -70,8 +70,10 @@ type Context[K, V any] interface {
 	ApplicationID() string
 	// RecordDropped counts a record the processor drops on purpose — too late for its window,
 	// without a key to join on — so that no record disappears without a trace: it adds to the
-	// task's dropped-records count (Kafka Streams' dropped-records metric) and is logged at
-	// debug level with the reason.
+	// processor node's dropped-records count (Kafka Streams' dropped-records metric) and logs
+	// a warning with the reason, the input record's topic, partition, offset and timestamp,
+	// and how far behind stream time it is. Warnings are rate-limited per node (one per 10
+	// seconds of wall-clock time, with the number of drops not logged since).
 	RecordDropped(reason string)
 }
 

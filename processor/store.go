@@ -29,6 +29,12 @@ type StoreContext struct {
 	// Shared marks a store read by several goroutines (a global store): it is built to be
 	// safe for that.
 	Shared bool
+	// Cache is the *state.RecordCache of the task's stream thread, which stores built with
+	// caching keep their writes in until a flush; nil (or a budget of 0) builds them uncached.
+	Cache any
+	// Records is the task's state.TaskContext: the record context cached stores keep with
+	// each write and restore when they flush it.
+	Records any
 }
 
 // StoreBuilder opens a store for one task. It is attached to a topology once and called for

@@ -20,9 +20,13 @@ type StoreOptions struct {
 	// "<application id>-<store>-changelog", from which the runtime restores the store. On by
 	// default, as in Kafka Streams.
 	Logging bool
-	// Caching would buffer updates per key until commit (Kafka Streams' record cache). It is
-	// recorded but not implemented yet: every update is written and forwarded, which is Kafka
-	// Streams' behaviour with statestore.cache.max.bytes=0.
+	// Caching keeps the store's writes in its thread's RecordCache until the cache flushes
+	// them (at each commit, or when it is over budget): the store beneath, its changelog and,
+	// for DSL tables, the processors downstream then get only the latest value of each key
+	// written since the previous flush (Kafka Streams' record cache). Key-value stores only;
+	// off by default for stores built here, on by default for the DSL's tables and
+	// aggregations (dsl.Materialized(...).WithCachingDisabled turns it off). A task given no
+	// cache, or one of 0 bytes, builds the store uncached.
 	Caching bool
 }
 
@@ -92,7 +96,7 @@ func (b *KeyValueStoreBuilder[K, V]) WithLogging(on bool) *KeyValueStoreBuilder[
 	return b
 }
 
-// WithCaching records whether the store should be cached (see StoreOptions.Caching).
+// WithCaching turns caching on or off (see StoreOptions.Caching).
 func (b *KeyValueStoreBuilder[K, V]) WithCaching(on bool) *KeyValueStoreBuilder[K, V] {
 	b.opts.Caching = on
 	return b
@@ -121,6 +125,10 @@ func (b *KeyValueStoreBuilder[K, V]) Build(ctx processor.StoreContext) (processo
 	}
 	if sink := b.sink(ctx); sink != nil {
 		bytes = &loggedKeyValue{KeyValueBytesStore: raw, sink: sink}
+	}
+	if c, ok := ctx.Cache.(*RecordCache); ok && c != nil && c.max > 0 && b.opts.Caching && !ctx.Shared {
+		task, _ := ctx.Records.(TaskContext)
+		bytes = newCachingKeyValue(bytes, c, ctx.TaskID.String()+"-"+b.name, task)
 	}
 	restore := func(key, value []byte) error { return raw.Put(key, value) }
 	if b.timestamped {

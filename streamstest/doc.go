@@ -24,6 +24,19 @@
 //		}
 //	}
 //
+// The driver commits after every record, as TopologyTestDriver does, so the record cache of
+// tables and aggregations (rill.Config.CacheMaxBytes) flushes after every record and changes
+// nothing visible. WithManualCommit makes it commit only on Commit (and Close), to test what a
+// topology emits with its caches: one update per key per commit.
+//
+//	d := streamstest.New(t, topo, streamstest.WithManualCommit())
+//	in.Pipe("a", "x")
+//	in.Pipe("a", "y")
+//	d.Commit() // the count of "a" is forwarded once, as 2
+//
+// Records dropped on purpose (late for their window, without a key) are counted per processor
+// node: DroppedByNode.
+//
 // Every topic has one partition, so each sub-topology runs as one task (ids "N_0"). Records
 // written to a topic the topology also reads, repartition topics included, are processed at
 // once, as they would be through a broker. Internal topics are named "<application id>-<name>"

@@ -39,7 +39,9 @@ type Driver struct {
 	read    map[string]int
 	// pending are records produced but not yet routed to the tasks that read their topic.
 	pending []engine.OutRecord
-	closed  bool
+	// cache is the record cache of the driver's one "thread", shared by every task.
+	cache  *state.RecordCache
+	closed bool
 }
 
 type topicPartition struct {
@@ -55,6 +57,8 @@ type config struct {
 	logger      *zap.Logger
 	deser, proc processor.ErrorHandler
 	prod        processor.ErrorHandler
+	cacheBytes  int64
+	manual      bool
 }
 
 // Option configures a Driver.
@@ -92,10 +96,22 @@ func WithProcessingHandler(h processor.ErrorHandler) Option { return func(c *con
 // WithProductionHandler sets the handler for records that fail to serialize at a sink.
 func WithProductionHandler(h processor.ErrorHandler) Option { return func(c *config) { c.prod = h } }
 
+// WithCacheMaxBytes sets the size of the record cache the driver's tasks share (default
+// 10 MiB, as Kafka Streams' statestore.cache.max.bytes; 0 or less: no cache). Since the
+// driver commits after every record, the cache changes what a topology emits only with
+// WithManualCommit, or when one record makes a store evict.
+func WithCacheMaxBytes(n int64) Option { return func(c *config) { c.cacheBytes = n } }
+
+// WithManualCommit makes the driver commit — flush its record caches, forwarding each cached
+// key's latest value downstream — only when Commit is called (and at Close), instead of after
+// every record as Kafka Streams' TopologyTestDriver does. Tests of what the record cache
+// emits between commits use it.
+func WithManualCommit() Option { return func(c *config) { c.manual = true } }
+
 // New starts a driver for a sealed topology and closes it when the test ends.
 func New(t testing.TB, topo *topology.Topology, opts ...Option) *Driver {
 	t.Helper()
-	cfg := config{appID: "test", wall: time.UnixMilli(0), partitions: 1}
+	cfg := config{appID: "test", wall: time.UnixMilli(0), partitions: 1, cacheBytes: state.DefaultCacheMaxBytes}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -116,6 +132,7 @@ func New(t testing.TB, topo *topology.Topology, opts ...Option) *Driver {
 		offset:  make(map[topicPartition]int64),
 		outputs: make(map[string][]engine.OutRecord),
 		read:    make(map[string]int),
+		cache:   state.NewRecordCache(cfg.cacheBytes),
 	}
 	stateDir := t.TempDir()
 	newTask := func(sub *engine.Subtopology, partition int32, globals map[string]processor.Store) bool {
@@ -125,7 +142,7 @@ func New(t testing.TB, topo *topology.Topology, opts ...Option) *Driver {
 			StateDir: filepath.Join(stateDir, cfg.appID, id.String()), Logger: cfg.logger,
 			Backend: cfg.backend, GlobalStores: globals,
 			DeserializationHandler: cfg.deser, ProcessingHandler: cfg.proc, ProductionHandler: cfg.prod,
-			WallClock: d.wall,
+			WallClock: d.wall, Cache: d.cache,
 		})
 		if err != nil {
 			d.Close()
@@ -224,6 +241,13 @@ func (d *Driver) drain() error {
 					if _, err := task.Process(); err != nil {
 						return err
 					}
+					if !d.cfg.manual {
+						// A commit after every record, as TopologyTestDriver: caches hold
+						// nothing across records.
+						if err := task.FlushCaches(); err != nil {
+							return err
+						}
+					}
 					progressed = true
 					if err := d.route(); err != nil {
 						return err
@@ -254,6 +278,39 @@ func (d *Driver) route() error {
 		}
 	}
 	return nil
+}
+
+// Commit commits every task as the runtime does: their record caches are flushed (each
+// cached key's latest value is written to its store and forwarded downstream) and what that
+// produces is processed. Without WithManualCommit the driver commits after every record
+// already.
+func (d *Driver) Commit() {
+	d.t.Helper()
+	if err := d.TryCommit(); err != nil {
+		d.t.Fatalf("streamstest: %v", err)
+	}
+}
+
+// TryCommit is Commit returning the error a flush failed with.
+func (d *Driver) TryCommit() error {
+	for {
+		for _, task := range d.allTasks() {
+			if err := task.FlushCaches(); err != nil {
+				return err
+			}
+		}
+		if len(d.pending) == 0 {
+			return nil
+		}
+		// What the flushes produced may fill caches downstream (through repartition
+		// topics): process it and flush again, as successive commits would.
+		if err := d.route(); err != nil {
+			return err
+		}
+		if err := d.drain(); err != nil {
+			return err
+		}
+	}
 }
 
 // AdvanceWallClock moves the wall clock forward by d and runs the wall-clock punctuations that
@@ -315,11 +372,30 @@ func (d *Driver) Dropped() int64 {
 	return n
 }
 
+// DroppedByNode returns how many records each processor node dropped on purpose (late for
+// a window, without a key it needs), over all tasks: the count Kafka Streams reports as the
+// dropped-records metric. Nodes that dropped nothing are absent.
+func (d *Driver) DroppedByNode() map[string]int64 {
+	out := make(map[string]int64)
+	for _, t := range d.allTasks() {
+		for node, n := range t.DroppedByNode() {
+			out[node] += n
+		}
+	}
+	return out
+}
+
 // Close closes every task (processors, then stores). The driver closes itself at the end of
 // the test; calling Close earlier is allowed.
 func (d *Driver) Close() {
 	if d.closed {
 		return
+	}
+	if d.cfg.manual {
+		// Closing commits first, as TopologyTestDriver.close: cached updates are output.
+		if err := d.TryCommit(); err != nil {
+			d.t.Errorf("streamstest: commit at close: %v", err)
+		}
 	}
 	d.closed = true
 	for _, t := range append(d.tasks, d.global...) { // stream tasks read global stores: close them first

@@ -36,6 +36,30 @@
 // a closed window is dropped and counted as a dropped record, never aggregated silently late.
 // Without Grace the grace period is zero, as Kafka Streams' ofSizeWithNoGrace.
 //
+// # Choosing the grace period
+//
+// Stream time moves with the largest timestamp a task has seen, so a record is late when a
+// record with a later timestamp was processed before it in the same task. Zero grace is right
+// only when every task sees its records in timestamp order, which is rarer than it looks:
+//
+//   - a repartition topic (GroupBy, SelectKey before an aggregation or join) merges records
+//     from every upstream partition, each ahead or behind the others by what its producer and
+//     fetches happened to do: records arrive out of order by the upstream skew;
+//   - a task reading several partitions (joins, merged streams) orders them by timestamp only
+//     while each has records queued (Config.MaxTaskIdle);
+//   - producers batching, retrying or running on clocks apart reorder records by their own
+//     delays.
+//
+// Set the grace to the largest delay to accept: how far behind the newest record another may
+// arrive and still count. It costs latency and state, not correctness: a window's final
+// result (EmitFinal, Suppress) waits for end plus grace, and its store keeps windows at least
+// that long. Too small a grace loses data, visibly: every record dropped as late is counted
+// per processor node (streamstest's Driver.DroppedByNode) and logged at WARN with its topic,
+// partition, offset, timestamp and how far behind stream time it was (rate-limited), which
+// tells by how much to raise the grace. A first setting is the skew between partitions seen
+// in production (the lag between the fastest and slowest upstream partition in time), plus
+// the producers' longest delivery time; Kafka Streams' own default before 3.0 was 24 hours.
+//
 // # Errors
 //
 // Constructors do not fail on the spot, so they can be written inline in a DSL chain: an

@@ -31,6 +31,11 @@ type childSpec struct {
 	// Target is the number of processed records that finishes a workload without output.
 	Target     int64  `json:"target"`
 	CPUProfile string `json:"cpu_profile"`
+	// NoCache turns the App's record cache off.
+	NoCache bool `json:"no_cache"`
+	// Drained: the sources count the records they read; at Target the child stops the App
+	// and reports done once it has stopped (its last commit flushed the caches).
+	Drained bool `json:"drained"`
 }
 
 func (s childSpec) topic(role string) string { return s.Prefix + role }
@@ -97,8 +102,22 @@ wait:
 	for {
 		select {
 		case <-done:
-			out.Write(protocol.Event{Event: protocol.Done, Time: time.Now().UnixNano()})
 			done = nil
+			if spec.Drained {
+				// Every input read: stop the App, whose last commit writes what its caches
+				// hold. Done is when it has stopped with every result committed.
+				rss := protocol.PeakRSSKB()
+				pprof.StopCPUProfile()
+				cancel()
+				if err := <-ran; err != nil {
+					return err
+				}
+				out.Write(protocol.Event{Event: protocol.Done, Time: time.Now().UnixNano()})
+				<-stop
+				out.Write(protocol.Event{Event: protocol.Exit, PeakRSSKB: max(rss, protocol.PeakRSSKB())})
+				return nil
+			}
+			out.Write(protocol.Event{Event: protocol.Done, Time: time.Now().UnixNano()})
 		case <-tick.C:
 			out.Write(protocol.Event{Event: protocol.Progress, Processed: p.n.Load()})
 		case err := <-ran:

@@ -170,6 +170,7 @@ func (s *suite) runRow(ctx context.Context, r row, profile bool) (res result) {
 	} else {
 		spec.Target = res.records
 	}
+	spec.NoCache, spec.Drained = r.w.noCache, r.w.drained
 	cmd, err := s.command(r, spec)
 	if err != nil {
 		res.err = err
@@ -185,7 +186,7 @@ func (s *suite) createTopics(ctx context.Context, adm *kadm.Client, r row, spec 
 	for _, role := range roles {
 		topics = append(topics, spec.topic(role))
 	}
-	if r.w.results != nil && r.w.kind != kindGoka {
+	if (r.w.results != nil || r.w.drained) && r.w.kind != kindGoka {
 		topics = append(topics, out)
 	}
 	resp, err := adm.CreateTopics(ctx, int32(s.cfg.Partitions), -1, nil, topics...)

@@ -31,6 +31,9 @@ func runRill(ctx context.Context, spec childSpec, p *progress) error {
 	if spec.EOS {
 		cfg.ProcessingGuarantee = rill.ExactlyOnceV2
 	}
+	if spec.NoCache {
+		cfg.CacheMaxBytes = -1
+	}
 	app, err := rill.New(topo, cfg)
 	if err != nil {
 		return err
@@ -41,8 +44,9 @@ func runRill(ctx context.Context, spec childSpec, p *progress) error {
 func rillTopology(s childSpec, p *progress) (*topology.Topology, error) {
 	b := dsl.NewBuilder()
 	in, right, out := s.topic("in"), s.topic("right"), s.topic("out")
-	source := func(topic string) *dsl.Stream[int32, []byte] { return b.Stream(topic, serde.Int32(), serde.Bytes()) }
-	switch s.Workload {
+	key := func(topic string) serde.Serde[int32] { return counted(s, p, topic, serde.Int32()) }
+	source := func(topic string) *dsl.Stream[int32, []byte] { return b.Stream(topic, key(topic), serde.Bytes()) }
+	switch strings.TrimSuffix(s.Workload, "-nocache") { // a -nocache twin runs its workload's topology
 	case "streamprocess":
 		source(in).ForEach(func(int32, []byte) { p.add(1) })
 	case "streamprocesswithsink":
@@ -68,8 +72,8 @@ func rillTopology(s childSpec, p *progress) (*topology.Topology, error) {
 		source(in).Join(source(right), func(_ int32, v, _ []byte) []byte { return v },
 			windows.JoinWithin(joinWindow, windows.Grace(grace))).To(out)
 	case "tabletablejoin":
-		b.Table(in, serde.Int32(), serde.Bytes()).
-			OuterJoin(b.Table(right, serde.Int32(), serde.Bytes()), func(_ int32, v []byte, hasV bool, vo []byte, _ bool) []byte {
+		b.Table(in, key(in), serde.Bytes()).
+			OuterJoin(b.Table(right, key(right), serde.Bytes()), func(_ int32, v []byte, hasV bool, vo []byte, _ bool) []byte {
 				if hasV {
 					return v
 				}
@@ -77,7 +81,7 @@ func rillTopology(s childSpec, p *progress) (*topology.Topology, error) {
 			}).
 			ToStream().To(out)
 	case "yahoo":
-		yahooTopology(b, s)
+		yahooTopology(b, s, p)
 	case "jsonpipeline":
 		b.Stream(in, serde.Int32(), serde.JSON[order]()).
 			Filter(func(_ int32, o order) bool { return o.Amount >= minAmount }).
@@ -96,9 +100,9 @@ func rillTopology(s childSpec, p *progress) (*topology.Topology, error) {
 // by ad already, so only the grouping by campaign repartitions. The join is a left join
 // (campaign "unknown" when missing) so that the number of results does not depend on whether
 // the table's partition was read before the first events; every ad has a campaign.
-func yahooTopology(b *dsl.Builder, s childSpec) {
+func yahooTopology(b *dsl.Builder, s childSpec, p *progress) {
 	campaigns := b.Table(s.topic("campaigns"), serde.String(), serde.String())
-	views := b.Stream(s.topic("in"), serde.String(), serde.JSON[yahooEvent]()).
+	views := b.Stream(s.topic("in"), counted(s, p, s.topic("in"), serde.String()), serde.JSON[yahooEvent]()).
 		Filter(func(_ string, e yahooEvent) bool { return e.EventType == "view" }).
 		LeftJoinTable(campaigns, func(_ string, _ yahooEvent, campaign string, found bool) string {
 			if !found {
@@ -108,6 +112,20 @@ func yahooTopology(b *dsl.Builder, s childSpec) {
 		})
 	byCampaign := views.GroupBy(func(_, campaign string) string { return campaign })
 	dsl.WindowedBy(byCampaign, windows.Tumbling(yahooWindow, windows.Grace(grace))).Count().ToStream().To(s.topic("out"))
+}
+
+// counted is ks, counting in p the keys it reads from topic when the workload is drained (its
+// sources count its input); other workloads count their own way.
+func counted[K any](s childSpec, p *progress, topic string, ks serde.Serde[K]) serde.Serde[K] {
+	if !s.Drained {
+		return ks
+	}
+	return serde.New(ks.Serialize, func(t string, data []byte) (K, error) {
+		if t == topic {
+			p.add(1)
+		}
+		return ks.Deserialize(t, data)
+	})
 }
 
 // kvStoreProc reads and writes every record's key in a key-value store.

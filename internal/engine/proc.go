@@ -30,6 +30,7 @@ type procNode[KIn, VIn, KOut, VOut any] struct {
 	stores   []string
 	children children[KOut, VOut]
 	task     *Task
+	drops    dropLog
 }
 
 var _ processor.Context[int, int] = (*procNode[int, int, int, int])(nil)
@@ -50,11 +51,17 @@ func (n *procNode[KIn, VIn, KOut, VOut]) init(t *Task) error {
 }
 func (n *procNode[KIn, VIn, KOut, VOut]) close() error { return n.proc.Close() }
 
+func (n *procNode[KIn, VIn, KOut, VOut]) droppedRecords() int64 { return n.drops.count }
+
 func (n *procNode[KIn, VIn, KOut, VOut]) process(rec processor.Record[KIn, VIn]) (err error) {
 	// A panic in user code is this node's processing error, handled here as Kafka Streams
 	// handles an exception at its ProcessorNode: the record's other branches still run when
 	// the handler continues.
+	t := n.task
+	prevTS, prevHeaders := t.recTS, t.recHeaders
+	t.recTS, t.recHeaders = rec.Timestamp, rec.Headers
 	defer func() {
+		t.recTS, t.recHeaders = prevTS, prevHeaders
 		if p := recover(); p != nil {
 			err = n.task.processingFailed(n.name, &processor.PanicError{Value: p, Stack: debug.Stack()})
 		}
@@ -96,7 +103,7 @@ func (n *procNode[KIn, VIn, KOut, VOut]) RecordMetadata() (processor.RecordMetad
 }
 func (n *procNode[KIn, VIn, KOut, VOut]) TaskID() processor.TaskID { return n.task.id }
 func (n *procNode[KIn, VIn, KOut, VOut]) RecordDropped(reason string) {
-	n.task.recordDropped(n.name, reason)
+	n.task.recordDropped(n.name, reason, &n.drops)
 }
 func (n *procNode[KIn, VIn, KOut, VOut]) StreamTime() int64     { return n.task.streamTime }
 func (n *procNode[KIn, VIn, KOut, VOut]) ApplicationID() string { return n.task.cfg.ApplicationID }

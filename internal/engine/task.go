@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/rillstreams/rill/processor"
+	"github.com/rillstreams/rill/state"
 )
 
 // Subtopology is what a task instantiates: the nodes of one sub-topology, their edges, and the
@@ -50,6 +51,9 @@ type Config struct {
 	// WallClock is the task's wall-clock time at creation, in milliseconds. The task never
 	// reads a clock itself: AdvanceWallClock moves it.
 	WallClock int64
+	// Cache is the stream thread's record cache, shared by the cached stores of its tasks
+	// (nil: stores are built uncached).
+	Cache *state.RecordCache
 	// MaxTaskIdle is how long, in milliseconds, Readiness lets the task wait for an empty
 	// input partition that is caught up on the broker before processing without it
 	// (Kafka Streams' max.task.idle.ms): 0 waits only for partitions with records on the
@@ -83,6 +87,9 @@ type Task struct {
 	enforced int64
 
 	stores map[string]processor.Store
+	// cached are the stores with a record cache, in the order Kafka Streams flushes them:
+	// by the first processor (in topology order) connected to each.
+	cached []cacheFlusher
 
 	streamTime     int64
 	wallClock      int64
@@ -93,6 +100,13 @@ type Task struct {
 	// task's own copy, so that taking a record off a queue allocates nothing.
 	current *RawRecord
 	cur     RawRecord
+	// recTS and recHeaders are the timestamp and headers of the record the current processor
+	// was given (its record context, with current's topic, partition and offset): what a
+	// cached store keeps with a write.
+	recTS      int64
+	recHeaders []processor.Header
+	// flushRec is current while a cached store flushes an entry: the entry's record context.
+	flushRec RawRecord
 	// node is the processor node currently punctuating, for error reports.
 	node string
 	// sink is the sink node handing a record to the collector (empty otherwise).
@@ -171,14 +185,19 @@ func New(cfg Config) (*Task, error) {
 		}
 	}
 	for _, sb := range cfg.Topology.Stores {
-		s, err := sb.Build(processor.StoreContext{ApplicationID: cfg.ApplicationID, TaskID: cfg.ID, Dir: cfg.StateDir, Backend: cfg.Backend,
-			Changelog: cfg.Changelog, Shared: cfg.Shared})
+		sc := processor.StoreContext{ApplicationID: cfg.ApplicationID, TaskID: cfg.ID, Dir: cfg.StateDir, Backend: cfg.Backend,
+			Changelog: cfg.Changelog, Shared: cfg.Shared, Records: t}
+		if cfg.Cache != nil {
+			sc.Cache = cfg.Cache
+		}
+		s, err := sb.Build(sc)
 		if err != nil {
 			t.closeStores()
 			return nil, fmt.Errorf("rill: task %s: open store %s: %w", t.id, sb.Name(), err)
 		}
 		t.stores[sb.Name()] = s
 	}
+	t.cached = cachedStores(cfg.Topology, t.stores)
 	// Initialize downstream nodes first (reverse insertion order) so that a processor may
 	// forward from Init to children that are ready.
 	for i := len(t.nodes) - 1; i >= 0; i-- {
@@ -202,16 +221,6 @@ func (t *Task) StreamTime() int64 { return t.streamTime }
 // Processed is the number of records the task has taken from its queues.
 func (t *Task) Processed() int64 { return t.processed }
 
-// recordDropped counts a record a processor dropped on purpose.
-func (t *Task) recordDropped(node, reason string) {
-	t.dropped++
-	if ce := t.log.Check(zap.DebugLevel, "rill: record dropped"); ce != nil {
-		md, _ := t.RecordMetadata()
-		ce.Write(zap.Stringer("task", t.id), zap.String("node", node), zap.String("reason", reason),
-			zap.String("topic", md.Topic), zap.Int32("partition", md.Partition), zap.Int64("offset", md.Offset))
-	}
-}
-
 // Dropped is the number of records skipped by error handlers that continued or dropped on
 // purpose by processors (late records, say).
 func (t *Task) Dropped() int64 { return t.dropped }
@@ -227,7 +236,7 @@ func (t *Task) Stores() map[string]processor.Store { return t.stores }
 
 // RecordMetadata tells where the record being processed came from (false in punctuations).
 func (t *Task) RecordMetadata() (processor.RecordMetadata, bool) {
-	if t.current == nil {
+	if t.current == nil || (t.current == &t.flushRec && t.flushRec.Topic == "") {
 		return processor.RecordMetadata{}, false
 	}
 	return processor.RecordMetadata{Topic: t.current.Topic, Partition: t.current.Partition, Offset: t.current.Offset}, true
@@ -308,6 +317,7 @@ func (t *Task) processRecord(r *RawRecord) (err error) {
 		t.streamTime = r.Timestamp
 	}
 	t.current = r
+	t.recTS, t.recHeaders = r.Timestamp, r.Headers
 	defer func() {
 		t.current = nil
 		if p := recover(); p != nil {

@@ -55,6 +55,9 @@ type Config struct {
 	// BufferedRecordsPerPartition is how many records a task queues per input partition
 	// before the thread pauses fetching it (Kafka Streams' buffered.records.per.partition).
 	BufferedRecordsPerPartition int
+	// CacheMaxBytes is the record cache budget of the whole instance, split evenly between
+	// its stream threads (Kafka Streams' statestore.cache.max.bytes); 0 caches nothing.
+	CacheMaxBytes int64
 	// OnState is called on every state change of the runtime.
 	OnState func(State)
 	// RestoreListener, when set, is told about each restoration of a task's stores.

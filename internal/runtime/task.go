@@ -130,7 +130,7 @@ func (th *thread) openTask(ctx context.Context, sub *engine.Subtopology, id proc
 			Logger: cfg.Logger, Backend: cfg.Backend, GlobalStores: th.rt.globalStores, Changelog: coll,
 			DeserializationHandler: cfg.DeserializationHandler, ProcessingHandler: cfg.ProcessingHandler,
 			ProductionHandler: cfg.ProductionHandler, WallClock: time.Now().UnixMilli(),
-			MaxTaskIdle: maxTaskIdleMillis(cfg.MaxTaskIdle),
+			MaxTaskIdle: maxTaskIdleMillis(cfg.MaxTaskIdle), Cache: th.cache,
 		})
 	}
 	task, err := newTask()

@@ -15,6 +15,7 @@ import (
 	"github.com/rillstreams/rill/internal/engine"
 	"github.com/rillstreams/rill/internal/kafka"
 	"github.com/rillstreams/rill/processor"
+	"github.com/rillstreams/rill/state"
 )
 
 func zapTask(id processor.TaskID) zap.Field      { return zap.Stringer("task", id) }
@@ -74,6 +75,10 @@ type thread struct {
 	// loop asks the broker (the tasks call it while the loop holds mu).
 	lagFn     engine.LagFunc
 	lagMisses map[string][]int32
+
+	// cache is the record cache the thread's active tasks share (Kafka Streams' ThreadCache):
+	// its share of CacheMaxBytes. Only the thread's goroutine touches it.
+	cache *state.RecordCache
 }
 
 type tpKey struct {
@@ -93,7 +98,8 @@ func maxTaskIdleMillis(d time.Duration) int64 {
 func newThread(ctx context.Context, rt *Runtime, index int) (*thread, error) {
 	th := &thread{rt: rt, index: index, runCtx: ctx, tasks: map[processor.TaskID]*runningTask{},
 		standbys: map[processor.TaskID]*standbyTask{}, standbyParts: map[changelog.TopicPartition]*standbyTask{},
-		log: rt.cfg.Logger.With(zap.Int("thread", index)), paused: map[tpKey]bool{}, lagMisses: map[string][]int32{}}
+		log: rt.cfg.Logger.With(zap.Int("thread", index)), paused: map[tpKey]bool{}, lagMisses: map[string][]int32{},
+		cache: state.NewRecordCache(rt.cfg.CacheMaxBytes / int64(max(rt.cfg.NumThreads, 1)))}
 	th.bal = kafka.NewBalancer(kafka.BalancerConfig{
 		Tasks: rt.taskTopics, Stateful: rt.stateful, NumStandbyReplicas: rt.cfg.NumStandbyReplicas,
 		AcceptableRecoveryLag: rt.cfg.AcceptableRecoveryLag, MaxWarmupReplicas: rt.cfg.MaxWarmupReplicas,
@@ -586,6 +592,13 @@ func addTP(m map[string][]int32, k tpKey) map[string][]int32 {
 // commitLocked commits: at least once, flush stores, the producer and the offsets, then
 // checkpoint; exactly once, end the transaction (outputs, changelogs and offsets together).
 func (th *thread) commitLocked(ctx context.Context) error {
+	// Record caches first: what they hold goes to the stores, changelogs and outputs of
+	// this commit (Kafka Streams' StreamTask.prepareCommit).
+	for _, rt := range th.tasks {
+		if err := rt.task.FlushCaches(); err != nil {
+			return err
+		}
+	}
 	if !th.rt.cfg.ExactlyOnce {
 		for _, rt := range th.tasks {
 			// Buffered writes to RocksDB, then its memtables to disk, before the offsets.

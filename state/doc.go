@@ -1,0 +1,34 @@
+// Package state holds rill's state stores: the byte-store interfaces backends implement
+// (state/memory, state/rocksdb), the typed views processors use, the builders that open a
+// store per task, and the wrappers between them — logging to a changelog topic, and the
+// record cache (Kafka Streams' statestore.cache.max.bytes).
+//
+// # Usage
+//
+//	// A logged, cached key-value store for a Processor, added to the topology once.
+//	b.AddStateStore(state.NewKeyValueStoreBuilder("counts", serde.String(), serde.Int64()).
+//		WithCaching(true))
+//
+//	// In the processor's Init: forward what the cache flushes (at each commit, or when the
+//	// cache is full) instead of every update.
+//	s, _ := ctx.StateStore("counts")
+//	counts := s.(*state.KeyValueStore[string, int64])
+//	cached := counts.SetFlushListener(false, func(r state.CachedRecord[string, int64]) error {
+//		return ctx.Forward(processor.Record[string, int64]{Key: r.Key, Value: r.New,
+//			Timestamp: r.Context.Timestamp, Headers: r.Context.Headers})
+//	})
+//	// cached is false when the app runs without a cache: then forward in Process.
+//
+// # The record cache
+//
+// A RecordCache is one stream thread's budget for cached stores (rill.Config.CacheMaxBytes,
+// default 10 MiB, shared evenly by the threads). A cached key-value store keeps writes there;
+// reads see them at once; the store beneath, its changelog and its flush listener get each
+// key's latest value when the cache flushes: before every commit, store by store in topology
+// order, and when a write takes the cache over budget, for the store written (its least
+// recently used entry leaves; if dirty, all of that store's dirty entries flush, the evicted
+// one first, then in the order they were last written). Each entry keeps the record context
+// of its write (timestamp, headers, topic, partition, offset), restored while it is flushed.
+// The DSL caches tables and aggregations by default (dsl.Materialized(...).WithCachingDisabled
+// opts out); window and session stores are not cached yet.
+package state
