@@ -97,6 +97,9 @@ type SessionConfig struct {
 	OnAssigned func(ctx context.Context, assigned map[string][]int32)
 	OnRevoked  func(ctx context.Context, revoked map[string][]int32)
 	OnLost     func(ctx context.Context, lost map[string][]int32)
+	// BlockTimeout bounds how long Produce may block on a full producer buffer without any
+	// record being acknowledged (see produceWatch; 0: no bound).
+	BlockTimeout time.Duration
 }
 
 // Session is one stream thread's connection: a group consumer and a producer, transactional
@@ -112,6 +115,8 @@ type Session struct {
 	txn    *kgo.GroupTransactSession // nil at least once
 	open   bool                      // a transaction is open
 	closed bool                      // Close was called
+	// watch bounds Produce (produce_watch.go).
+	watch produceWatch
 
 	// mu protects committed, lags and refreshed: the thread reads and writes them, the
 	// rebalance callbacks (franz-go's goroutine) forget them.
@@ -187,6 +192,7 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 		kgo.HeartbeatInterval(min(3*time.Second, cmp.Or(cfg.SessionTimeout, 10*time.Second)/3)),
 		kgo.FetchMaxWait(200*time.Millisecond),
 		kgo.ProducerLinger(5*time.Millisecond),
+		kgo.MaxBufferedRecords(maxBufferedRecords),
 	)
 	if cfg.Balancer != nil {
 		opts = append(opts, kgo.Balancers(cfg.Balancer))
@@ -212,10 +218,12 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 	}
 	if cfg.TransactionalID == "" {
 		s.cl, err = kgo.NewClient(opts...)
-		if err == nil {
-			s.adm = kadm.NewClient(s.cl)
+		if err != nil {
+			return nil, err
 		}
-		return s, err
+		s.adm = kadm.NewClient(s.cl)
+		s.watch.start(s.cl, cfg.BlockTimeout)
+		return s, nil
 	}
 	opts = append(opts,
 		kgo.TransactionalID(cfg.TransactionalID),
@@ -239,6 +247,7 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 		s.txn.Close()
 		return nil, fmt.Errorf("rill: init transactional producer %s: %w", cfg.TransactionalID, err)
 	}
+	s.watch.start(s.cl, cfg.BlockTimeout)
 	return s, nil
 }
 
@@ -410,7 +419,10 @@ func (s *Session) Begin() error {
 }
 
 // Produce sends a record; done is called from a franz-go goroutine with its offset or error.
-func (s *Session) Produce(ctx context.Context, rec engine.OutRecord, done func(offset int64, err error)) {
+// It blocks while the producer's buffer is full, at most until the session's BlockTimeout
+// passes without any record acknowledged: then this and every later record fail with
+// ErrProduceStuck (see produceWatch).
+func (s *Session) Produce(rec engine.OutRecord, done func(offset int64, err error)) {
 	r := &kgo.Record{Topic: rec.Topic, Partition: rec.Partition, Key: rec.Key, Value: rec.Value,
 		Timestamp: time.UnixMilli(rec.Timestamp)}
 	if len(rec.Headers) > 0 {
@@ -419,7 +431,13 @@ func (s *Session) Produce(ctx context.Context, rec engine.OutRecord, done func(o
 			r.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
 		}
 	}
-	s.cl.Produce(ctx, r, func(r *kgo.Record, err error) { done(r.Offset, err) })
+	s.cl.Produce(s.watch.ctx, r, func(r *kgo.Record, err error) {
+		s.watch.acked.Add(1)
+		if err != nil && errors.Is(context.Cause(s.watch.ctx), ErrProduceStuck) {
+			err = errors.Join(ErrProduceStuck, err)
+		}
+		done(r.Offset, err)
+	})
 }
 
 // Flush waits until every record produced so far is acknowledged or failed: their done
@@ -605,6 +623,7 @@ func (s *Session) Close(ctx context.Context) {
 		return
 	}
 	s.closed = true
+	s.watch.stop()
 	// A rebalance blocked since the last Poll would keep the group loop, and so the leave,
 	// waiting forever.
 	s.cl.AllowRebalance()

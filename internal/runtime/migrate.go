@@ -38,6 +38,7 @@ func (th *thread) openSession() error {
 	scfg := kafka.SessionConfig{
 		ClientConfig: rt.cfg.Client, Group: rt.cfg.ApplicationID, Topics: rt.sourceTopics, Balancer: th.bal,
 		OnAssigned: th.onAssigned, OnRevoked: th.onRevoked, OnLost: th.onLost, SessionTimeout: rt.cfg.SessionTimeout,
+		BlockTimeout: rt.cfg.BlockTimeout,
 	}
 	scfg.ClientID = fmt.Sprintf("%s-%s-StreamThread-%d", rt.cfg.ApplicationID, rt.cfg.ProcessID, th.index)
 	if rt.cfg.ExactlyOnce {
