@@ -70,6 +70,8 @@ var suite = []string{
 	"TestStateAheadOfChangelogIsWiped",
 	"TestSecondInstanceOnStateDirFails",
 	"TestStateFilesAreOwnerOnly",
+	"TestRecordCacheOneUpdatePerKeyPerCommit",
+	"TestSuppressionBufferRestored",
 }
 
 // kfakeOnly are root broker tests that cannot run against one external cluster, with why.
