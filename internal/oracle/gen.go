@@ -45,6 +45,11 @@ func Generate(seed uint64, family string, n int) Case {
 		case "sliding":
 			p.Size = 1 + r.Int64N(20)
 			span = p.Size
+			if p.Final == "emit" {
+				// Kafka Streams 4.1.1 forwards no emit-final result of sliding windows
+				// (TopologyTestDriver, in-memory and RocksDB stores): nothing to compare.
+				p.Final = "suppress"
+			}
 		case "session":
 			p.Gap = 1 + r.Int64N(10)
 			span = 2 * p.Gap

@@ -2,7 +2,9 @@ package rill.oracle;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Duration;
+import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.kstream.Consumed;
@@ -23,6 +25,9 @@ import org.apache.kafka.streams.kstream.TimeWindowedKStream;
 import org.apache.kafka.streams.kstream.TimeWindows;
 import org.apache.kafka.streams.kstream.ValueJoiner;
 import org.apache.kafka.streams.kstream.Windowed;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.SessionStore;
+import org.apache.kafka.streams.state.WindowStore;
 
 /**
  * The oracle's topology families, built from a case's params with Kafka Streams' DSL. Each
@@ -34,6 +39,7 @@ final class Families {
   private Families() {}
 
   static String build(String family, JsonNode p, StreamsBuilder b) {
+    emitFinal = "winagg".equals(family) && "emit".equals(p.path("final").asText());
     switch (family) {
       case "ssjoin":
         return streamStreamJoin(p, b);
@@ -52,6 +58,34 @@ final class Families {
       default:
         throw new IllegalArgumentException("unknown family " + family);
     }
+  }
+
+  /**
+   * emitFinal says whether the case is an emit-final aggregation: Kafka Streams 4.1.1
+   * forwards no emit-final result at all from a window or session store without a record
+   * cache (withCachingDisabled or statestore.cache.max.bytes=0; seen in TopologyTestDriver),
+   * so those stores keep their cache. Emit-final forwards only final results, which the cache
+   * does not change.
+   */
+  static boolean emitFinal;
+
+  // The stores of aggregations are materialized without a record cache: rill has none, so the
+  // oracle compares with every update forwarded.
+  static <V> Materialized<String, V, WindowStore<Bytes, byte[]>> windowStore(Serde<V> vs) {
+    Materialized<String, V, WindowStore<Bytes, byte[]>> m =
+        Materialized.<String, V, WindowStore<Bytes, byte[]>>with(Serdes.String(), vs);
+    return emitFinal ? m : m.withCachingDisabled();
+  }
+
+  static <V> Materialized<String, V, SessionStore<Bytes, byte[]>> sessionStore(Serde<V> vs) {
+    Materialized<String, V, SessionStore<Bytes, byte[]>> m =
+        Materialized.<String, V, SessionStore<Bytes, byte[]>>with(Serdes.String(), vs);
+    return emitFinal ? m : m.withCachingDisabled();
+  }
+
+  static <V> Materialized<String, V, KeyValueStore<Bytes, byte[]>> kvStore(Serde<V> vs) {
+    return Materialized.<String, V, KeyValueStore<Bytes, byte[]>>with(Serdes.String(), vs)
+        .withCachingDisabled();
   }
 
   static Duration ms(JsonNode p, String field) {
@@ -111,10 +145,10 @@ final class Families {
       }
       switch (agg) {
         case "count":
-          t = s.count(Materialized.with(Serdes.String(), Serdes.Long()));
+          t = s.count(sessionStore(Serdes.Long()));
           break;
         case "reduce":
-          t = s.reduce((a, v) -> a + "," + v, Materialized.with(Serdes.String(), Serdes.String()));
+          t = s.reduce((a, v) -> a + "," + v, sessionStore(Serdes.String()));
           break;
         default:
           t =
@@ -122,7 +156,7 @@ final class Families {
                   () -> "^",
                   (k, v, a) -> a + v,
                   (k, a1, a2) -> a1 + "|" + a2,
-                  Materialized.with(Serdes.String(), Serdes.String()));
+                  sessionStore(Serdes.String()));
       }
     } else {
       TimeWindowedKStream<String, String> s;
@@ -147,15 +181,15 @@ final class Families {
       }
       switch (agg) {
         case "count":
-          t = s.count(Materialized.with(Serdes.String(), Serdes.Long()));
+          t = s.count(windowStore(Serdes.Long()));
           break;
         case "reduce":
-          t = s.reduce((a, v) -> a + "," + v, Materialized.with(Serdes.String(), Serdes.String()));
+          t = s.reduce((a, v) -> a + "," + v, windowStore(Serdes.String()));
           break;
         default:
           t =
               s.aggregate(
-                  () -> "^", (k, v, a) -> a + v, Materialized.with(Serdes.String(), Serdes.String()));
+                  () -> "^", (k, v, a) -> a + v, windowStore(Serdes.String()));
       }
     }
     if (suppress) {
@@ -194,10 +228,10 @@ final class Families {
     KTable<String, Long> r;
     switch (p.path("agg").asText()) {
       case "count":
-        r = g.count();
+        r = g.count(kvStore(Serdes.Long()));
         break;
       case "reduce":
-        r = g.reduce((a, v) -> a + v, (a, v) -> a - v);
+        r = g.reduce((a, v) -> a + v, (a, v) -> a - v, kvStore(Serdes.Long()));
         break;
       default:
         r =
@@ -205,7 +239,7 @@ final class Families {
                 () -> 0L,
                 (k, v, a) -> a + v,
                 (k, v, a) -> a - v,
-                Materialized.with(Serdes.String(), Serdes.Long()));
+                kvStore(Serdes.Long()));
     }
     r.toStream().to("out", Produced.with(Serdes.String(), Serdes.Long()));
     return "long";
