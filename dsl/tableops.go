@@ -21,12 +21,14 @@ func tableStore[K, V, KO, VO any](ctx processor.Context[KO, VO], name string) (*
 }
 
 // upsertOp turns records into table updates (KTABLE-SOURCE and KSTREAM-TOTABLE): each record
-// replaces its key's row, an absent value deletes it.
+// replaces its key's row, an absent value deletes it. A record with a null key has no row to
+// change: it is dropped and counted, as Kafka Streams' KTableSource drops it.
 type upsertOp[K, VIn, V any] struct {
 	ctx    processor.Context[K, change[V]]
 	st     *upsertState
 	store  *state.TimestampedKeyValueStore[K, V]
 	unwrap func(VIn) (V, bool)
+	keyNil bool
 }
 
 func upsertSupplier[K, VIn, V any](st *upsertState, unwrap func(VIn) (V, bool)) processor.Supplier[K, VIn, K, change[V]] {
@@ -35,6 +37,7 @@ func upsertSupplier[K, VIn, V any](st *upsertState, unwrap func(VIn) (V, bool)) 
 
 func (p *upsertOp[K, VIn, V]) Init(ctx processor.Context[K, change[V]]) (err error) {
 	p.ctx = ctx
+	p.keyNil = nullable[K]()
 	if p.st.store != "" {
 		p.store, err = tableStore[K, V](ctx, p.st.store)
 	}
@@ -42,6 +45,10 @@ func (p *upsertOp[K, VIn, V]) Init(ctx processor.Context[K, change[V]]) (err err
 }
 
 func (p *upsertOp[K, VIn, V]) Process(r processor.Record[K, VIn]) error {
+	if isNil(&r.Key, p.keyNil) {
+		p.ctx.RecordDropped("table: null key")
+		return nil
+	}
 	v, ok := p.unwrap(r.Value)
 	ch := change[V]{newV: v, hasNew: ok}
 	if p.store != nil {
