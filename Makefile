@@ -10,7 +10,7 @@ DEB_PACKAGES := librocksdb-dev kcat docker.io debootstrap openjdk-17-jdk-headles
 # KAFKA_VERSION pins the Apache Kafka release of the locally built image (integration/kafka-image).
 KAFKA_VERSION := 4.1.1
 
-.PHONY: deps test torture torture-ci test-kafka test-kafka-cluster kafka-image docker-up vet fmt-check bench demo
+.PHONY: deps test torture torture-ci test-kafka test-kafka-cluster kafka-image docker-up vet fmt-check bench demo oracle oracle-jar test-oracle
 
 # deps installs the Debian/Ubuntu packages the project needs when they are missing, and does
 # nothing when they are all present.
@@ -85,3 +85,27 @@ bench:
 # their payments and customers, one line per email, then a summary.
 demo:
 	$(GO) run ./examples/orderemails --generate 1000 --exit-when-idle 5s --describe
+
+# The differential oracle (internal/oracle, oracle/java): the same topologies and generated
+# inputs through rill's streamstest and Kafka Streams' TopologyTestDriver, outputs compared
+# record by record. Needs Java 17 and Maven; not part of test.
+#   make oracle SEED=7 N=2000 [FAMILIES=ssjoin,winagg]   a longer run from any seed
+#   make test-oracle                                    CI's fixed-seed run of every family
+ORACLE_JAR := oracle/java/target/rill-oracle.jar
+ORACLE_SRC := oracle/java/pom.xml $(shell find oracle/java/src -name '*.java' 2>/dev/null)
+SEED ?= 1
+N ?= 500
+FAMILIES ?=
+
+$(ORACLE_JAR): $(ORACLE_SRC)
+	@command -v mvn >/dev/null || { echo "oracle: mvn (Maven) and Java 17 are needed to build $@"; exit 1; }
+	cd oracle/java && mvn -q -B package -DskipTests
+
+oracle-jar: $(ORACLE_JAR)
+
+oracle: oracle-jar
+	ORACLE_SEED=$(SEED) ORACLE_N=$(N) ORACLE_FAMILIES=$(FAMILIES) \
+		$(GO) test -tags oracle -count=1 -timeout 60m -v -run '^TestOracle$$' ./internal/oracle/
+
+test-oracle: oracle-jar
+	ORACLE_SEED=1 ORACLE_N=500 $(GO) test -tags oracle -count=1 -timeout 10m -v -run '^TestOracle$$' ./internal/oracle/

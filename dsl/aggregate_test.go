@@ -2,6 +2,7 @@ package dsl_test
 
 import (
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -201,6 +202,8 @@ func TestTableGroupByAdderSubtractor(t *testing.T) {
 	})
 }
 
+// An update that stays in its group (apples 3 -> 10, both in "total") reaches the reducer as
+// one change and emits once, 7 - 3 + 10 (KIP-904), not an intermediate 4.
 func TestTableReduceAdderSubtractor(t *testing.T) {
 	backends(t, func(t *testing.T, opts ...streamstest.Option) {
 		b := dsl.NewBuilder()
@@ -215,7 +218,49 @@ func TestTableReduceAdderSubtractor(t *testing.T) {
 		in.PipeAt("pears", 4, at(2))
 		in.PipeAt("apples", 10, at(3))
 		expectRecords(t, out, rec("total", int64(3), 1), rec("total", int64(7), 2),
-			rec("total", int64(4), 3), rec("total", int64(14), 3))
+			rec("total", int64(14), 3))
+	})
+}
+
+// KIP-904: a row updated within its group gives one result per aggregation, with the old value
+// subtracted and the new one added together; a row moving between groups still gives two.
+// Rows mapped to a null group key are in no group (dropped and counted, as Kafka Streams' skips
+// them), and a table record with a null key changes no row.
+func TestTableGroupBySameGroupUpdateIsOneChange(t *testing.T) {
+	backends(t, func(t *testing.T, opts ...streamstest.Option) {
+		b := dsl.NewBuilder()
+		byRegion := b.Table("users", serde.JSON[*string](), serde.JSON[user]()).
+			GroupBy(func(_ *string, u user) (*string, int64) {
+				if u.Region == "" {
+					return nil, u.Score
+				}
+				return &u.Region, u.Score
+			}, dsl.WithSerdes(serde.JSON[*string](), serde.Int64()))
+		byRegion.Count().ToStream().To("counts", dsl.WithSerdes(serde.JSON[*string](), serde.Int64()))
+		byRegion.Aggregate(func() string { return "" },
+			func(_ *string, n int64, agg string) string { return fmt.Sprintf("%s+%d", agg, n) },
+			func(_ *string, n int64, agg string) string { return fmt.Sprintf("%s-%d", agg, n) },
+			dsl.WithSerdes(serde.JSON[*string](), serde.String())).
+			ToStream().To("history", dsl.WithSerdes(serde.JSON[*string](), serde.String()))
+		d := streamstest.New(t, mustBuild(t, b), opts...)
+		in := streamstest.Input(d, "users", serde.JSON[*string](), serde.JSON[user]())
+		counts := streamstest.Output(d, "counts", serde.String(), serde.Int64())
+		history := streamstest.Output(d, "history", serde.String(), serde.String())
+		alice, bob := "alice", "bob"
+		in.PipeAt(&alice, user{"eu", 1}, at(1))
+		in.PipeAt(&alice, user{"eu", 2}, at(2)) // same group: one change
+		in.PipeAt(&alice, user{"us", 3}, at(3)) // moves: eu then us
+		in.PipeAt(&bob, user{"", 4}, at(4))     // null group: dropped
+		in.PipeAt(nil, user{"us", 5}, at(5))    // null table key: dropped
+		expectRecords(t, counts,
+			rec(`"eu"`, int64(1), 1), rec(`"eu"`, int64(1), 2),
+			rec(`"eu"`, int64(0), 3), rec(`"us"`, int64(1), 3))
+		expectRecords(t, history,
+			rec(`"eu"`, "+1", 1), rec(`"eu"`, "+1-1+2", 2),
+			rec(`"eu"`, "+1-1+2-2", 3), rec(`"us"`, "+3", 3))
+		if n := d.Dropped(); n != 2 {
+			t.Errorf("dropped %d records, want 2 (a null group, a null table key)", n)
+		}
 	})
 }
 

@@ -1,6 +1,8 @@
 package dsl
 
 import (
+	"bytes"
+
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
 	"github.com/rillstreams/rill/state"
@@ -251,10 +253,15 @@ type GroupedTable[K, V any] struct {
 	vs     serde.Serde[V]
 	name   string
 	serdes any
+	// selectKeys is the group key serde KTABLE-SELECT compares groups with, resolved by the
+	// aggregation.
+	selectKeys *serde.Serde[K]
 }
 
 // GroupBy regroups the table's rows by f's key and value. Aggregations of the result go
-// through a repartition topic.
+// through a repartition topic. As in Kafka Streams (KIP-904), an update whose old and new
+// value fall in the same group travels as one change, so the aggregate subtracts and adds in
+// one step and emits once; a row f maps to a null key or value is in no group.
 func (t *Table[K, V]) GroupBy[KR, VR any](f func(K, V) (KR, VR), opts ...GroupedOption) *GroupedTable[KR, VR] {
 	c := groupedOptions(opts)
 	b := t.b
@@ -262,18 +269,23 @@ func (t *Table[K, V]) GroupBy[KR, VR any](f func(K, V) (KR, VR), opts ...Grouped
 	if t.sendOld != nil {
 		t.sendOld() // the old row must be subtracted from its old group
 	}
+	keys := new(serde.Serde[KR]) // set by the aggregation, which resolves the repartition serdes
 	b.check(b.topo.AddProcessor(name, func() processor.Processor[K, change[V], KR, change[VR]] {
-		return &tableSelectOp[K, V, KR, VR]{f: f}
+		return &tableSelectOp[K, V, KR, VR]{f: f, keys: *keys, keyNil: nullable[KR](), valueNil: nullable[VR]()}
 	}, t.node))
 	return &GroupedTable[KR, VR]{b: b, node: name, name: c.name, serdes: c.serdes,
-		ks: sameSerde[K, KR](t.keySerde), vs: sameSerde[V, VR](t.valueSerde)}
+		ks: sameSerde[K, KR](t.keySerde), vs: sameSerde[V, VR](t.valueSerde), selectKeys: keys}
 }
 
-// tableSelectOp is KTABLE-SELECT: it sends a row's old value (to subtract) and new value (to
-// add), in that order, each to the group f assigns it.
+// tableSelectOp is KTABLE-SELECT (Kafka Streams' KTableRepartitionMap): it sends a row's old
+// value (to subtract) and new value (to add) to the groups f assigns them: as one change when
+// both groups are the same (their keys serialize alike), else the old one first. A value f
+// maps to a null key or value is not sent; it is counted as dropped.
 type tableSelectOp[K, V, KR, VR any] struct {
-	ctx processor.Context[KR, change[VR]]
-	f   func(K, V) (KR, VR)
+	ctx              processor.Context[KR, change[VR]]
+	f                func(K, V) (KR, VR)
+	keys             serde.Serde[KR]
+	keyNil, valueNil bool
 }
 
 func (p *tableSelectOp[K, V, KR, VR]) Init(ctx processor.Context[KR, change[VR]]) error {
@@ -281,20 +293,62 @@ func (p *tableSelectOp[K, V, KR, VR]) Init(ctx processor.Context[KR, change[VR]]
 	return nil
 }
 
+// selected applies f to one side of a change; ok is false when that side is absent or f gives
+// a null key or value.
+func (p *tableSelectOp[K, V, KR, VR]) selected(k K, v V, has bool) (kr KR, vr VR, ok bool) {
+	if !has {
+		return kr, vr, false
+	}
+	kr, vr = p.f(k, v)
+	if isNil(&kr, p.keyNil) || isNil(&vr, p.valueNil) {
+		p.ctx.RecordDropped("table groupBy: null group key or value")
+		return kr, vr, false
+	}
+	return kr, vr, true
+}
+
 func (p *tableSelectOp[K, V, KR, VR]) Process(r processor.Record[K, change[V]]) error {
-	if r.Value.hasOld {
-		k, v := p.f(r.Key, r.Value.oldV)
-		if err := p.ctx.Forward(processor.Record[KR, change[VR]]{Key: k, Value: change[VR]{oldV: v, hasOld: true},
+	ok, ov, hasOld := p.selected(r.Key, r.Value.oldV, r.Value.hasOld)
+	nk, nv, hasNew := p.selected(r.Key, r.Value.newV, r.Value.hasNew)
+	if hasOld && hasNew {
+		same, err := p.sameGroup(ok, nk)
+		if err != nil {
+			return err
+		}
+		if same {
+			return p.ctx.Forward(processor.Record[KR, change[VR]]{Key: nk,
+				Value:     change[VR]{newV: nv, hasNew: true, oldV: ov, hasOld: true},
+				Timestamp: r.Timestamp, Headers: r.Headers})
+		}
+	}
+	if hasOld {
+		if err := p.ctx.Forward(processor.Record[KR, change[VR]]{Key: ok, Value: change[VR]{oldV: ov, hasOld: true},
 			Timestamp: r.Timestamp, Headers: r.Headers}); err != nil {
 			return err
 		}
 	}
-	if r.Value.hasNew {
-		k, v := p.f(r.Key, r.Value.newV)
-		return p.ctx.Forward(processor.Record[KR, change[VR]]{Key: k, Value: change[VR]{newV: v, hasNew: true},
+	if hasNew {
+		return p.ctx.Forward(processor.Record[KR, change[VR]]{Key: nk, Value: change[VR]{newV: nv, hasNew: true},
 			Timestamp: r.Timestamp, Headers: r.Headers})
 	}
 	return nil
+}
+
+// sameGroup tells whether two group keys are equal, as the repartition topic sees them: their
+// serialized bytes are equal (Kafka Streams uses equals; KR need not be comparable in Go).
+func (p *tableSelectOp[K, V, KR, VR]) sameGroup(a, b KR) (bool, error) {
+	if p.keys == nil {
+		return false, nil
+	}
+	ab, err := p.keys.Serialize("", a)
+	if err != nil {
+		return false, err
+	}
+	bb, err := p.keys.Serialize("", b)
+	if err != nil {
+		return false, err
+	}
+	return bytes.Equal(ab, bb), nil
 }
 
 func (p *tableSelectOp[K, V, KR, VR]) Close() error { return nil }
@@ -362,6 +416,9 @@ func groupTableAggregate[K, V, VA any](g *GroupedTable[K, V], cfg tableConfig, p
 		return t
 	}
 	t.keySerde = ks
+	if g.selectKeys != nil {
+		*g.selectKeys = ks
+	}
 	cs := changeSerde[V]{rvs}
 	b.check(b.topo.AddInternalTopic(topologyInternal(topic)))
 	b.check(b.topo.AddSink(sinkName, topic, ks, cs, g.node))
@@ -374,7 +431,9 @@ func groupTableAggregate[K, V, VA any](g *GroupedTable[K, V], cfg tableConfig, p
 	return t
 }
 
-// tableAggOp is KTABLE-AGGREGATE: subtract the old value, add the new one.
+// tableAggOp is KTABLE-AGGREGATE (Kafka Streams' KTableAggregate): subtract the old value
+// from an existing aggregate, add the new one (to init() for a new group). A group without an
+// aggregate that is only subtracted from stays without one: a delete is forwarded.
 type tableAggOp[K, V, VA any] struct {
 	derivedTableOp[K, VA]
 	init     func() VA
@@ -387,16 +446,16 @@ func (p *tableAggOp[K, V, VA]) Process(r processor.Record[K, change[V]]) error {
 		return err
 	}
 	agg := old.Value
-	if !had {
-		agg = p.init()
-	}
-	if r.Value.hasOld {
+	if r.Value.hasOld && had {
 		agg = p.sub(r.Key, r.Value.oldV, agg)
 	}
 	if r.Value.hasNew {
+		if !had {
+			agg = p.init()
+		}
 		agg = p.add(r.Key, r.Value.newV, agg)
 	}
-	return p.emit(aggregatedChange(r, agg, true, old, had))
+	return p.emit(aggregatedChange(r, agg, had || r.Value.hasNew, old, had))
 }
 
 // tableReduceOp is KTABLE-REDUCE (Kafka Streams' KTableReduce): subtract from an existing

@@ -21,7 +21,8 @@ func tableStore[K, V, KO, VO any](ctx processor.Context[KO, VO], name string) (*
 }
 
 // upsertOp turns records into table updates (KTABLE-SOURCE and KSTREAM-TOTABLE): each record
-// replaces its key's row, an absent value deletes it.
+// replaces its key's row, an absent value deletes it. A record with a null key has no row to
+// change: it is dropped and counted, as Kafka Streams' KTableSource drops it.
 type upsertOp[K, VIn, V any] struct {
 	ctx    processor.Context[K, change[V]]
 	st     *upsertState

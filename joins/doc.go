@@ -42,9 +42,11 @@
 // left and outer joins are told with a bool whether a side was found.
 //
 //   - Stream-stream: records of the same key within the window join, each pair once, stamped
-//     with the later timestamp. Left and outer joins emit an unmatched record's result only
-//     when its window (plus grace) has closed in stream time (KIP-633), from the shared
-//     OuterStore. Late records are dropped and counted (processor.Context.RecordDropped).
+//     with the later timestamp, as long as the other side's buffer still holds the older one
+//     (before + after + grace of its stream time). Left and outer joins emit an unmatched
+//     record's result when its window (plus grace) has closed in stream time (KIP-633), from
+//     the shared OuterStore, or at once for a record whose window closed before it arrived.
+//     As in Kafka Streams, nothing is dropped as late and an unmatched result is not retracted.
 //   - Stream-table and stream-global table: a lookup when the stream record arrives; table
 //     updates emit nothing.
 //   - Table-table: either side's change recomputes the key's joined row; the result is a

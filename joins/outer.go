@@ -21,12 +21,14 @@ import (
 // and the serialized value (Kafka Streams' ListValueStore): duplicates are kept.
 type OuterStore struct {
 	*state.KeyValueStore[[]byte, []byte]
-	// minTime is, per side (0 right, 1 left), a lower bound of the oldest timestamp stored,
-	// so that most records need no scan: math.MinInt64 when unknown (a new or restored
-	// store), math.MaxInt64 when the side is known to have no records. It lives here because
-	// the store is the one object both processors of a task share; it needs no lock, as a
-	// task runs on one goroutine.
-	minTime [2]int64
+	// minTime gates the scan for closed records as Kafka Streams' join time tracker does, so
+	// results are emitted at the same records as there: a scan happens only when minTime +
+	// the processing side's after + grace is before stream time. It is lowered by every
+	// record stored and, after a scan, is the timestamp of the last record the scan looked at
+	// (math.MaxInt64 when the store is empty); math.MinInt64 when unknown (a new or restored
+	// store). It lives here because the store is the one object both processors of a task
+	// share; it needs no lock, as a task runs on one goroutine.
+	minTime int64
 }
 
 func sideIndex(left bool) int {
@@ -57,12 +59,12 @@ func (b *OuterStoreBuilder) Build(ctx processor.StoreContext) (processor.Store, 
 	if !ok {
 		return nil, fmt.Errorf("rill: outer join store %s: built a %T", b.Name(), s)
 	}
-	return &OuterStore{KeyValueStore: kv, minTime: [2]int64{math.MinInt64, math.MinInt64}}, nil
+	return &OuterStore{KeyValueStore: kv, minTime: math.MinInt64}, nil
 }
 
 // Restore applies a changelog record; the oldest timestamp is unknown afterwards.
 func (s *OuterStore) Restore(key, value []byte) error {
-	s.minTime = [2]int64{math.MinInt64, math.MinInt64}
+	s.minTime = math.MinInt64
 	return s.KeyValueStore.Restore(key, value)
 }
 
@@ -98,8 +100,7 @@ func (s *OuterStore) add(ts int64, left bool, key, value []byte) error {
 	if err := bs.Put(k, list); err != nil {
 		return err
 	}
-	i := sideIndex(left)
-	s.minTime[i] = min(s.minTime[i], ts)
+	s.minTime = min(s.minTime, ts)
 	return nil
 }
 
@@ -149,17 +150,18 @@ type closedEntry struct {
 }
 
 // emit forwards, in timestamp order, every stored record whose window is closed at stream
-// time st, and removes them. Results carry the unmatched record's key and timestamp.
-func (e *outerEmitter[K, V, VO, VR]) emit(s *OuterStore, st int64, ctx processor.Context[K, VR]) error {
-	if !e.mayClose(s.minTime[1], e.left, st) && !e.mayClose(s.minTime[0], e.right, st) {
-		return nil // no record is old enough to have a closed window
+// time st, and removes them; lookAfter is the after of the side whose record triggers it (the
+// right side's: before), which Kafka Streams' gate before the scan uses. Results carry the unmatched record's key and timestamp.
+func (e *outerEmitter[K, V, VO, VR]) emit(s *OuterStore, st, lookAfter int64, ctx processor.Context[K, VR]) error {
+	if s.minTime != math.MinInt64 && satAdd(s.minTime, lookAfter+e.left.grace) >= st {
+		return nil // as Kafka Streams: no scan until the tracked time is old enough
 	}
 	it, err := s.Bytes().All()
 	if err != nil {
 		return err
 	}
 	var closed []closedEntry
-	minTime := [2]int64{math.MaxInt64, math.MaxInt64}
+	s.minTime = math.MaxInt64
 	leftOpen, rightOpen := false, false
 	for it.Next() {
 		ts, left, _, err := parseOuterKey(it.Key())
@@ -167,18 +169,18 @@ func (e *outerEmitter[K, V, VO, VR]) emit(s *OuterStore, st int64, ctx processor
 			it.Close()
 			return err
 		}
+		s.minTime = ts
+		if leftOpen && rightOpen {
+			// Windows close in timestamp order within a side: once both sides have an open
+			// one, nothing further can be emitted.
+			break
+		}
 		sd, open := e.right, &rightOpen
 		if left {
 			sd, open = e.left, &leftOpen
 		}
-		if *open || !sd.closed(ts, st) {
-			// Windows close in timestamp order within a side: every later record of this
-			// side is open too, and once both sides are, nothing further can be emitted.
+		if !sd.closed(ts, st) {
 			*open = true
-			minTime[sideIndex(left)] = min(minTime[sideIndex(left)], ts)
-			if leftOpen && rightOpen {
-				break
-			}
 			continue
 		}
 		closed = append(closed, closedEntry{key: append([]byte(nil), it.Key()...), list: append([]byte(nil), it.Value()...)})
@@ -190,9 +192,6 @@ func (e *outerEmitter[K, V, VO, VR]) emit(s *OuterStore, st int64, ctx processor
 	if err != nil {
 		return err
 	}
-	// Exact: the scan saw the oldest open record of each side that has one, and a side
-	// with none left keeps none once its closed records are removed below.
-	s.minTime = minTime
 	for _, c := range closed {
 		if err := e.forward(c, ctx); err != nil {
 			return err
@@ -202,11 +201,6 @@ func (e *outerEmitter[K, V, VO, VR]) emit(s *OuterStore, st int64, ctx processor
 		}
 	}
 	return nil
-}
-
-// mayClose tells whether a side whose oldest record is at minTime may hold a closed window.
-func (e *outerEmitter[K, V, VO, VR]) mayClose(minTime int64, sd side, st int64) bool {
-	return minTime != math.MaxInt64 && sd.closed(minTime, st)
 }
 
 func (e *outerEmitter[K, V, VO, VR]) forward(c closedEntry, ctx processor.Context[K, VR]) error {

@@ -21,16 +21,16 @@ import (
 // (Kafka Streams' KIP-633 behaviour, without the spurious early results of older versions).
 //
 // Time is the task's stream time. A record's window closes when stream time passes its
-// timestamp plus its side's after (the right side's: before) plus grace. A record whose
-// window has already closed when it arrives is late: it is dropped, counted with
-// processor.Context.RecordDropped, and not buffered. Two records join when their timestamps
-// are within the window and neither's window has closed when the later of them is processed;
-// so a record whose unmatched result has been emitted never joins afterwards, and a left
-// join's output is always the inner join's plus the unmatched records. (Kafka Streams also
-// joins an in-time record with a buffered one whose window closed, which can follow an
-// unmatched result with a match.) Records with a nil key or value are dropped and counted,
+// timestamp plus its side's after (the right side's: before) plus grace. As in Kafka Streams,
+// no record is dropped for being late: a record joins every record of the other side within
+// the window that the other side's buffer still holds (a buffer keeps records for before +
+// after + grace of its own stream time, the largest timestamp put into it), whether or not
+// either window has closed; so an unmatched result may be followed by a match. A left or
+// outer join emits the unmatched result of a record whose own window has already closed at
+// once, instead of holding it. Records with a nil key or value are dropped and counted,
 // except that the outer side of a join gives a record with a nil key its unmatched result at
-// once (it can never match; Kafka Streams' KIP-962).
+// once (it can never match; Kafka Streams' KIP-962). Held unmatched results are emitted when
+// an in-order record (one at stream time) arrives, as in Kafka Streams.
 //
 // Results: the joined value, the key, and the larger of the two records' timestamps, with
 // the headers of the record that completed the match. Unmatched results carry the unmatched
@@ -75,17 +75,15 @@ func (j *StreamStream[K, V, VO, VR]) WindowStoreBuilders() (*state.WindowStoreBu
 
 // ThisWindowed is the processor buffering left records (KSTREAM-WINDOWED); connect it to Store.
 func (j *StreamStream[K, V, VO, VR]) ThisWindowed() processor.Supplier[K, V, K, V] {
-	sd := leftSide(j.Window)
 	return func() processor.Processor[K, V, K, V] {
-		return &windowed[K, V]{store: j.Store, side: sd, keyNil: newNilCheck[K](), valueNil: newNilCheck[V]()}
+		return &windowed[K, V]{store: j.Store, keyNil: newNilCheck[K]()}
 	}
 }
 
 // OtherWindowed is the processor buffering right records; connect it to OtherStore.
 func (j *StreamStream[K, V, VO, VR]) OtherWindowed() processor.Supplier[K, VO, K, VO] {
-	sd := rightSide(j.Window)
 	return func() processor.Processor[K, VO, K, VO] {
-		return &windowed[K, VO]{store: j.OtherStore, side: sd, keyNil: newNilCheck[K](), valueNil: newNilCheck[VO]()}
+		return &windowed[K, VO]{store: j.OtherStore, keyNil: newNilCheck[K]()}
 	}
 }
 
@@ -122,15 +120,13 @@ func (j *StreamStream[K, V, VO, VR]) OtherJoin() processor.Supplier[K, VO, K, VR
 }
 
 // windowed buffers a side's records in its window store and passes them on to the join
-// processor (Kafka Streams' KStreamJoinWindow). Records the join processor will drop (nil key
-// or value, late) are not buffered.
+// processor (Kafka Streams' KStreamJoinWindow). Records with a nil key are not buffered; the
+// store itself drops records older than its retention.
 type windowed[K, V any] struct {
-	ctx      processor.Context[K, V]
-	store    string
-	side     side
-	ws       *state.WindowStore[K, V]
-	keyNil   nilCheck[K]
-	valueNil nilCheck[V]
+	ctx    processor.Context[K, V]
+	store  string
+	ws     *state.WindowStore[K, V]
+	keyNil nilCheck[K]
 }
 
 func (p *windowed[K, V]) Init(ctx processor.Context[K, V]) (err error) {
@@ -145,9 +141,11 @@ func (p *windowed[K, V]) Process(r processor.Record[K, V]) error {
 	if err := p.ctx.Forward(r); err != nil {
 		return err
 	}
-	if p.keyNil.isNil(&r.Key) || p.valueNil.isNil(&r.Value) || p.side.closed(r.Timestamp, p.ctx.StreamTime()) {
+	if p.keyNil.isNil(&r.Key) {
 		return nil
 	}
+	// A nil value is put too, as Kafka Streams does: the store keeps nothing for it (it cannot
+	// be joined) but its stream time moves, which expires older records.
 	return p.ws.Put(r.Key, r.Value, r.Timestamp)
 }
 
@@ -173,7 +171,7 @@ type sideJoin[K, VT, VX, VR any] struct {
 
 // closedEmitter is the part of outerEmitter a side needs, without the other side's types.
 type closedEmitter[K, VR any] interface {
-	emit(s *OuterStore, st int64, ctx processor.Context[K, VR]) error
+	emit(s *OuterStore, st, lookAfter int64, ctx processor.Context[K, VR]) error
 }
 
 func (p *sideJoin[K, VT, VX, VR]) Init(ctx processor.Context[K, VR]) error {
@@ -202,12 +200,8 @@ func (p *sideJoin[K, VT, VX, VR]) Process(r processor.Record[K, VT]) error {
 		return nil
 	}
 	st := p.ctx.StreamTime()
-	if p.side.closed(r.Timestamp, st) {
-		p.ctx.RecordDropped("stream-stream join: record later than its window's end plus grace")
-		return nil
-	}
-	if p.outer != nil {
-		if err := p.emitter.emit(p.outer, st, p.ctx); err != nil {
+	if p.outer != nil && r.Timestamp >= st {
+		if err := p.emitter.emit(p.outer, st, p.side.lookAfter, p.ctx); err != nil {
 			return err
 		}
 	}
@@ -216,12 +210,6 @@ func (p *sideJoin[K, VT, VX, VR]) Process(r processor.Record[K, VT]) error {
 		return &serde.Error{Topic: p.otherStore, Partition: -1, Offset: -1, Key: true, Serialize: true, Err: err}
 	}
 	from, to := p.side.fetchRange(r.Timestamp)
-	// Only records whose windows are still open join: a closed one may have had its
-	// unmatched result emitted already, and must not be joined after it.
-	from = max(from, p.otherSide.oldestOpen(st))
-	if from > to {
-		return p.unmatched(r, kb)
-	}
 	it, err := p.other.FetchRange(kb, from, to)
 	if err != nil {
 		return err
@@ -233,14 +221,17 @@ func (p *sideJoin[K, VT, VX, VR]) Process(r processor.Record[K, VT]) error {
 	if err != nil || matched {
 		return err
 	}
-	return p.unmatched(r, kb)
+	return p.unmatched(r, kb, to, st)
 }
 
-// unmatched keeps a record no other record joined in the outer store, when it has a result
-// of its own.
-func (p *sideJoin[K, VT, VX, VR]) unmatched(r processor.Record[K, VT], kb []byte) error {
+// unmatched gives a record no other record joined its result of its own, when it has one: at
+// once if its window has already closed (no match can come), else later, from the outer store.
+func (p *sideJoin[K, VT, VX, VR]) unmatched(r processor.Record[K, VT], kb []byte, to, st int64) error {
 	if p.thisOnly == nil {
 		return nil
+	}
+	if to < st {
+		return p.ctx.Forward(processor.Record[K, VR]{Key: r.Key, Value: p.thisOnly(r.Key, r.Value), Timestamp: r.Timestamp, Headers: r.Headers})
 	}
 	vb, err := p.vs.Serialize(p.outerStore, r.Value)
 	if err != nil {

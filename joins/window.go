@@ -26,12 +26,9 @@ func (w Window) Validate() error {
 	return nil
 }
 
-// Retention is how long the join buffers keep a record, in milliseconds of stream time:
-// before + after + grace, as Kafka Streams, plus one millisecond. The store expires a record
-// at exactly observed time - retention, while a record on the other side that is just not
-// late (its window ends exactly at stream time - grace) still needs it; the extra millisecond
-// keeps it, and keeps a zero window (records of one timestamp) from having zero retention.
-func (w Window) Retention() int64 { return w.Before + w.After + w.Grace + 1 }
+// Retention is how long the join buffers keep a record, in milliseconds of the buffer's stream
+// time: before + after + grace, as Kafka Streams (at least 1ms, which stores need).
+func (w Window) Retention() int64 { return max(1, w.Before+w.After+w.Grace) }
 
 // side is one side's view of the window: the records of the other side it joins are in
 // [ts-lookBefore, ts+lookAfter]. The left side looks Before back and After ahead; the right side
@@ -54,9 +51,6 @@ func rightSide(w Window) side {
 // A closed window at arrival makes the record late; a closed window of a buffered unmatched
 // record lets its left/outer result out.
 func (s side) closed(ts, st int64) bool { return satAdd(ts, s.lookAfter+s.grace) < st }
-
-// oldestOpen is the oldest timestamp of this side whose window is still open at stream time st.
-func (s side) oldestOpen(st int64) int64 { return satAdd(st, -(s.lookAfter + s.grace)) }
 
 // fetchRange is the range of other-side timestamps that join a record at ts (Kafka Streams
 // clamps both ends at 0: timestamps are never negative).
