@@ -29,8 +29,11 @@ type childSpec struct {
 	AppID    string `json:"app_id"`
 	StateDir string `json:"state_dir"`
 	// Target is the number of processed records that finishes a workload without output.
-	Target     int64  `json:"target"`
-	CPUProfile string `json:"cpu_profile"`
+	Target int64 `json:"target"`
+	// CommitAfter is the number of records that reach the workload's cached operation; the
+	// Kafka Streams child requests a commit after the last (see workload.commitAfter).
+	CommitAfter int64  `json:"commit_after,omitempty"`
+	CPUProfile  string `json:"cpu_profile"`
 }
 
 func (s childSpec) topic(role string) string { return s.Prefix + role }

@@ -36,6 +36,11 @@ type config struct {
 	Timeout, Stall time.Duration
 	// GokaDir is the bench/goka module, built and run as the goka workloads' child.
 	GokaDir string
+	// KStreamsDir is the bench/kstreams Maven module, built and run as the Kafka Streams
+	// peers' child; empty skips them.
+	KStreamsDir string
+	// Java is the java command; JVMHeap its -Xmx.
+	Java, JVMHeap string
 	// StateDir holds the workloads' state directories (default: a fresh temp dir).
 	StateDir string
 }
@@ -61,6 +66,9 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Minute, "time limit of one workload")
 	fs.DurationVar(&cfg.Stall, "stall", 30*time.Second, "fail a workload whose progress stops for this long")
 	fs.StringVar(&cfg.GokaDir, "goka-dir", "bench/goka", "the bench/goka module (empty: skip goka)")
+	fs.StringVar(&cfg.KStreamsDir, "kstreams-dir", "bench/kstreams", "the bench/kstreams Maven module, whose jar runs each rill workload on Kafka Streams (empty: skip Kafka Streams)")
+	fs.StringVar(&cfg.Java, "java", "java", "the java command that runs the Kafka Streams jar")
+	fs.StringVar(&cfg.JVMHeap, "jvm-heap", "1g", "maximum heap of the Kafka Streams JVM (-Xmx)")
 	fs.StringVar(&cfg.StateDir, "state-dir", "", "where workloads keep their state (default: a fresh temporary directory)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -71,7 +79,7 @@ func parseFlags(args []string) (config, error) {
 	if bootstrap != "" {
 		cfg.Bootstrap = strings.Split(bootstrap, ",")
 	}
-	rows, err := selectRows(workload, cfg.GokaDir != "")
+	rows, err := selectRows(workload, cfg.GokaDir != "", cfg.KStreamsDir != "")
 	if err != nil {
 		return cfg, err
 	}

@@ -80,7 +80,7 @@ func TestSpliceSectionKeepsTheAnalysis(t *testing.T) {
 }
 
 func TestSelectRows(t *testing.T) {
-	rows, err := selectRows("streamcount/eos,jsonpipeline", false)
+	rows, err := selectRows("streamcount/eos,jsonpipeline", false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestSelectRows(t *testing.T) {
 	if got, want := strings.Join(names, " "), "txcopy rawcount streamcount/eos jsonpipeline/eos"; got != want {
 		t.Errorf("rows %q, want %q (baselines added, catalogue order)", got, want)
 	}
-	if _, err := selectRows("jsonpipeline/alos", false); err == nil {
+	if _, err := selectRows("jsonpipeline/alos", false, false); err == nil {
 		t.Error("jsonpipeline/alos selected; it runs exactly-once only")
 	}
 }
