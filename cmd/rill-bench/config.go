@@ -39,8 +39,10 @@ type config struct {
 	// KStreamsDir is the bench/kstreams Maven module, built and run as the Kafka Streams
 	// peers' child; empty skips them.
 	KStreamsDir string
-	// Java is the java command; JVMHeap its -Xmx.
-	Java, JVMHeap string
+	// Java is the java command; JVMHeap its -Xmx; JVMArgs more options for it.
+	Java, JVMHeap, JVMArgs string
+	// ChildLogDir receives each child's stderr, one file per row, when set.
+	ChildLogDir string
 	// StateDir holds the workloads' state directories (default: a fresh temp dir).
 	StateDir string
 }
@@ -69,6 +71,8 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&cfg.KStreamsDir, "kstreams-dir", "bench/kstreams", "the bench/kstreams Maven module, whose jar runs each rill workload on Kafka Streams (empty: skip Kafka Streams)")
 	fs.StringVar(&cfg.Java, "java", "java", "the java command that runs the Kafka Streams jar")
 	fs.StringVar(&cfg.JVMHeap, "jvm-heap", "1g", "maximum heap of the Kafka Streams JVM (-Xmx)")
+	fs.StringVar(&cfg.JVMArgs, "jvm-args", "", "more JVM options for the Kafka Streams child, space-separated")
+	fs.StringVar(&cfg.ChildLogDir, "child-log-dir", "", "directory to write each child's stderr to (one file per row)")
 	fs.StringVar(&cfg.StateDir, "state-dir", "", "where workloads keep their state (default: a fresh temporary directory)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -98,9 +102,11 @@ func (c config) validate() error {
 	if c.Timeout <= 0 || c.Stall <= 0 {
 		errs = append(errs, errors.New("--timeout and --stall must be positive"))
 	}
-	if c.CPUProfileDir != "" {
-		if err := os.MkdirAll(c.CPUProfileDir, 0o755); err != nil {
-			errs = append(errs, err)
+	for _, dir := range []string{c.CPUProfileDir, c.ChildLogDir} {
+		if dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	return errors.Join(errs...)

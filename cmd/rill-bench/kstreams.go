@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -31,7 +32,8 @@ func (s *suite) kstreamsCommand(r row, spec childSpec) (*exec.Cmd, error) {
 	if err != nil {
 		return nil, err
 	}
-	return exec.Command(s.cfg.Java, "-Xmx"+s.cfg.JVMHeap, "-jar", s.ksJar, string(b)), nil
+	args := append([]string{"-Xmx" + s.cfg.JVMHeap}, strings.Fields(s.cfg.JVMArgs)...)
+	return exec.Command(s.cfg.Java, append(args, "-jar", s.ksJar, string(b))...), nil
 }
 
 // buildKStreams runs `mvn -q package` in dir unless its jar is newer than pom.xml and every

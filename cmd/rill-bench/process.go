@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -63,7 +64,8 @@ type measurement struct {
 // measure runs the child and times it: from its "started" event until the output topic shows
 // what want expects (or, when it expects nothing, until the child reports it processed its
 // target).
-func (s *suite) measure(ctx context.Context, cmd *exec.Cmd, addrs []string, out string, want expectation, committed bool) (m measurement, err error) {
+// The child's stderr goes to logPath too when it is set.
+func (s *suite) measure(ctx context.Context, cmd *exec.Cmd, addrs []string, out string, want expectation, committed bool, logPath string) (m measurement, err error) {
 	var w *watcher
 	if !want.none() {
 		if w, err = startWatcher(addrs, out, committed, want); err != nil {
@@ -81,6 +83,14 @@ func (s *suite) measure(ctx context.Context, cmd *exec.Cmd, addrs []string, out 
 	}
 	stderr := &tailBuffer{max: 4096}
 	cmd.Stderr = stderr
+	if logPath != "" {
+		f, err := os.Create(logPath)
+		if err != nil {
+			return m, err
+		}
+		defer f.Close()
+		cmd.Stderr = io.MultiWriter(stderr, f)
+	}
 	if err := cmd.Start(); err != nil {
 		return m, err
 	}

@@ -182,7 +182,11 @@ func (s *suite) runRow(ctx context.Context, r row, profile bool) (res result) {
 		res.err = err
 		return res
 	}
-	m, err := s.measure(ctx, cmd, addrs, out, want, r.eos)
+	var logPath string
+	if s.cfg.ChildLogDir != "" {
+		logPath = filepath.Join(s.cfg.ChildLogDir, slug+".log")
+	}
+	m, err := s.measure(ctx, cmd, addrs, out, want, r.eos, logPath)
 	res.seconds, res.peakRSSKB, res.cpu, res.err = m.seconds, m.peakRSSKB, m.cpuSeconds, err
 	return res
 }
