@@ -23,6 +23,8 @@ type report struct {
 	wall    time.Duration
 	date    time.Time
 	machine string
+	load    loadRange // the machine's load average over the run
+	java    string    // the JVM of the Kafka Streams rows ("" without them)
 }
 
 func newReport(cfg config, results []result, wall time.Duration) *report {
@@ -109,13 +111,17 @@ func (r *report) setup() string {
 	if len(r.cfg.Bootstrap) > 0 {
 		broker = "the cluster at " + strings.Join(r.cfg.Bootstrap, ",")
 	}
+	var ks string
+	if r.java != "" {
+		ks = fmt.Sprintf("Kafka Streams %s on %s, -Xmx%s. ", kstreamsVersion, r.java, r.cfg.JVMHeap)
+	}
 	return fmt.Sprintf("Machine: %s. Date: %s. Broker: %s; %d partitions per topic.\n"+
-		"Input: %s records per workload, %s integer keys, %d-byte values; one stream thread. "+
+		"Input: %s records per workload, %s integer keys, %d-byte values; one stream thread. %s"+
 		"Raw baselines: the median of %d runs.\n"+
-		"Suite wall time: %s.\n",
+		"Suite wall time: %s; %s.\n",
 		r.machine, r.date.Format("2006-01-02"), broker, r.cfg.Partitions,
-		formatCount(float64(r.cfg.Records)), formatCount(float64(r.cfg.Keys)), r.cfg.ValueSize, r.cfg.BaselineRuns,
-		r.wall.Round(time.Second))
+		formatCount(float64(r.cfg.Records)), formatCount(float64(r.cfg.Keys)), r.cfg.ValueSize, ks, r.cfg.BaselineRuns,
+		r.wall.Round(time.Second), r.load)
 }
 
 // table is the results as a markdown table.

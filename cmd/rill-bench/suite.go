@@ -62,7 +62,9 @@ func runSuite(ctx context.Context, cfg config) error {
 	}
 	began := time.Now()
 	var results []result
+	var load loadRange
 	for _, r := range cfg.Workloads {
+		load.sample()
 		fmt.Fprintf(os.Stderr, "%-36s ", r.name())
 		runs := 1
 		if r.w.kind == kindBaseline {
@@ -93,7 +95,12 @@ func runSuite(ctx context.Context, cfg config) error {
 			}
 		}
 	}
+	load.sample()
 	rep := newReport(cfg, results, time.Since(began))
+	rep.load = load
+	if cfg.KStreamsDir != "" {
+		rep.java = javaVersion(cfg.Java)
+	}
 	fmt.Print(rep.text())
 	if cfg.Out != "" {
 		return rep.write(cfg.Out)
