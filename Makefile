@@ -6,7 +6,7 @@ GO ?= go
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEB_PACKAGES := librocksdb-dev kcat
 
-.PHONY: deps test test-docker vet fmt-check bench demo
+.PHONY: deps test test-docker vet fmt-check bench bench-suite kstreams-jar demo
 
 # deps installs the Debian/Ubuntu packages the project needs when they are missing, and does
 # nothing when they are all present.
@@ -40,6 +40,17 @@ fmt-check:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/... ./serde/...
+
+# bench-suite runs every rill-bench workload (rill, raw franz-go, Kafka Streams, goka) on the
+# embedded broker and rewrites docs/benchmarks.md and its chart (about 20 minutes; needs Java
+# 17 and Maven for the Kafka Streams rows, or add --kstreams-dir= to skip them).
+bench-suite:
+	$(GO) run ./cmd/rill-bench --workload all --cpuprofile /tmp/rill-prof --out docs/benchmarks.md
+
+# kstreams-jar builds bench/kstreams, the Kafka Streams peer of rill-bench's workloads (Kafka
+# Streams 4.1.1, Java 17); rill-bench builds it itself when it is missing or stale.
+kstreams-jar:
+	cd bench/kstreams && mvn -q -B package
 
 # demo runs the email service end to end on an embedded broker: 1000 generated orders with
 # their payments and customers, one line per email, then a summary.

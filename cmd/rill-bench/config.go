@@ -32,7 +32,8 @@ type config struct {
 	Out string
 	// BaselineRuns is how many times each raw baseline runs; the median counts.
 	BaselineRuns int
-	// Timeout bounds each workload; Stall fails one whose progress stops for this long.
+	// Timeout bounds each workload; Stall fails one whose progress stops for this long once
+	// it made some.
 	Timeout, Stall time.Duration
 	// GokaDir is the bench/goka module, built and run as the goka workloads' child.
 	GokaDir string
@@ -66,7 +67,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&cfg.Out, "out", "", "markdown file to write the results into (e.g. docs/benchmarks.md); the chart goes beside it as .svg")
 	fs.IntVar(&cfg.BaselineRuns, "baseline-runs", 3, "runs of each raw baseline; the median run counts")
 	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Minute, "time limit of one workload")
-	fs.DurationVar(&cfg.Stall, "stall", 30*time.Second, "fail a workload whose progress stops for this long")
+	fs.DurationVar(&cfg.Stall, "stall", 30*time.Second, "fail a workload whose progress stops for this long once it started")
 	fs.StringVar(&cfg.GokaDir, "goka-dir", "bench/goka", "the bench/goka module (empty: skip goka)")
 	fs.StringVar(&cfg.KStreamsDir, "kstreams-dir", "bench/kstreams", "the bench/kstreams Maven module, whose jar runs each rill workload on Kafka Streams (empty: skip Kafka Streams)")
 	fs.StringVar(&cfg.Java, "java", "java", "the java command that runs the Kafka Streams jar")
