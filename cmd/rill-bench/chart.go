@@ -10,7 +10,7 @@ import (
 // dependency of the main module for one picture.
 func (r *report) svg() string {
 	const (
-		labelW, barW, valueW = 250, 520, 110
+		labelW, barW, valueW = 300, 500, 110 // labels up to kstreams-streamprocesswithwindowstore/alos
 		rowH, top, bottom    = 22, 58, 16
 		width                = labelW + barW + valueW
 	)
