@@ -10,7 +10,7 @@ DEB_PACKAGES := librocksdb-dev kcat docker.io debootstrap openjdk-17-jdk-headles
 # KAFKA_VERSION pins the Apache Kafka release of the locally built image (integration/kafka-image).
 KAFKA_VERSION := 4.1.1
 
-.PHONY: deps test torture torture-ci test-kafka test-kafka-cluster kafka-image docker-up vet fmt-check bench demo oracle oracle-jar test-oracle
+.PHONY: deps test torture torture-ci test-kafka test-kafka-cluster kafka-image docker-up vet fmt-check bench bench-suite kstreams-jar demo oracle oracle-jar test-oracle
 
 # deps installs the Debian/Ubuntu packages the project needs when they are missing, and does
 # nothing when they are all present.
@@ -80,6 +80,17 @@ torture-ci:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/... ./serde/...
+
+# bench-suite runs every rill-bench workload (rill, raw franz-go, Kafka Streams, goka) on the
+# embedded broker and rewrites docs/benchmarks.md and its chart (about 20 minutes; needs Java
+# 17 and Maven for the Kafka Streams rows, or add --kstreams-dir= to skip them).
+bench-suite:
+	$(GO) run ./cmd/rill-bench --workload all --cpuprofile /tmp/rill-prof --out docs/benchmarks.md
+
+# kstreams-jar builds bench/kstreams, the Kafka Streams peer of rill-bench's workloads (Kafka
+# Streams 4.1.1, Java 17); rill-bench builds it itself when it is missing or stale.
+kstreams-jar:
+	cd bench/kstreams && mvn -q -B package
 
 # demo runs the email service end to end on an embedded broker: 1000 generated orders with
 # their payments and customers, one line per email, then a summary.

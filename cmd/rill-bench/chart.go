@@ -10,7 +10,7 @@ import (
 // dependency of the main module for one picture.
 func (r *report) svg() string {
 	const (
-		labelW, barW, valueW = 250, 520, 110
+		labelW, barW, valueW = 300, 500, 110 // labels up to kstreams-streamprocesswithwindowstore/alos
 		rowH, top, bottom    = 22, 58, 16
 		width                = labelW + barW + valueW
 	)
@@ -28,9 +28,9 @@ func (r *report) svg() string {
 	fmt.Fprintf(&b, `<text x="10" y="20" font-size="14" font-weight="bold">records/s per workload (%s records, %s)</text>`+"\n",
 		formatCount(float64(r.cfg.Records)), html.EscapeString(r.date.Format("2006-01-02")))
 	legend := []struct{ label, color string }{{"raw franz-go", colorBaseline}, {"rill at-least-once", colorALOS},
-		{"rill exactly-once", colorEOS}, {"goka", colorGoka}}
+		{"rill exactly-once", colorEOS}, {"Kafka Streams", colorKStreams}, {"goka", colorGoka}}
 	for i, l := range legend {
-		x := 10 + i*160
+		x := 10 + i*150
 		fmt.Fprintf(&b, `<rect x="%d" y="32" width="12" height="12" fill="%s"/><text x="%d" y="42">%s</text>`+"\n", x, l.color, x+16, l.label)
 	}
 	for i, res := range r.results {
@@ -53,6 +53,7 @@ const (
 	colorALOS     = "#3b75af"
 	colorEOS      = "#ef8636"
 	colorGoka     = "#519e3e"
+	colorKStreams = "#8e63b5"
 )
 
 func barColor(r row) string {
@@ -61,6 +62,8 @@ func barColor(r row) string {
 		return colorBaseline
 	case r.w.kind == kindGoka:
 		return colorGoka
+	case r.w.kind == kindKStreams:
+		return colorKStreams
 	case r.eos:
 		return colorEOS
 	default:

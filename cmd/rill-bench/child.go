@@ -29,13 +29,11 @@ type childSpec struct {
 	AppID    string `json:"app_id"`
 	StateDir string `json:"state_dir"`
 	// Target is the number of processed records that finishes a workload without output.
-	Target     int64  `json:"target"`
-	CPUProfile string `json:"cpu_profile"`
-	// NoCache turns the App's record cache off.
-	NoCache bool `json:"no_cache"`
-	// Drained: the sources count the records they read; at Target the child stops the App
-	// and reports done once it has stopped (its last commit flushed the caches).
-	Drained bool `json:"drained"`
+	Target int64 `json:"target"`
+	// CommitAfter is the number of records that reach the workload's cached operation; the
+	// Kafka Streams child requests a commit after the last (see workload.commitAfter).
+	CommitAfter int64  `json:"commit_after,omitempty"`
+	CPUProfile  string `json:"cpu_profile"`
 }
 
 func (s childSpec) topic(role string) string { return s.Prefix + role }
@@ -103,20 +101,6 @@ wait:
 		select {
 		case <-done:
 			done = nil
-			if spec.Drained {
-				// Every input read: stop the App, whose last commit writes what its caches
-				// hold. Done is when it has stopped with every result committed.
-				rss := protocol.PeakRSSKB()
-				pprof.StopCPUProfile()
-				cancel()
-				if err := <-ran; err != nil {
-					return err
-				}
-				out.Write(protocol.Event{Event: protocol.Done, Time: time.Now().UnixNano()})
-				<-stop
-				out.Write(protocol.Event{Event: protocol.Exit, PeakRSSKB: max(rss, protocol.PeakRSSKB())})
-				return nil
-			}
 			out.Write(protocol.Event{Event: protocol.Done, Time: time.Now().UnixNano()})
 		case <-tick.C:
 			out.Write(protocol.Event{Event: protocol.Progress, Processed: p.n.Load()})

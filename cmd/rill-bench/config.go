@@ -32,10 +32,18 @@ type config struct {
 	Out string
 	// BaselineRuns is how many times each raw baseline runs; the median counts.
 	BaselineRuns int
-	// Timeout bounds each workload; Stall fails one whose progress stops for this long.
+	// Timeout bounds each workload; Stall fails one whose progress stops for this long once
+	// it made some.
 	Timeout, Stall time.Duration
 	// GokaDir is the bench/goka module, built and run as the goka workloads' child.
 	GokaDir string
+	// KStreamsDir is the bench/kstreams Maven module, built and run as the Kafka Streams
+	// peers' child; empty skips them.
+	KStreamsDir string
+	// Java is the java command; JVMHeap its -Xmx; JVMArgs more options for it.
+	Java, JVMHeap, JVMArgs string
+	// ChildLogDir receives each child's stderr, one file per row, when set.
+	ChildLogDir string
 	// StateDir holds the workloads' state directories (default: a fresh temp dir).
 	StateDir string
 }
@@ -59,8 +67,13 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&cfg.Out, "out", "", "markdown file to write the results into (e.g. docs/benchmarks.md); the chart goes beside it as .svg")
 	fs.IntVar(&cfg.BaselineRuns, "baseline-runs", 3, "runs of each raw baseline; the median run counts")
 	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Minute, "time limit of one workload")
-	fs.DurationVar(&cfg.Stall, "stall", 30*time.Second, "fail a workload whose progress stops for this long")
+	fs.DurationVar(&cfg.Stall, "stall", 30*time.Second, "fail a workload whose progress stops for this long once it started")
 	fs.StringVar(&cfg.GokaDir, "goka-dir", "bench/goka", "the bench/goka module (empty: skip goka)")
+	fs.StringVar(&cfg.KStreamsDir, "kstreams-dir", "bench/kstreams", "the bench/kstreams Maven module, whose jar runs each rill workload on Kafka Streams (empty: skip Kafka Streams)")
+	fs.StringVar(&cfg.Java, "java", "java", "the java command that runs the Kafka Streams jar")
+	fs.StringVar(&cfg.JVMHeap, "jvm-heap", "1g", "maximum heap of the Kafka Streams JVM (-Xmx)")
+	fs.StringVar(&cfg.JVMArgs, "jvm-args", "", "more JVM options for the Kafka Streams child, space-separated")
+	fs.StringVar(&cfg.ChildLogDir, "child-log-dir", "", "directory to write each child's stderr to (one file per row)")
 	fs.StringVar(&cfg.StateDir, "state-dir", "", "where workloads keep their state (default: a fresh temporary directory)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -71,7 +84,7 @@ func parseFlags(args []string) (config, error) {
 	if bootstrap != "" {
 		cfg.Bootstrap = strings.Split(bootstrap, ",")
 	}
-	rows, err := selectRows(workload, cfg.GokaDir != "")
+	rows, err := selectRows(workload, cfg.GokaDir != "", cfg.KStreamsDir != "")
 	if err != nil {
 		return cfg, err
 	}
@@ -90,9 +103,11 @@ func (c config) validate() error {
 	if c.Timeout <= 0 || c.Stall <= 0 {
 		errs = append(errs, errors.New("--timeout and --stall must be positive"))
 	}
-	if c.CPUProfileDir != "" {
-		if err := os.MkdirAll(c.CPUProfileDir, 0o755); err != nil {
-			errs = append(errs, err)
+	for _, dir := range []string{c.CPUProfileDir, c.ChildLogDir} {
+		if dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -158,14 +158,22 @@ var yahooEventTypes = [...]string{"view", "click", "purchase"}
 func yahooAd(i int) string       { return fmt.Sprintf("ad-%04d", i) }
 func yahooCampaign(i int) string { return fmt.Sprintf("campaign-%03d", i/yahooAdsPerCamp) }
 
+// yahooHash is the random draw behind event i: its ad, user and page.
+func yahooHash(i int) uint64 { return mix(uint64(i) ^ 0x7a400) }
+
+func yahooAdIndex(i int) int { return int(yahooHash(i) % (yahooCampaigns * yahooAdsPerCamp)) }
+
+func yahooIsView(i int) bool { return yahooEventTypes[i%len(yahooEventTypes)] == "view" }
+
 func (g gen) yahooEvent(i int) (key string, value []byte) {
-	h := mix(uint64(i) ^ 0x7a400)
-	ad := yahooAd(int(h % (yahooCampaigns * yahooAdsPerCamp)))
+	h := yahooHash(i)
+	ad := yahooAd(yahooAdIndex(i))
 	e := yahooEvent{UserID: "user-" + strconv.Itoa(int(h>>20%100000)), PageID: "page-" + strconv.Itoa(int(h>>40%1000)),
 		AdID: ad, AdType: "banner", EventType: yahooEventTypes[i%len(yahooEventTypes)], EventTime: g.ts(i), IPAddress: "10.1.2.3"}
 	b, _ := json.Marshal(e)
 	return ad, b
 }
 
-// yahooResults: one windowed count update per view (every ad has a campaign).
-func yahooResults(n int) int64 { return int64((n + len(yahooEventTypes) - 1) / len(yahooEventTypes)) }
+// yahooViews is the number of views among n events: every view is counted (every ad has a
+// campaign).
+func yahooViews(n int) int64 { return int64((n + len(yahooEventTypes) - 1) / len(yahooEventTypes)) }

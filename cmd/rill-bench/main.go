@@ -1,6 +1,7 @@
 // Command rill-bench runs Kafka Streams' SimpleBenchmark workloads on rill, next to raw
-// franz-go baselines and goka, against one broker type in one run, and reports records/s,
-// MB/s, peak RSS and each workload's ratio to its raw baseline.
+// franz-go baselines, the same workloads on Kafka Streams (the bench/kstreams jar) and goka,
+// against one broker type in one run, and reports records/s, MB/s, peak RSS, CPU time, each
+// workload's ratio to its raw baseline and rill's ratio to Kafka Streams.
 //
 // # Usage
 //
@@ -8,9 +9,10 @@
 //	go run ./cmd/rill-bench --workload streamcount --records 1000000 --cpuprofile /tmp/prof
 //	go run ./cmd/rill-bench --bootstrap localhost:9092 --out docs/benchmarks.md
 //
-// Every workload runs in a child process (this binary, re-executed) so that its peak RSS and
-// CPU profile are its own; the parent hosts the broker, produces the input before the clock
-// starts and watches the output topic to tell when every expected result is visible.
+// Every workload runs in a child process (this binary re-executed, the goka binary, or a JVM)
+// so that its peak RSS, CPU time and CPU profile are its own; the parent hosts the broker,
+// produces the input before the clock starts and watches the output topic to tell when every
+// expected result is visible.
 package main
 
 import (

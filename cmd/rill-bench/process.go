@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -18,8 +19,11 @@ import (
 )
 
 // command is the child process of a row: this binary for rill and the raw baselines, the
-// bench/goka binary for goka.
+// bench/goka binary for goka, a JVM running the bench/kstreams jar for Kafka Streams.
 func (s *suite) command(r row, spec childSpec) (*exec.Cmd, error) {
+	if r.w.kind == kindKStreams {
+		return s.kstreamsCommand(r, spec)
+	}
 	if r.w.kind != kindGoka {
 		b, err := json.Marshal(spec)
 		if err != nil {
@@ -50,28 +54,45 @@ func buildGoka(dir, into string) (string, error) {
 	return bin, nil
 }
 
+// measurement is what measure finds of one run.
+type measurement struct {
+	seconds    float64 // the clock: from the child's "started" until the workload is done
+	peakRSSKB  int64   // the child's peak RSS, as it reports it before shutting down
+	cpuSeconds float64 // the child's CPU time (user + system) over the clock
+}
+
 // measure runs the child and times it: from its "started" event until the output topic shows
-// want records (or, when want is 0, until the child reports it processed its target).
-func (s *suite) measure(ctx context.Context, cmd *exec.Cmd, addrs []string, out string, want int64, committed bool) (seconds float64, rssKB int64, err error) {
+// what want expects (or, when it expects nothing, until the child reports it processed its
+// target).
+// The child's stderr goes to logPath too when it is set.
+func (s *suite) measure(ctx context.Context, cmd *exec.Cmd, addrs []string, out string, want expectation, committed bool, logPath string) (m measurement, err error) {
 	var w *watcher
-	if want > 0 {
+	if !want.none() {
 		if w, err = startWatcher(addrs, out, committed, want); err != nil {
-			return 0, 0, err
+			return m, err
 		}
 		defer w.close()
 	}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		return 0, 0, err
+		return m, err
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return 0, 0, err
+		return m, err
 	}
 	stderr := &tailBuffer{max: 4096}
 	cmd.Stderr = stderr
+	if logPath != "" {
+		f, err := os.Create(logPath)
+		if err != nil {
+			return m, err
+		}
+		defer f.Close()
+		cmd.Stderr = io.MultiWriter(stderr, f)
+	}
 	if err := cmd.Start(); err != nil {
-		return 0, 0, err
+		return m, err
 	}
 	events := make(chan protocol.Event, 16)
 	go protocol.Read(stdout, events)
@@ -80,14 +101,17 @@ func (s *suite) measure(ctx context.Context, cmd *exec.Cmd, addrs []string, out 
 			err = fmt.Errorf("%w\nchild stderr (tail):\n%s", err, stderr.String())
 		}
 	}()
-	seconds, err = s.wait(ctx, events, w, want)
-	rssKB, stopErr := stopChild(cmd, stdin, events)
-	return seconds, rssKB, errors.Join(err, stopErr)
+	m.seconds, m.cpuSeconds, err = s.wait(ctx, events, w, cmd.Process.Pid)
+	var stopErr error
+	m.peakRSSKB, stopErr = stopChild(cmd, stdin, events)
+	return m, errors.Join(err, stopErr)
 }
 
 // wait follows the child's events and the watcher until the row is done, stalls, or times out.
-func (s *suite) wait(ctx context.Context, events <-chan protocol.Event, w *watcher, want int64) (float64, error) {
+// It returns the clock's seconds and the CPU time process pid used meanwhile.
+func (s *suite) wait(ctx context.Context, events <-chan protocol.Event, w *watcher, pid int) (seconds, cpu float64, err error) {
 	var started, done time.Time
+	var cpuStart float64
 	var reached <-chan time.Time
 	if w != nil {
 		reached = w.reached
@@ -103,35 +127,49 @@ func (s *suite) wait(ctx context.Context, events <-chan protocol.Event, w *watch
 		case ev, ok := <-events:
 			switch {
 			case !ok:
-				return 0, errors.New("child exited early")
+				return 0, 0, errors.New("child exited early")
 			case ev.Event == protocol.Started:
 				started = time.Unix(0, ev.Time)
-			case ev.Event == protocol.Done && want == 0:
+				cpuStart = procCPUSeconds(pid)
+			case ev.Event == protocol.Done && w == nil:
 				done = time.Unix(0, ev.Time)
+				cpu = procCPUSeconds(pid) - cpuStart
 			case ev.Event == protocol.Progress:
 				processed = ev.Processed
 			case ev.Event == protocol.Exit:
-				return 0, fmt.Errorf("child failed: %s", ev.Error)
+				return 0, 0, fmt.Errorf("child failed: %s", ev.Error)
 			}
 		case at := <-reached:
 			done, reached = at, nil
+			cpu = procCPUSeconds(pid) - cpuStart
 		case <-tick.C:
+			// Progress is the child's processed count and the results read: a Kafka Streams
+			// child holds results in its cache for a while, a rill child counts nothing.
 			p := processed
 			if w != nil {
-				p = w.count.Load()
+				p += w.count.Load()
 			}
+			// Starting (a JVM loading classes, a group join on a loaded machine) is bounded
+			// by --timeout only: a stall is progress that stops.
 			if p != last {
 				last, lastMove = p, time.Now()
-			} else if time.Since(lastMove) > s.cfg.Stall {
-				return 0, fmt.Errorf("stalled for %v at %d of %d", s.cfg.Stall, p, max(want, processed))
+			} else if p > 0 && time.Since(lastMove) > s.cfg.Stall {
+				return 0, 0, fmt.Errorf("stalled for %v: %s", s.cfg.Stall, progressText(w, processed))
 			}
 		case <-timeout.C:
-			return 0, fmt.Errorf("timed out after %v", s.cfg.Timeout)
+			return 0, 0, fmt.Errorf("timed out after %v: %s", s.cfg.Timeout, progressText(w, processed))
 		case <-ctx.Done():
-			return 0, ctx.Err()
+			return 0, 0, ctx.Err()
 		}
 	}
-	return done.Sub(started).Seconds(), nil
+	return done.Sub(started).Seconds(), cpu, nil
+}
+
+func progressText(w *watcher, processed int64) string {
+	if w == nil {
+		return fmt.Sprintf("%d records processed", processed)
+	}
+	return fmt.Sprintf("%s; %d records processed", w.status(), processed)
 }
 
 // stopChild closes the child's stdin, collects its exit event, and reaps it.

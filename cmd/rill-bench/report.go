@@ -23,6 +23,8 @@ type report struct {
 	wall    time.Duration
 	date    time.Time
 	machine string
+	load    loadRange // the machine's load average over the run
+	java    string    // the JVM of the Kafka Streams rows ("" without them)
 }
 
 func newReport(cfg config, results []result, wall time.Duration) *report {
@@ -66,6 +68,39 @@ func (r *report) furthest(n int) []result {
 	return rows[:min(n, len(rows))]
 }
 
+// kstreamsRatio compares a row with its Kafka Streams peer (kstreamsPeer) in the same run:
+// records/s over the peer's and peak RSS over the peer's. ok is false when the row has no
+// peer or either failed; peer is then the peer's name, or "".
+func (r *report) kstreamsRatio(res result) (rate, rss float64, peer string, ok bool) {
+	peer = res.row.kstreamsPeer()
+	if peer == "" || res.err != nil {
+		return 0, 0, peer, false
+	}
+	for _, k := range r.results {
+		if k.row.name() == peer && k.err == nil {
+			return res.rate() / k.rate(), float64(res.peakRSSKB) / float64(k.peakRSSKB), peer, true
+		}
+	}
+	return 0, 0, peer, false
+}
+
+// kstreamsCell is a row's "vs Kafka Streams" column.
+func (r *report) kstreamsCell(res result) string {
+	rate, rss, peer, ok := r.kstreamsRatio(res)
+	switch {
+	case ok:
+		return fmt.Sprintf("%s, RSS %s", formatRatio(rate), formatRatio(rss))
+	case peer == "" || res.err != nil:
+		return ""
+	}
+	for _, k := range r.results {
+		if k.row.name() == peer {
+			return "kstreams failed"
+		}
+	}
+	return "" // the peer did not run
+}
+
 func (r *report) mustRatio(res result) float64 {
 	ratio, _, _ := r.ratio(res)
 	return ratio
@@ -76,23 +111,27 @@ func (r *report) setup() string {
 	if len(r.cfg.Bootstrap) > 0 {
 		broker = "the cluster at " + strings.Join(r.cfg.Bootstrap, ",")
 	}
+	var ks string
+	if r.java != "" {
+		ks = fmt.Sprintf("Kafka Streams %s on %s, -Xmx%s. ", kstreamsVersion, r.java, r.cfg.JVMHeap)
+	}
 	return fmt.Sprintf("Machine: %s. Date: %s. Broker: %s; %d partitions per topic.\n"+
-		"Input: %s records per workload, %s integer keys, %d-byte values; one stream thread. "+
+		"Input: %s records per workload, %s integer keys, %d-byte values; one stream thread. %s"+
 		"Raw baselines: the median of %d runs.\n"+
-		"Suite wall time: %s.\n",
+		"Suite wall time: %s; %s.\n",
 		r.machine, r.date.Format("2006-01-02"), broker, r.cfg.Partitions,
-		formatCount(float64(r.cfg.Records)), formatCount(float64(r.cfg.Keys)), r.cfg.ValueSize, r.cfg.BaselineRuns,
-		r.wall.Round(time.Second))
+		formatCount(float64(r.cfg.Records)), formatCount(float64(r.cfg.Keys)), r.cfg.ValueSize, ks, r.cfg.BaselineRuns,
+		r.wall.Round(time.Second), r.load)
 }
 
 // table is the results as a markdown table.
 func (r *report) table() string {
 	var b strings.Builder
-	b.WriteString("| workload | guarantee | records | seconds | records/s | MB/s | peak RSS | vs baseline |\n")
-	b.WriteString("|---|---|--:|--:|--:|--:|--:|---|\n")
+	b.WriteString("| workload | guarantee | records | seconds | records/s | MB/s | peak RSS | CPU s | vs baseline | vs Kafka Streams |\n")
+	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|---|---|\n")
 	for _, res := range r.results {
 		if res.err != nil {
-			fmt.Fprintf(&b, "| %s | %s | %s | failed | | | | %s |\n", res.row.name(), res.row.guarantee(),
+			fmt.Fprintf(&b, "| %s | %s | %s | failed | | | | | %s | |\n", res.row.name(), res.row.guarantee(),
 				formatCount(float64(res.records)), firstLine(res.err.Error()))
 			continue
 		}
@@ -102,8 +141,9 @@ func (r *report) table() string {
 		} else if base != "" {
 			vs = base + " failed"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %.2f | %s | %.1f | %s | %s |\n", res.row.name(), res.row.guarantee(),
-			formatCount(float64(res.records)), res.seconds, formatCount(res.rate()), res.mbps(), formatRSS(res.peakRSSKB), vs)
+		fmt.Fprintf(&b, "| %s | %s | %s | %.2f | %s | %.1f | %s | %.2f | %s | %s |\n", res.row.name(), res.row.guarantee(),
+			formatCount(float64(res.records)), res.seconds, formatCount(res.rate()), res.mbps(), formatRSS(res.peakRSSKB), res.cpu,
+			vs, r.kstreamsCell(res))
 	}
 	return b.String()
 }
@@ -112,11 +152,21 @@ func (r *report) table() string {
 func (r *report) workloads() string {
 	var b strings.Builder
 	seen := map[string]bool{}
+	ks := false
 	for _, res := range r.results {
-		if w := res.row.w; !seen[w.name] {
+		w := res.row.w
+		if w.kind == kindKStreams {
+			ks = true
+			continue
+		}
+		if !seen[w.name] {
 			seen[w.name] = true
 			fmt.Fprintf(&b, "- `%s`: %s\n", w.name, w.about)
 		}
+	}
+	if ks {
+		fmt.Fprintf(&b, "- `%s<workload>`: the rill workload of that name on Kafka Streams %s (bench/kstreams, a JVM with -Xmx%s)\n",
+			ksPrefix, kstreamsVersion, r.cfg.JVMHeap)
 	}
 	return b.String()
 }

@@ -40,8 +40,8 @@ func TestRatioToBaseline(t *testing.T) {
 		t.Errorf("furthest = %v, want the workload once, by its alos row (0.25×, below the eos row's 0.5×)", f)
 	}
 	table := rep.table()
-	for _, want := range []string{"| streamprocesswithsink/eos | exactly-once | 1,000 | 4.00 | 250 | 0.0 | - | 0.50× txcopy |",
-		"| streamcount/alos | at-least-once | 1,000 | failed | | | | boom |"} {
+	for _, want := range []string{"| streamprocesswithsink/eos | exactly-once | 1,000 | 4.00 | 250 | 0.0 | - | 0.00 | 0.50× txcopy |  |",
+		"| streamcount/alos | at-least-once | 1,000 | failed | | | | | boom | |"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table lacks %q:\n%s", want, table)
 		}
@@ -80,7 +80,7 @@ func TestSpliceSectionKeepsTheAnalysis(t *testing.T) {
 }
 
 func TestSelectRows(t *testing.T) {
-	rows, err := selectRows("streamcount/eos,jsonpipeline", false)
+	rows, err := selectRows("streamcount/eos,jsonpipeline", false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,57 @@ func TestSelectRows(t *testing.T) {
 	if got, want := strings.Join(names, " "), "txcopy rawcount streamcount/eos jsonpipeline/eos"; got != want {
 		t.Errorf("rows %q, want %q (baselines added, catalogue order)", got, want)
 	}
-	if _, err := selectRows("jsonpipeline/alos", false); err == nil {
+	if _, err := selectRows("jsonpipeline/alos", false, false); err == nil {
 		t.Error("jsonpipeline/alos selected; it runs exactly-once only")
+	}
+}
+
+func TestKafkaStreamsColumn(t *testing.T) {
+	rows := func(name string, eos bool) row { return row{w: lookup(name), eos: eos} }
+	rep := &report{results: []result{
+		{row: rows(countBaseline, false), records: 1000, seconds: 1},
+		{row: rows("streamcount", true), records: 1000, seconds: 1, peakRSSKB: 100 << 10},
+		{row: rows(ksPrefix+"streamcount", true), records: 1000, seconds: 4, peakRSSKB: 400 << 10},
+		{row: rows("streamcount", false), records: 1000, seconds: 1},
+		{row: rows(ksPrefix+"streamcount", false), records: 1000, seconds: 1, err: errors.New("boom")},
+		{row: rows("goka", false), records: 1000, seconds: 1},
+	}}
+	for i, want := range []string{"", "4.00×, RSS 0.25×", "", "kstreams failed", "", "kstreams failed"} {
+		if got := rep.kstreamsCell(rep.results[i]); got != want {
+			t.Errorf("vs Kafka Streams of %s = %q, want %q", rep.results[i].row.name(), got, want)
+		}
+	}
+	if got := rep.results[5].row.kstreamsPeer(); got != ksPrefix+"streamcount/alos" {
+		t.Errorf("goka's peer = %q, want Kafka Streams' streamcount at least once", got)
+	}
+}
+
+func TestSelectRowsAddsKafkaStreamsPeers(t *testing.T) {
+	rows, err := selectRows("streamcount/eos,goka", true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range rows {
+		names = append(names, r.name())
+	}
+	if got, want := strings.Join(names, " "), "rawcount streamcount/eos kstreams-streamcount/eos goka"; got != want {
+		t.Errorf("rows %q, want %q (each rill row's peer right after it)", got, want)
+	}
+	all, err := selectRows("all", false, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rill, ks int
+	for _, r := range all {
+		switch r.w.kind {
+		case kindRill:
+			rill++
+		case kindKStreams:
+			ks++
+		}
+	}
+	if rill == 0 || rill != ks {
+		t.Errorf("all: %d rill rows, %d Kafka Streams rows; want one peer per rill row", rill, ks)
 	}
 }

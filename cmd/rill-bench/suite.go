@@ -12,8 +12,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/rillstreams/rill/kafkatest"
 )
 
 // result is one row's measurement.
@@ -21,10 +19,10 @@ type result struct {
 	row       row
 	records   int64 // input records: the work that was timed
 	bytes     int64 // their keys and values
-	results   int64 // output records awaited (0: the child counted processed records)
 	seconds   float64
 	peakRSSKB int64
-	profile   string // CPU profile file, when --cpuprofile
+	cpu       float64 // the child's CPU seconds over the clock
+	profile   string  // CPU profile file, when --cpuprofile
 	top       []topFunc
 	err       error
 }
@@ -43,6 +41,10 @@ type suite struct {
 	gokaOnce sync.Once
 	gokaBin  string
 	gokaErr  error
+
+	ksOnce sync.Once
+	ksJar  string
+	ksErr  error
 }
 
 // runSuite runs every selected row, one at a time, and reports.
@@ -60,7 +62,9 @@ func runSuite(ctx context.Context, cfg config) error {
 	}
 	began := time.Now()
 	var results []result
+	var load loadRange
 	for _, r := range cfg.Workloads {
+		load.sample()
 		fmt.Fprintf(os.Stderr, "%-36s ", r.name())
 		runs := 1
 		if r.w.kind == kindBaseline {
@@ -79,7 +83,7 @@ func runSuite(ctx context.Context, cfg config) error {
 		if res.err != nil {
 			fmt.Fprintf(os.Stderr, "FAILED: %v\n", res.err)
 		} else {
-			fmt.Fprintf(os.Stderr, "%9.0f records/s  %6.2fs  peak RSS %s\n", res.rate(), res.seconds, formatRSS(res.peakRSSKB))
+			fmt.Fprintf(os.Stderr, "%9.0f records/s  %6.2fs  peak RSS %s  CPU %.2fs\n", res.rate(), res.seconds, formatRSS(res.peakRSSKB), res.cpu)
 		}
 		results = append(results, res)
 	}
@@ -91,7 +95,12 @@ func runSuite(ctx context.Context, cfg config) error {
 			}
 		}
 	}
+	load.sample()
 	rep := newReport(cfg, results, time.Since(began))
+	rep.load = load
+	if cfg.KStreamsDir != "" {
+		rep.java = javaVersion(cfg.Java)
+	}
 	fmt.Print(rep.text())
 	if cfg.Out != "" {
 		return rep.write(cfg.Out)
@@ -123,15 +132,13 @@ func (s *suite) runRow(ctx context.Context, r row, profile bool) (res result) {
 	res.row = r
 	addrs := s.cfg.Bootstrap
 	if len(addrs) == 0 {
-		// Compaction is pushed out of the way: it would cost broker CPU mid-run and could
-		// compact goka's table topic before the watcher has read it.
-		b, err := kafkatest.Start(kafkatest.Config{DefaultPartitions: s.cfg.Partitions, CompactionInterval: time.Hour})
+		b, err := startBroker(s.cfg.Partitions)
 		if err != nil {
 			res.err = err
 			return res
 		}
 		defer b.Close()
-		addrs = b.Addrs()
+		addrs = b.ListenAddrs()
 	}
 	slug := strings.ReplaceAll(r.name(), "/", "-")
 	spec := childSpec{Workload: r.w.name, EOS: r.eos, Bootstrap: addrs, Prefix: "bench-" + s.runID + "-" + slug + "-",
@@ -165,18 +172,29 @@ func (s *suite) runRow(ctx context.Context, r row, profile bool) (res result) {
 		res.err = fmt.Errorf("produce input: %w", err)
 		return res
 	}
-	if r.w.results != nil {
-		res.results = r.w.results(s.gen, s.cfg.Records)
-	} else {
+	var want expectation
+	switch {
+	case r.w.results != nil:
+		want.count = r.w.results(s.gen, s.cfg.Records)
+	case r.w.finals != nil:
+		want.finals = r.w.finals(s.gen, s.cfg.Records)
+	default:
 		spec.Target = res.records
 	}
-	spec.NoCache, spec.Drained = r.w.noCache, r.w.drained
+	if r.w.commitAfter != nil {
+		spec.CommitAfter = r.w.commitAfter(s.gen, s.cfg.Records)
+	}
 	cmd, err := s.command(r, spec)
 	if err != nil {
 		res.err = err
 		return res
 	}
-	res.seconds, res.peakRSSKB, res.err = s.measure(ctx, cmd, addrs, out, res.results, r.eos)
+	var logPath string
+	if s.cfg.ChildLogDir != "" {
+		logPath = filepath.Join(s.cfg.ChildLogDir, slug+".log")
+	}
+	m, err := s.measure(ctx, cmd, addrs, out, want, r.eos, logPath)
+	res.seconds, res.peakRSSKB, res.cpu, res.err = m.seconds, m.peakRSSKB, m.cpuSeconds, err
 	return res
 }
 
@@ -186,7 +204,7 @@ func (s *suite) createTopics(ctx context.Context, adm *kadm.Client, r row, spec 
 	for _, role := range roles {
 		topics = append(topics, spec.topic(role))
 	}
-	if (r.w.results != nil || r.w.drained) && r.w.kind != kindGoka {
+	if r.w.hasOutput() && r.w.kind != kindGoka {
 		topics = append(topics, out)
 	}
 	resp, err := adm.CreateTopics(ctx, int32(s.cfg.Partitions), -1, nil, topics...)

@@ -31,9 +31,6 @@ func runRill(ctx context.Context, spec childSpec, p *progress) error {
 	if spec.EOS {
 		cfg.ProcessingGuarantee = rill.ExactlyOnceV2
 	}
-	if spec.NoCache {
-		cfg.CacheMaxBytes = -1
-	}
 	app, err := rill.New(topo, cfg)
 	if err != nil {
 		return err
@@ -44,7 +41,7 @@ func runRill(ctx context.Context, spec childSpec, p *progress) error {
 func rillTopology(s childSpec, p *progress) (*topology.Topology, error) {
 	b := dsl.NewBuilder()
 	in, right, out := s.topic("in"), s.topic("right"), s.topic("out")
-	key := func(topic string) serde.Serde[int32] { return counted(s, p, topic, serde.Int32()) }
+	key := func(topic string) serde.Serde[int32] { return serde.Int32() }
 	source := func(topic string) *dsl.Stream[int32, []byte] { return b.Stream(topic, key(topic), serde.Bytes()) }
 	switch strings.TrimSuffix(s.Workload, "-nocache") { // a -nocache twin runs its workload's topology
 	case "streamprocess":
@@ -102,7 +99,7 @@ func rillTopology(s childSpec, p *progress) (*topology.Topology, error) {
 // the table's partition was read before the first events; every ad has a campaign.
 func yahooTopology(b *dsl.Builder, s childSpec, p *progress) {
 	campaigns := b.Table(s.topic("campaigns"), serde.String(), serde.String())
-	views := b.Stream(s.topic("in"), counted(s, p, s.topic("in"), serde.String()), serde.JSON[yahooEvent]()).
+	views := b.Stream(s.topic("in"), serde.String(), serde.JSON[yahooEvent]()).
 		Filter(func(_ string, e yahooEvent) bool { return e.EventType == "view" }).
 		LeftJoinTable(campaigns, func(_ string, _ yahooEvent, campaign string, found bool) string {
 			if !found {
@@ -112,20 +109,6 @@ func yahooTopology(b *dsl.Builder, s childSpec, p *progress) {
 		})
 	byCampaign := views.GroupBy(func(_, campaign string) string { return campaign })
 	dsl.WindowedBy(byCampaign, windows.Tumbling(yahooWindow, windows.Grace(grace))).Count().ToStream().To(s.topic("out"))
-}
-
-// counted is ks, counting in p the keys it reads from topic when the workload is drained (its
-// sources count its input); other workloads count their own way.
-func counted[K any](s childSpec, p *progress, topic string, ks serde.Serde[K]) serde.Serde[K] {
-	if !s.Drained {
-		return ks
-	}
-	return serde.New(ks.Serialize, func(t string, data []byte) (K, error) {
-		if t == topic {
-			p.add(1)
-		}
-		return ks.Deserialize(t, data)
-	})
 }
 
 // kvStoreProc reads and writes every record's key in a key-value store.

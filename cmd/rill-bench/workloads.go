@@ -14,7 +14,11 @@ const (
 	kindBaseline kind = iota // raw franz-go, in a child process
 	kindRill                 // a rill App, in a child process
 	kindGoka                 // the bench/goka module's binary
+	kindKStreams             // the bench/kstreams module's jar: a rill workload on Kafka Streams
 )
+
+// ksPrefix names the Kafka Streams peer of a rill workload: kstreams-streamcount.
+const ksPrefix = "kstreams-"
 
 // dataset is the input a workload reads.
 type dataset int
@@ -43,8 +47,19 @@ type workload struct {
 	// alos and eos are the guarantees it runs under (baselines have exactly one, or none).
 	alos, eos bool
 	// results is how many records the output topic "out" must show when the workload is
-	// done. nil means it writes no output: the child reports the records it processed.
+	// done, for workloads whose output is a stream (copies, joins of streams). nil (and
+	// finals nil) means it writes no output: the child reports the records it processed.
 	results func(g gen, n int) int64
+	// finals is, for workloads whose output is a table's changes (counts, the table-table
+	// join), the final value of every key: the workload is done when the output topic's last
+	// record of every key holds it. A record cache (Kafka Streams') sends fewer updates than
+	// records, so their number says nothing; the last ones are the same with or without it.
+	finals func(g gen, n int) finals
+	// commitAfter is how many records reach the workload's cached operation (counts, table
+	// joins). The Kafka Streams child asks for a commit after the last of them, which flushes
+	// its cache at the end of the input instead of up to a commit interval (30 s at least
+	// once) later. nil where there is no cache.
+	commitAfter func(g gen, n int) int64
 	// compare is the raw baseline it is measured against: consumeBaseline, countBaseline, or
 	// copyBaseline (which means txcopy under exactly-once). Empty for baselines.
 	compare string
@@ -52,13 +67,6 @@ type workload struct {
 	run func(ctx context.Context, s childSpec, p *progress) error
 	// gokaStorage is goka's storage: leveldb or memory.
 	gokaStorage string
-	// noCache runs the rill App with the record cache off (CacheMaxBytes: -1).
-	noCache bool
-	// drained marks rill workloads whose output is folded by the record cache, so that its
-	// size is unknown: the child counts its input records as its sources read them and, once
-	// it has read them all, stops the App, whose last commit flushes the caches; the clock
-	// stops when the App has stopped, every result written and committed.
-	drained bool
 }
 
 func allRecords(_ gen, n int) int64 { return int64(n) }
@@ -80,26 +88,18 @@ var catalogue = []*workload{
 		compare: copyBaseline},
 	{name: "streamprocesswithwindowstore", kind: kindRill, about: "process: fetch + put on a logged RocksDB window store (1 s windows, 3 s retention)",
 		data: dsSingle, compare: copyBaseline},
-	{name: "streamcount", kind: kindRill, about: "groupByKey().count() (RocksDB, changelog, record cache) -> sink", data: dsSingle,
-		drained: true, compare: countBaseline},
-	{name: "streamcount-nocache", kind: kindRill, about: "streamcount with the record cache off: one output per input", data: dsSingle,
-		results: allRecords, noCache: true, compare: countBaseline},
-	{name: "streamcountwindowed", kind: kindRill, about: "groupByKey(), hopping 1 s / 0.5 s windows, count() -> sink (record cache)", data: dsSingle,
-		drained: true, compare: countBaseline},
-	{name: "streamcountwindowed-nocache", kind: kindRill, about: "streamcountwindowed with the record cache off", data: dsSingle,
-		results: func(_ gen, n int) int64 { return 2 * int64(n) }, noCache: true, compare: countBaseline},
+	{name: "streamcount", kind: kindRill, about: "groupByKey().count() (RocksDB, changelog) -> sink", data: dsSingle, finals: countFinals,
+		commitAfter: allRecords, compare: countBaseline},
+	{name: "streamcountwindowed", kind: kindRill, about: "groupByKey(), hopping 1 s / 0.5 s windows, count() -> sink", data: dsSingle,
+		finals: windowedCountFinals, commitAfter: allRecords, compare: countBaseline},
 	{name: "streamtablejoin", kind: kindRill, about: "stream leftJoin table -> sink", data: dsTwo,
 		results: func(_ gen, n int) int64 { l, _ := split(n); return int64(l) }, compare: copyBaseline},
 	{name: "streamstreamjoin", kind: kindRill, about: "stream join stream within 10 s -> sink", data: dsTwo,
 		results: streamJoinResults, compare: copyBaseline},
-	{name: "tabletablejoin", kind: kindRill, about: "table outerJoin table -> sink (record cache)", data: dsTwo, drained: true,
-		compare: copyBaseline},
-	{name: "tabletablejoin-nocache", kind: kindRill, about: "tabletablejoin with the record cache off", data: dsTwo, results: allRecords,
-		noCache: true, compare: copyBaseline},
-	{name: "yahoo", kind: kindRill, about: "Yahoo streaming benchmark: filter views, join campaigns, 10 s tumbling counts per campaign (record cache)",
-		data: dsYahoo, drained: true, compare: countBaseline},
-	{name: "yahoo-nocache", kind: kindRill, about: "yahoo with the record cache off",
-		data: dsYahoo, results: func(_ gen, n int) int64 { return yahooResults(n) }, noCache: true, compare: countBaseline},
+	{name: "tabletablejoin", kind: kindRill, about: "table outerJoin table -> sink", data: dsTwo, finals: tableJoinFinals,
+		commitAfter: allRecords, compare: copyBaseline},
+	{name: "yahoo", kind: kindRill, about: "Yahoo streaming benchmark: filter views, join campaigns, 10 s tumbling counts per campaign",
+		data: dsYahoo, finals: yahooFinals, commitAfter: func(_ gen, n int) int64 { return yahooViews(n) }, compare: countBaseline},
 	{name: "jsonpipeline", kind: kindRill, about: "stateless: JSON decode -> filter -> map -> JSON encode -> sink", data: dsJSON,
 		eos: true, results: pipelineResults, compare: copyBaseline},
 
@@ -110,15 +110,28 @@ var catalogue = []*workload{
 }
 
 func init() {
+	var all []*workload
 	for _, w := range catalogue {
+		all = append(all, w)
 		if w.kind == kindRill {
 			w.run = runRill
 			if !w.eos {
 				w.alos, w.eos = true, true // every rill workload runs under both guarantees
 			}
+			// Its Kafka Streams peer comes right after it: same input, output, guarantees and
+			// end rule, run by the bench/kstreams jar.
+			ks := *w
+			ks.name, ks.kind, ks.run = ksPrefix+w.name, kindKStreams, nil
+			ks.about = "`" + w.name + "` on Kafka Streams " + kstreamsVersion
+			all = append(all, &ks)
 		}
 	}
+	catalogue = all
 }
+
+// hasOutput says whether the workload writes results to "out" (else its child counts what it
+// processed).
+func (w *workload) hasOutput() bool { return w.results != nil || w.finals != nil }
 
 func workloadNames() []string {
 	names := make([]string, len(catalogue))
@@ -145,7 +158,7 @@ type row struct {
 
 // name is the row's name: the workload's, with /alos or /eos for rill workloads.
 func (r row) name() string {
-	if r.w.kind != kindRill {
+	if r.w.kind != kindRill && r.w.kind != kindKStreams {
 		return r.w.name
 	}
 	if r.eos {
@@ -164,6 +177,18 @@ func (r row) guarantee() string {
 	default:
 		return "at-least-once"
 	}
+}
+
+// kstreamsPeer is the name of the Kafka Streams row this row is compared with: the same
+// workload and guarantee for rill rows, streamcount at least once for goka; "" for others.
+func (r row) kstreamsPeer() string {
+	switch r.w.kind {
+	case kindRill:
+		return ksPrefix + r.name()
+	case kindGoka:
+		return ksPrefix + "streamcount/alos"
+	}
+	return ""
 }
 
 // baseline is the name of the row the ratio is taken against ("" for baselines).
@@ -188,14 +213,15 @@ func rowsOf(w *workload) []row {
 
 // selectRows parses --workload: "all" or a comma-separated list of workload names, each
 // optionally suffixed with /alos or /eos. The baselines the selected rows are compared with
-// are added, and rows come in catalogue order (baselines first).
-func selectRows(spec string, goka bool) ([]row, error) {
+// are added, and so are the Kafka Streams peers of rill rows when kstreams is set; rows come
+// in catalogue order (baselines first).
+func selectRows(spec string, goka, kstreams bool) ([]row, error) {
 	want := map[string]bool{}
 	for _, item := range strings.Split(spec, ",") {
 		item = strings.TrimSpace(item)
 		if item == "all" {
 			for _, w := range catalogue {
-				if w.kind != kindGoka || goka {
+				if (w.kind != kindGoka || goka) && (w.kind != kindKStreams || kstreams) {
 					for _, r := range rowsOf(w) {
 						want[r.name()] = true
 					}
@@ -220,6 +246,13 @@ func selectRows(spec string, goka bool) ([]row, error) {
 		}
 	}
 	var rows []row
+	for _, w := range catalogue {
+		for _, r := range rowsOf(w) {
+			if want[r.name()] && kstreams && r.w.kind == kindRill {
+				want[r.kstreamsPeer()] = true
+			}
+		}
+	}
 	for _, w := range catalogue {
 		for _, r := range rowsOf(w) {
 			if want[r.name()] && r.baseline() != "" {
