@@ -33,6 +33,8 @@ func FuzzStock(f *testing.F) {
 	f.Add(binary.BigEndian.AppendUint64(nil, math.Float64bits(math.Inf(-1))))
 	f.Add(binary.BigEndian.AppendUint64(nil, math.Float64bits(-0.0)))
 	f.Add(make([]byte, 9))
+	f.Add([]byte("\x00\x00\x00\x01"))
+	f.Add([]byte("null"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if s, err := serde.String().Deserialize("t", data); err != nil {
 			t.Fatalf("string: %v", err)
@@ -105,8 +107,11 @@ func FuzzJSON(f *testing.F) {
 	f.Add([]byte(`{"name":"\xff","NAME":"dup"}`))
 	f.Add([]byte(`{"n":1e3}`))
 	f.Add([]byte(`{`))
+	f.Add([]byte(`{"id":"x","amount":1}`))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
+		jsonRoundTrip[order](t, data)
+		jsonRoundTrip[*order](t, data)
 		jsonRoundTrip[fuzzDoc](t, data)
 		jsonRoundTrip[*fuzzDoc](t, data)
 		jsonRoundTrip[map[string]any](t, data)
