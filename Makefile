@@ -10,7 +10,7 @@ DEB_PACKAGES := librocksdb-dev kcat docker.io debootstrap openjdk-17-jdk-headles
 # KAFKA_VERSION pins the Apache Kafka release of the locally built image (integration/kafka-image).
 KAFKA_VERSION := 4.1.1
 
-.PHONY: deps test test-kafka test-kafka-cluster kafka-image docker-up vet fmt-check bench demo
+.PHONY: deps test test-kafka test-kafka-cluster kafka-image docker-up vet fmt-check bench demo fuzz
 
 # deps installs the Debian/Ubuntu packages the project needs when they are missing, and does
 # nothing when they are all present.
@@ -62,6 +62,26 @@ vet:
 fmt-check:
 	@out=$$(git ls-files -co --exclude-standard "*.go" | xargs -r "$$($(GO) env GOROOT)/bin/gofmt" -l); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+# FUZZTIME is how long `make fuzz` runs each fuzz target.
+FUZZTIME ?= 10s
+
+# fuzz runs every fuzz target of the main module (each func Fuzz... in a _test.go file) for
+# FUZZTIME each, one after the other: go test -fuzz takes one target of one package at a time.
+# `make test` already runs each target's seeds and its corpus in testdata/fuzz; this explores
+# beyond them. A failure leaves the failing input in the package's testdata/fuzz/<target>/,
+# to be committed with the fix as a regression seed.
+fuzz:
+	@start=$$(date +%s); n=0; \
+	for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | grep -v -e '^./integration/' -e '^./bench/goka/' | sort); do \
+		pkg=./$$(dirname $${f#./}); \
+		for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+			echo "fuzz: $$name in $$pkg for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+			n=$$((n+1)); \
+		done; \
+	done; \
+	echo "fuzz: $$n targets passed in $$(( $$(date +%s) - start ))s"
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/... ./serde/...

@@ -73,8 +73,8 @@ func FuzzChangelogKeys(f *testing.F) {
 			}
 		}
 		k, start, end, err := parseSessionChangelogKey(data)
-		if len(data) < 16 {
-			wantRillError(t, err)
+		if len(data) < 16 || int64(binary.BigEndian.Uint64(data[len(data)-8:])) > int64(binary.BigEndian.Uint64(data[len(data)-16:])) {
+			wantRillError(t, err) // too short, or a session ending before it starts
 			return
 		}
 		if err != nil {
