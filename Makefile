@@ -10,7 +10,7 @@ DEB_PACKAGES := librocksdb-dev kcat docker.io debootstrap openjdk-17-jdk-headles
 # KAFKA_VERSION pins the Apache Kafka release of the locally built image (integration/kafka-image).
 KAFKA_VERSION := 4.1.1
 
-.PHONY: deps test torture torture-ci test-kafka test-kafka-cluster kafka-image docker-up vet fmt-check bench bench-suite kstreams-jar demo oracle oracle-jar test-oracle
+.PHONY: deps test torture torture-ci fuzz test-kafka test-kafka-cluster kafka-image docker-up vet fmt-check bench bench-suite kstreams-jar demo oracle oracle-jar test-oracle
 
 # deps installs the Debian/Ubuntu packages the project needs when they are missing, and does
 # nothing when they are all present.
@@ -77,6 +77,26 @@ torture:
 torture-ci:
 	$(GO) run ./cmd/rill-torture --kills 4 --interval 5s --seed 11 --guarantee exactly-once
 	$(GO) run ./cmd/rill-torture --kills 4 --interval 5s --seed 12 --guarantee at-least-once
+
+# FUZZTIME is how long `make fuzz` runs each fuzz target.
+FUZZTIME ?= 10s
+
+# fuzz runs every fuzz target of the main module (each func Fuzz... in a _test.go file) for
+# FUZZTIME each, one after the other: go test -fuzz takes one target of one package at a time.
+# `make test` already runs each target's seeds and its corpus in testdata/fuzz; this explores
+# beyond them. A failure leaves the failing input in the package's testdata/fuzz/<target>/,
+# to be committed with the fix as a regression seed.
+fuzz:
+	@start=$$(date +%s); n=0; \
+	for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | grep -v -e '^./integration/' -e '^./bench/goka/' | sort); do \
+		pkg=./$$(dirname $${f#./}); \
+		for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+			echo "fuzz: $$name in $$pkg for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+			n=$$((n+1)); \
+		done; \
+	done; \
+	echo "fuzz: $$n targets passed in $$(( $$(date +%s) - start ))s"
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/... ./serde/...

@@ -71,7 +71,9 @@ func ReadCheckpoint(dir string) (Checkpoint, error) {
 	if !ok || err != nil || n < 0 {
 		return nil, bad("bad entry count " + strconv.Quote(ns))
 	}
-	cp := make(Checkpoint, n)
+	// The count comes from the file: it sizes the map only up to what a file of sane size
+	// holds, so that a corrupt count cannot ask for gigabytes.
+	cp := make(Checkpoint, min(n, 1024))
 	for i := 0; i < n; i++ {
 		l, ok := line()
 		fields := strings.Fields(l)
@@ -83,9 +85,22 @@ func ReadCheckpoint(dir string) (Checkpoint, error) {
 		if err1 != nil || err2 != nil {
 			return nil, bad(fmt.Sprintf("entry %d: %q", i, l))
 		}
-		cp[TopicPartition{fields[0], int32(p)}] = o
+		tp := TopicPartition{fields[0], int32(p)}
+		if _, dup := cp[tp]; dup {
+			// Kafka Streams rejects a file whose entries are fewer than its count.
+			return nil, bad(fmt.Sprintf("entry %d: %s %d listed twice", i, tp.Topic, tp.Partition))
+		}
+		cp[tp] = o
 	}
-	return cp, sc.Err()
+	// Kafka Streams reads entries to the end of the file and rejects one with more than its
+	// count: a line after them means the file is not what WriteCheckpoint wrote.
+	if l, ok := line(); ok {
+		return nil, bad(fmt.Sprintf("more entries than the count %d: %q", n, l))
+	}
+	if err := sc.Err(); err != nil {
+		return nil, bad(err.Error())
+	}
+	return cp, nil
 }
 
 // WriteCheckpoint replaces dir's checkpoint file atomically (write to a temporary file, sync,

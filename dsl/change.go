@@ -54,8 +54,14 @@ func isNil[V any](v *V, canBeNil bool) bool {
 }
 
 // changeSerde writes a change to a repartition topic: a flag byte (bit 0: new value, bit 1: old
-// value), the new value's length (4 bytes, big-endian) and bytes, then the old value's bytes.
-// Only rill reads these internal topics, so the format is rill's own.
+// value, bits 2 and 3: the new or old value serialized to a Kafka null), the new value's length
+// (4 bytes, big-endian) and bytes, then the old value's bytes. Only rill reads these internal
+// topics, so the format is rill's own.
+//
+// The null bits keep a value whose serde writes nil (a nil pointer with JSON) apart from one
+// that writes empty bytes: without them both read back as empty bytes, which such a serde
+// rejects, so a group-by selector returning a nil value stopped the aggregation's task on its
+// own repartition topic. Records written before the bits existed have them clear.
 type changeSerde[V any] struct{ vs serde.Serde[V] }
 
 func (c changeSerde[V]) Serialize(topic string, ch change[V]) ([]byte, error) {
@@ -63,15 +69,21 @@ func (c changeSerde[V]) Serialize(topic string, ch change[V]) ([]byte, error) {
 	var err error
 	var flags byte
 	if ch.hasNew {
-		flags |= 1
+		flags |= changeNew
 		if nb, err = c.vs.Serialize(topic, ch.newV); err != nil {
 			return nil, err
 		}
+		if nb == nil {
+			flags |= changeNewNull
+		}
 	}
 	if ch.hasOld {
-		flags |= 2
+		flags |= changeOld
 		if ob, err = c.vs.Serialize(topic, ch.oldV); err != nil {
 			return nil, err
+		}
+		if ob == nil {
+			flags |= changeOldNull
 		}
 	}
 	out := make([]byte, 5, 5+len(nb)+len(ob))
@@ -90,18 +102,33 @@ func (c changeSerde[V]) Deserialize(topic string, data []byte) (change[V], error
 	if n > len(data)-5 {
 		return ch, fmt.Errorf("rill: change record new value of %d bytes exceeds record", n)
 	}
+	nb, ob := data[5:5+n], data[5+n:]
+	if data[0]&changeNewNull != 0 {
+		nb = nil
+	}
+	if data[0]&changeOldNull != 0 {
+		ob = nil
+	}
 	var err error
-	if data[0]&1 != 0 {
+	if data[0]&changeNew != 0 {
 		ch.hasNew = true
-		if ch.newV, err = c.vs.Deserialize(topic, data[5:5+n]); err != nil {
+		if ch.newV, err = c.vs.Deserialize(topic, nb); err != nil {
 			return ch, err
 		}
 	}
-	if data[0]&2 != 0 {
+	if data[0]&changeOld != 0 {
 		ch.hasOld = true
-		if ch.oldV, err = c.vs.Deserialize(topic, data[5+n:]); err != nil {
+		if ch.oldV, err = c.vs.Deserialize(topic, ob); err != nil {
 			return ch, err
 		}
 	}
 	return ch, nil
 }
+
+// The flag bits of a change record.
+const (
+	changeNew     = 1 << 0
+	changeOld     = 1 << 1
+	changeNewNull = 1 << 2
+	changeOldNull = 1 << 3
+)

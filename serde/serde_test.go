@@ -449,42 +449,6 @@ func noPanic[T any](t *testing.T, data []byte, s serde.Serde[T]) {
 	}
 }
 
-// FuzzDeserialize runs its seeds with "go test"; run "go test -fuzz FuzzDeserialize ./serde/" to
-// explore further.
-func FuzzDeserialize(f *testing.F) {
-	for _, s := range []string{"", "\x00\x00\x00\x01", "\x00\x00\x00\x00\x00\x00\x00\x01", `{"id":"x","amount":1}`, "{", "null"} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		noPanic(t, data, serde.String())
-		noPanic(t, data, serde.Bytes())
-		noPanic(t, data, serde.Int32())
-		noPanic(t, data, serde.Int64())
-		noPanic(t, data, serde.Float64())
-		noPanic(t, data, serde.Void())
-		noPanic(t, data, serde.JSON[order]())
-		noPanic(t, data, serde.JSON[*order]())
-		noPanic(t, data, serde.JSON[any]())
-		// Fixed-width round trip: anything of the right length reads back to the same bytes.
-		if len(data) == 8 {
-			v := mustDe(t, serde.Int64(), data)
-			if b := mustSer(t, serde.Int64(), v); !bytes.Equal(b, data) {
-				t.Errorf("Int64 % x -> %d -> % x", data, v, b)
-			}
-			f := mustDe(t, serde.Float64(), data)
-			if b := mustSer(t, serde.Float64(), f); !bytes.Equal(b, data) {
-				t.Errorf("Float64 % x -> %v -> % x", data, f, b)
-			}
-		}
-		if len(data) == 4 {
-			v := mustDe(t, serde.Int32(), data)
-			if b := mustSer(t, serde.Int32(), v); !bytes.Equal(b, data) {
-				t.Errorf("Int32 % x -> %d -> % x", data, v, b)
-			}
-		}
-	})
-}
-
 type myString string
 
 func TestDefault(t *testing.T) {

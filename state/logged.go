@@ -51,7 +51,13 @@ func parseSessionChangelogKey(b []byte) (key []byte, start, end int64, err error
 		return nil, 0, 0, fmt.Errorf("rill: session changelog key of %d bytes, need at least 16", len(b))
 	}
 	n := len(b) - 16
-	return b[:n], int64(binary.BigEndian.Uint64(b[n+8:])), int64(binary.BigEndian.Uint64(b[n:])), nil
+	start, end = int64(binary.BigEndian.Uint64(b[n+8:])), int64(binary.BigEndian.Uint64(b[n:]))
+	if start > end {
+		// Never written by a session store; a tombstone of one was an error in RocksDB
+		// stores and a no-op in memory ones, so the key itself is refused.
+		return nil, 0, 0, fmt.Errorf("rill: session changelog key of session [%d, %d], which ends before it starts", start, end)
+	}
+	return b[:n], start, end, nil
 }
 
 // loggedKeyValue writes through to the store and then to the changelog.

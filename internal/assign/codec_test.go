@@ -149,56 +149,6 @@ func TestDecodeMalformed(t *testing.T) {
 	}
 }
 
-func FuzzDecodeSubscription(f *testing.F) {
-	f.Add(EncodeSubscription(sampleSubscription()))
-	f.Add(EncodeSubscription(Subscription{}))
-	f.Add([]byte{})
-	f.Add([]byte{1, 0xff, 0xff, 0xff, 0xff, 0x0f})
-	f.Add([]byte{3, 0, 0, 1, 0, 1, 2, 0, 1, 0, 0, 0})
-	f.Fuzz(func(t *testing.T, b []byte) {
-		s, err := DecodeSubscription(b)
-		if err != nil {
-			if !errors.Is(err, ErrMalformed) || !strings.HasPrefix(err.Error(), "rill: ") {
-				t.Fatalf("error %v", err)
-			}
-			return
-		}
-		// What decodes re-encodes to something that decodes to the same thing.
-		s2, err := DecodeSubscription(EncodeSubscription(s))
-		if err != nil {
-			t.Fatalf("re-decode: %v", err)
-		}
-		s2.Version = s.Version
-		if !reflect.DeepEqual(s, s2) {
-			t.Fatalf("round trip:\n%+v\n%+v", s, s2)
-		}
-	})
-}
-
-func FuzzDecodeAssignment(f *testing.F) {
-	f.Add(EncodeAssignment(sampleAssignment()))
-	f.Add(EncodeAssignment(AssignmentInfo{}))
-	f.Add([]byte{})
-	f.Add([]byte{1, 1, 1, 1, 0, 1, 0, 0, 1, 1, 'a', 0, 0})
-	f.Fuzz(func(t *testing.T, b []byte) {
-		a, err := DecodeAssignment(b)
-		if err != nil {
-			if !errors.Is(err, ErrMalformed) || !strings.HasPrefix(err.Error(), "rill: ") {
-				t.Fatalf("error %v", err)
-			}
-			return
-		}
-		a2, err := DecodeAssignment(EncodeAssignment(a))
-		if err != nil {
-			t.Fatalf("re-decode: %v", err)
-		}
-		a2.Version = a.Version
-		if !reflect.DeepEqual(a, a2) {
-			t.Fatalf("round trip:\n%+v\n%+v", a, a2)
-		}
-	})
-}
-
 func TestTaskIDString(t *testing.T) {
 	for _, tk := range []TaskID{{0, 0}, {12, 345}} {
 		got, err := ParseTaskID(tk.String())
