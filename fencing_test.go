@@ -25,7 +25,7 @@ func TestFencedProducerRecovers(t *testing.T) {
 	counts, sums, n := expectedCounts(recs)
 	var mu sync.Mutex // the listener runs on whichever goroutine changed the state
 	var states []string
-	stop := startApp(t, ctx, countTopology(t), rill.Config{ApplicationID: "fenced", Bootstrap: broker.Addrs(),
+	stop := startApp(t, ctx, countTopology(t), rill.Config{CacheMaxBytes: -1, ApplicationID: "fenced", Bootstrap: broker.Addrs(),
 		StateDir: t.TempDir(), ProcessID: "p1", ProcessingGuarantee: rill.ExactlyOnceV2,
 		StateListener: func(_, s rill.State) { mu.Lock(); states = append(states, s.String()); mu.Unlock() }})
 	must(t, broker.Produce(ctx, recs[:n/3]...))

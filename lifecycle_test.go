@@ -54,7 +54,7 @@ func lifecycleChild() int {
 	if os.Getenv("RILL_LIFECYCLE_CHILD") == "alos" {
 		guarantee = rill.AtLeastOnce
 	}
-	app, err := rill.New(globalCountTopology(nil), rill.Config{ApplicationID: "lifecycle", ProcessID: "child",
+	app, err := rill.New(globalCountTopology(nil), rill.Config{CacheMaxBytes: -1, ApplicationID: "lifecycle", ProcessID: "child",
 		Bootstrap: strings.Split(os.Getenv("RILL_BOOTSTRAP"), ","), StateDir: os.Getenv("RILL_STATE_DIR"),
 		ProcessingGuarantee: guarantee})
 	if err != nil {
@@ -170,7 +170,7 @@ func TestStateDirReusedAgainstFreshCluster(t *testing.T) {
 			defer cancel()
 			recs := keyed(600, 10, int64Bytes)
 			counts, sums, n := expectedCounts(recs)
-			cfg := rill.Config{ApplicationID: "reused", StateDir: t.TempDir(), ProcessID: "same",
+			cfg := rill.Config{CacheMaxBytes: -1, ApplicationID: "reused", StateDir: t.TempDir(), ProcessID: "same",
 				ProcessingGuarantee: g, CommitInterval: 100 * time.Millisecond}
 			for run := 1; run <= 2; run++ {
 				broker := newBroker(t, ctx, 2, "in", "out")
@@ -198,7 +198,7 @@ func TestStateOfAnotherClusterIsWiped(t *testing.T) {
 		return recs
 	}
 	cfg := func(dir string) rill.Config {
-		return rill.Config{ApplicationID: "foreign", StateDir: dir, ProcessID: "same",
+		return rill.Config{CacheMaxBytes: -1, ApplicationID: "foreign", StateDir: dir, ProcessID: "same",
 			ProcessingGuarantee: rill.ExactlyOnceV2}
 	}
 	stale := t.TempDir()
@@ -235,7 +235,7 @@ func TestDeletedStoreDirectoryIsRestored(t *testing.T) {
 			recs := keyed(600, 10, int64Bytes)
 			counts, sums, n := expectedCounts(recs)
 			dir := t.TempDir()
-			cfg := rill.Config{ApplicationID: "deleted", StateDir: dir, ProcessID: "same", ProcessingGuarantee: g,
+			cfg := rill.Config{CacheMaxBytes: -1, ApplicationID: "deleted", StateDir: dir, ProcessID: "same", ProcessingGuarantee: g,
 				CommitInterval: 100 * time.Millisecond}
 			must(t, broker.Produce(ctx, recs[:n/2]...))
 			runCounts(t, ctx, broker, cfg, n/2)
@@ -263,7 +263,7 @@ func TestStateAheadOfChangelogIsWiped(t *testing.T) {
 	defer cancel()
 	broker := newBroker(t, ctx, 2, "in", "out")
 	adm := admin(t, broker)
-	cfg := rill.Config{ApplicationID: "ahead", StateDir: t.TempDir(), ProcessID: "same", CommitInterval: 100 * time.Millisecond}
+	cfg := rill.Config{CacheMaxBytes: -1, ApplicationID: "ahead", StateDir: t.TempDir(), ProcessID: "same", CommitInterval: 100 * time.Millisecond}
 	first := keyed(300, 10, int64Bytes)
 	must(t, broker.Produce(ctx, first...))
 	runCounts(t, ctx, broker, cfg, len(first))
@@ -308,7 +308,7 @@ func TestSecondInstanceOnStateDirFails(t *testing.T) {
 	must(t, broker.Produce(ctx, recs[:n/2]...))
 	dir := t.TempDir()
 	cfg := func(process string) rill.Config {
-		return rill.Config{ApplicationID: "locked", Bootstrap: broker.Addrs(), StateDir: dir, ProcessID: process,
+		return rill.Config{CacheMaxBytes: -1, ApplicationID: "locked", Bootstrap: broker.Addrs(), StateDir: dir, ProcessID: process,
 			CommitInterval: 100 * time.Millisecond}
 	}
 	onState, running := waitRunning()
@@ -351,7 +351,7 @@ func TestStateFilesAreOwnerOnly(t *testing.T) {
 	recs := keyed(200, 10, int64Bytes)
 	must(t, broker.Produce(ctx, recs...))
 	root := filepath.Join(t.TempDir(), "state") // created by the app
-	runCounts(t, ctx, broker, rill.Config{ApplicationID: "modes", StateDir: root, ProcessID: "p",
+	runCounts(t, ctx, broker, rill.Config{CacheMaxBytes: -1, ApplicationID: "modes", StateDir: root, ProcessID: "p",
 		CommitInterval: 100 * time.Millisecond}, len(recs))
 	var files, dirs int
 	var open []string

@@ -106,6 +106,8 @@ func startFaultApp(t *testing.T, ctx context.Context, bootstrap []string, topo *
 	t.Helper()
 	a := &faultApp{done: make(chan error, 1), states: make(chan string, 1000)}
 	app, err := rill.New(topo, rill.Config{
+		// Every update is checked: the record cache would fold a key's updates per commit.
+		CacheMaxBytes:       -1,
 		ApplicationID:       "faults",
 		Bootstrap:           bootstrap,
 		StateDir:            t.TempDir(),
