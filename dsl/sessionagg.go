@@ -218,10 +218,11 @@ func (p *sessionWindowAggOp[K, V, VA]) emitClosed(upper int64, headers []process
 		if a.end != b.end {
 			return cmp.Compare(a.end, b.end)
 		}
-		if c := bytes.Compare(a.key, b.key); c != 0 {
-			return c
+		// Kafka Streams' time-ordered session store is keyed end, start, key.
+		if a.start != b.start {
+			return cmp.Compare(a.start, b.start)
 		}
-		return cmp.Compare(a.start, b.start)
+		return bytes.Compare(a.key, b.key)
 	})
 	for i := range p.pending {
 		s := &p.pending[i]

@@ -153,9 +153,11 @@ func (p *fkRegister[K, V, KO, VO, VR, C]) Process(r processor.Record[K, C]) erro
 	switch {
 	case replaced:
 		// A left join always has a result for the row; an inner join may have had one to
-		// replace (or delete) when the old value had a foreign key.
+		// replace (or delete) when the old value had another foreign key. With the same
+		// foreign key and no row there, it had none: nothing to send (Kafka Streams 4.1.1
+		// sends no tombstone there either).
 		in := PropagateOnlyIfFKValue
-		if p.j.Left || hasOldFK {
+		if p.j.Left || hasOldFK && !same {
 			in = PropagateNullIfNoFKValue
 		}
 		return p.send(r, sub, newFK, hasNewFK, in)
@@ -274,7 +276,10 @@ func (p *fkJoinSubscription[K, V, KO, VO, VR]) Process(r processor.Record[KO, Su
 		}
 	}
 	ts := r.Timestamp
-	if found {
+	if found && !(p.j.Left && sub.Instruction == DeleteKeyAndPropagate) {
+		// A result is stamped with the later of both rows. Kafka Streams 4.1.1 stamps a left
+		// join's tombstone for a deleted row with the delete's own timestamp (an inner
+		// join's with the later of both).
 		ts = max(ts, row.Timestamp)
 	}
 	resp := Response[VO]{Hash: sub.Hash, HasHash: sub.HasHash}

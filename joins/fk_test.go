@@ -58,7 +58,9 @@ func TestForeignKeyRegister(t *testing.T) {
 		dropped int
 	}{
 		{"inner new row", false, ch("", "a|1"), []sent{{"1", PropagateOnlyIfFKValue, "a|1"}}, 0},
-		{"inner same key", false, ch("a|1", "b|1"), []sent{{"1", PropagateNullIfNoFKValue, "b|1"}}, 0},
+		// The same foreign key: a row there answers; none means there was no result before
+		// and is none now, so nothing to delete (Kafka Streams 4.1.1 emits no tombstone).
+		{"inner same key", false, ch("a|1", "b|1"), []sent{{"1", PropagateOnlyIfFKValue, "b|1"}}, 0},
 		{"inner key change", false, ch("a|1", "a|2"), []sent{{"1", DeleteKeyNoPropagate, "a|2"}, {"2", PropagateNullIfNoFKValue, "a|2"}}, 0},
 		{"inner key lost", false, ch("a|1", "a"), []sent{{"1", DeleteKeyAndPropagate, "a"}}, 0},
 		{"inner key gained", false, ch("a", "a|1"), []sent{{"1", PropagateOnlyIfFKValue, "a|1"}}, 0},

@@ -39,7 +39,7 @@ func TestOracle(t *testing.T) {
 		if !slices.Contains(Families, f) {
 			t.Fatalf("unknown family %q (have %v)", f, Families)
 		}
-		rep, err := o.RunFamily(uint64(seed), f, int(n), 3)
+		rep, err := o.RunFamily(uint64(seed), f, int(n), int(envInt(t, "ORACLE_KEEP", 3)))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -32,7 +32,7 @@ func (o *Oracle) RunFamily(seed uint64, family string, n, keep int) (FamilyRepor
 		if Same(rill, kafka) {
 			continue
 		}
-		if allowed(c) != "" {
+		if allowed(c, rill, kafka) != "" {
 			rep.Allowed++
 			continue
 		}
