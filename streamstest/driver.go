@@ -329,6 +329,12 @@ func (d *Driver) TryAdvanceWallClock(by time.Duration) error {
 		if err := task.AdvanceWallClock(d.wall); err != nil {
 			return err
 		}
+		if !d.cfg.manual {
+			// TopologyTestDriver commits after wall-clock punctuations too.
+			if err := task.FlushCaches(); err != nil {
+				return err
+			}
+		}
 		if err := d.route(); err != nil {
 			return err
 		}
