@@ -155,6 +155,12 @@ type Config struct {
 	// as statestore.cache.max.bytes=0); a store opts out with
 	// dsl.Materialized(...).WithCachingDisabled().
 	CacheMaxBytes int64
+	// TimestampExtractor gives records their timestamps, for sources without their own
+	// (dsl.WithTimestampExtractor); see processor.TimestampExtractor. Default: the record's
+	// own timestamp, a negative one failing the record through the DeserializationHandler
+	// (as Kafka Streams' FailOnInvalidTimestamp). processor.LogAndSkipOnInvalidTimestamp
+	// and processor.UsePartitionTimeOnInvalidTimestamp handle negative timestamps otherwise.
+	TimestampExtractor processor.TimestampExtractor
 	// StoreBackend keeps stores that name no backend (default: RocksDB with a shared 50 MiB
 	// block cache).
 	StoreBackend state.Backend
@@ -355,6 +361,7 @@ func New(topo *topology.Topology, cfg Config) (*App, error) {
 		SessionTimeout: cfg.SessionTimeout, RestoreStallTimeout: cfg.RestoreStallTimeout,
 		MaxTaskIdle: cfg.MaxTaskIdle, BufferedRecordsPerPartition: cfg.BufferedRecordsPerPartition,
 		RestoreListener: cfg.RestoreListener, CacheMaxBytes: cfg.CacheMaxBytes,
+		TimestampExtractor: cfg.TimestampExtractor,
 		OnState: func(s State) {
 			stMu.Lock()
 			old := last

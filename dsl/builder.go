@@ -64,8 +64,8 @@ func (b *Builder) Streams[K, V any](topics []string, keySerde serde.Serde[K], va
 	}
 	name := b.nameOr(cfg.name, "KSTREAM-SOURCE-")
 	ks, vs, ok := b.sourceSerdes(name, keySerde, valueSerde)
-	if ok {
-		b.check(b.topo.AddSource(name, ks, vs, topics...))
+	if ok && b.check(b.topo.AddSource(name, ks, vs, topics...)) && cfg.extractor != nil {
+		b.check(b.topo.SetTimestampExtractor(name, cfg.extractor))
 	}
 	return &Stream[K, V]{b: b, node: name, keySerde: ks, valueSerde: vs}
 }
@@ -81,8 +81,8 @@ func (b *Builder) StreamPattern[K, V any](pattern *regexp.Regexp, keySerde serde
 	}
 	name := b.nameOr(cfg.name, "KSTREAM-SOURCE-")
 	ks, vs, ok := b.sourceSerdes(name, keySerde, valueSerde)
-	if ok {
-		b.check(b.topo.AddPatternSource(name, ks, vs, pattern))
+	if ok && b.check(b.topo.AddPatternSource(name, ks, vs, pattern)) && cfg.extractor != nil {
+		b.check(b.topo.SetTimestampExtractor(name, cfg.extractor))
 	}
 	return &Stream[K, V]{b: b, node: name, keySerde: ks, valueSerde: vs}
 }

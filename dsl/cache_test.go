@@ -1,7 +1,9 @@
 package dsl_test
 
 import (
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/rillstreams/rill/dsl"
 	"github.com/rillstreams/rill/processor"
@@ -194,4 +196,60 @@ func storeValue[K, V any](t *testing.T, d *streamstest.Driver, name string, key 
 		t.Fatal(err)
 	}
 	return v.Value
+}
+
+// punctuatedCounter counts records per key in a cached store, forwarding what the cache
+// flushes, and bumps key "tick" from a wall-clock punctuation.
+type punctuatedCounter struct {
+	ctx   processor.Context[string, int64]
+	store *state.KeyValueStore[string, int64]
+}
+
+func (p *punctuatedCounter) Init(ctx processor.Context[string, int64]) error {
+	p.ctx = ctx
+	s, err := ctx.StateStore("cached")
+	if err != nil {
+		return err
+	}
+	p.store = s.(*state.KeyValueStore[string, int64])
+	if !p.store.SetFlushListener(false, func(r state.CachedRecord[string, int64]) error {
+		return ctx.Forward(processor.Record[string, int64]{Key: r.Key, Value: r.New, Timestamp: r.Context.Timestamp})
+	}) {
+		return errors.New("store not cached")
+	}
+	_, err = ctx.Schedule(time.Second, processor.WallClockTime, func(int64) error { return p.bump("tick") })
+	return err
+}
+
+func (p *punctuatedCounter) bump(k string) error {
+	n, _, err := p.store.Get(k)
+	if err != nil {
+		return err
+	}
+	return p.store.Put(k, n+1)
+}
+
+func (p *punctuatedCounter) Process(r processor.Record[string, string]) error { return p.bump(r.Key) }
+func (p *punctuatedCounter) Close() error                                     { return nil }
+
+// A user store built WithCaching forwards through its flush listener; the driver commits after
+// every record and every wall-clock punctuation, as TopologyTestDriver does.
+func TestCacheUserStoreFlushedAfterPunctuation(t *testing.T) {
+	b := dsl.NewBuilder()
+	b.AddStateStore(state.NewKeyValueStoreBuilder("cached", serde.String(), serde.Int64()).WithCaching(true))
+	b.Stream("in", serde.String(), serde.String()).
+		Process(processor.Supplier[string, string, string, int64](func() processor.Processor[string, string, string, int64] {
+			return &punctuatedCounter{}
+		}), dsl.WithStores("cached")).
+		To("out", dsl.WithSerdes(serde.String(), serde.Int64()))
+	d := streamstest.New(t, mustBuild(t, b))
+	in := streamstest.Input(d, "in", serde.String(), serde.String())
+	out := streamstest.Output(d, "out", serde.String(), serde.Int64())
+	in.PipeAt("a", "x", at(5))
+	expectRecords(t, out, rec("a", int64(1), 5))
+	d.AdvanceWallClock(time.Second)
+	got := out.ReadKeyValues()
+	if len(got) != 1 || got[0].Key != "tick" || got[0].Value != 1 {
+		t.Fatalf("after the punctuation: %v, want tick=1", got)
+	}
 }

@@ -2,6 +2,7 @@ package dsl
 
 import (
 	"fmt"
+	"github.com/rillstreams/rill/processor"
 
 	"github.com/rillstreams/rill/serde"
 )
@@ -86,7 +87,24 @@ func WithStores(names ...string) StoresOption { return StoresOption(names) }
 
 func (o StoresOption) applyProcess(c *processConfig) { c.stores = append(c.stores, o...) }
 
-type sourceConfig struct{ name string }
+type sourceConfig struct {
+	name      string
+	extractor processor.TimestampExtractor
+}
+
+// TimestampOption is what WithTimestampExtractor returns.
+type TimestampOption struct{ ex processor.TimestampExtractor }
+
+// WithTimestampExtractor gives a source's records their timestamps with ex instead of the
+// app's default (rill.Config.TimestampExtractor; Kafka Streams' Consumed.withTimestampExtractor).
+//
+//	b.Stream("events", serde.String(), serde.JSON[Event](),
+//		dsl.WithTimestampExtractor(processor.UsePartitionTimeOnInvalidTimestamp))
+func WithTimestampExtractor(ex processor.TimestampExtractor) TimestampOption {
+	return TimestampOption{ex: ex}
+}
+
+func (o TimestampOption) applySource(c *sourceConfig) { c.extractor = o.ex }
 
 type sinkConfig struct {
 	name   string

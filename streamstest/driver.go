@@ -59,6 +59,7 @@ type config struct {
 	prod        processor.ErrorHandler
 	cacheBytes  int64
 	manual      bool
+	extractor   processor.TimestampExtractor
 }
 
 // Option configures a Driver.
@@ -102,6 +103,12 @@ func WithProductionHandler(h processor.ErrorHandler) Option { return func(c *con
 // WithManualCommit, or when one record makes a store evict.
 func WithCacheMaxBytes(n int64) Option { return func(c *config) { c.cacheBytes = n } }
 
+// WithTimestampExtractor sets the timestamp extractor of sources without their own (see
+// processor.TimestampExtractor; rill.Config.TimestampExtractor in an App).
+func WithTimestampExtractor(ex processor.TimestampExtractor) Option {
+	return func(c *config) { c.extractor = ex }
+}
+
 // WithManualCommit makes the driver commit — flush its record caches, forwarding each cached
 // key's latest value downstream — only when Commit is called (and at Close), instead of after
 // every record as Kafka Streams' TopologyTestDriver does. Tests of what the record cache
@@ -142,7 +149,7 @@ func New(t testing.TB, topo *topology.Topology, opts ...Option) *Driver {
 			StateDir: filepath.Join(stateDir, cfg.appID, id.String()), Logger: cfg.logger,
 			Backend: cfg.backend, GlobalStores: globals,
 			DeserializationHandler: cfg.deser, ProcessingHandler: cfg.proc, ProductionHandler: cfg.prod,
-			WallClock: d.wall, Cache: d.cache,
+			WallClock: d.wall, Cache: d.cache, TimestampExtractor: cfg.extractor,
 		})
 		if err != nil {
 			d.Close()
@@ -328,6 +335,12 @@ func (d *Driver) TryAdvanceWallClock(by time.Duration) error {
 	for _, task := range d.allTasks() {
 		if err := task.AdvanceWallClock(d.wall); err != nil {
 			return err
+		}
+		if !d.cfg.manual {
+			// TopologyTestDriver commits after wall-clock punctuations too.
+			if err := task.FlushCaches(); err != nil {
+				return err
+			}
 		}
 		if err := d.route(); err != nil {
 			return err

@@ -200,6 +200,20 @@ func (t *Topology) ConnectStore(store string, processors ...string) error {
 	return nil
 }
 
+// SetTimestampExtractor makes source use ex for its records' timestamps instead of the app's
+// default (rill.Config.TimestampExtractor).
+func (t *Topology) SetTimestampExtractor(source string, ex processor.TimestampExtractor) error {
+	if t.sealed {
+		return ErrSealed
+	}
+	n, ok := t.byName[source]
+	if !ok || n.Kind != engine.SourceNode {
+		return fmt.Errorf("%w: %q is not a source", ErrInvalidTopology, source)
+	}
+	n.TimestampExtractor = ex
+	return nil
+}
+
 func (t *Topology) addNode(spec *engine.NodeSpec, parents ...string) error {
 	if t.sealed {
 		return ErrSealed

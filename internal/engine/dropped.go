@@ -2,6 +2,8 @@ package engine
 
 import (
 	"go.uber.org/zap"
+
+	"github.com/rillstreams/rill/processor"
 )
 
 // dropLogInterval is how often, at most, a processor node logs the records it drops on purpose,
@@ -56,6 +58,11 @@ func (t *Task) recordDropped(node, reason string, l *dropLog) {
 // handlers are not in it: Dropped counts those too.
 func (t *Task) DroppedByNode() map[string]int64 {
 	out := make(map[string]int64)
+	for name, l := range t.sourceDrops {
+		if l.count > 0 {
+			out[name] = l.count
+		}
+	}
 	for _, n := range t.nodes {
 		if c, ok := n.(droppedCounter); ok {
 			if d := c.droppedRecords(); d > 0 {
@@ -64,4 +71,22 @@ func (t *Task) DroppedByNode() map[string]int64 {
 		}
 	}
 	return out
+}
+
+// extract gives r the timestamp ex extracts (Kafka Streams' RecordQueue does it as records
+// reach the head of their queue; here as they are queued, which is the same order), keeping
+// q's partition time. A failure or a negative timestamp is marked on r for Process to handle
+// in turn, so the record's offset is consumed like any other's.
+func (t *Task) extract(ex processor.TimestampExtractor, q *recordQueue, r *RawRecord) {
+	ts, err := ex(processor.ConsumedRecord{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset,
+		Timestamp: r.Timestamp, Key: r.Key, Value: r.Value, Headers: r.Headers}, q.partitionTime)
+	switch {
+	case err != nil:
+		r.extractErr = err
+	case ts < 0:
+		r.skip = true
+	default:
+		r.Timestamp = ts
+		q.partitionTime = max(q.partitionTime, ts)
+	}
 }

@@ -33,6 +33,8 @@ type NodeSpec struct {
 	Topic   string
 	// TopicFuncName names a sink's topic-name extractor in Describe output.
 	TopicFuncName string
+	// TimestampExtractor of a source (nil: the task's default, Config.TimestampExtractor).
+	TimestampExtractor processor.TimestampExtractor
 	// Internal marks sources and sinks of repartition topics, whose names the task prefixes
 	// with the application id.
 	Internal bool

@@ -10,6 +10,9 @@ type recordQueue struct {
 	// next is the offset after the last record taken off the queue (-1: none yet), the
 	// partition's position to commit.
 	next int64
+	// partitionTime is the largest timestamp a timestamp extractor gave this partition's
+	// records (processor.UnknownTime before the first).
+	partitionTime int64
 }
 
 func (q *recordQueue) len() int         { return len(q.recs) - q.first }

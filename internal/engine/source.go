@@ -16,6 +16,11 @@ type RawRecord struct {
 	Key       []byte
 	Value     []byte
 	Headers   []processor.Header
+
+	// extractErr and skip are a timestamp extractor's verdict, set when the record was
+	// queued: fail it (the deserialization handler decides) or drop it (negative timestamp).
+	extractErr error
+	skip       bool
 }
 
 // NewSource describes a source node reading topics (or every topic matching pattern) with the

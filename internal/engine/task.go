@@ -51,6 +51,10 @@ type Config struct {
 	// WallClock is the task's wall-clock time at creation, in milliseconds. The task never
 	// reads a clock itself: AdvanceWallClock moves it.
 	WallClock int64
+	// TimestampExtractor gives records of sources without their own extractor their
+	// timestamps (nil: the record's own, negative ones failing through the deserialization
+	// handler).
+	TimestampExtractor processor.TimestampExtractor
 	// Cache is the stream thread's record cache, shared by the cached stores of its tasks
 	// (nil: stores are built uncached).
 	Cache *state.RecordCache
@@ -87,6 +91,10 @@ type Task struct {
 	enforced int64
 
 	stores map[string]processor.Store
+	// extractors are the timestamp extractors by source node; sourceDrops count the records
+	// sources skipped for a negative timestamp.
+	extractors  map[string]processor.TimestampExtractor
+	sourceDrops map[string]*dropLog
 	// cached are the stores with a record cache, in the order Kafka Streams flushes them:
 	// by the first processor (in topology order) connected to each.
 	cached []cacheFlusher
@@ -162,6 +170,16 @@ func New(cfg Config) (*Task, error) {
 			continue
 		}
 		src := n.(rawSource)
+		ex := spec.TimestampExtractor
+		if ex == nil {
+			ex = cfg.TimestampExtractor
+		}
+		if ex != nil {
+			if t.extractors == nil {
+				t.extractors, t.sourceDrops = make(map[string]processor.TimestampExtractor), make(map[string]*dropLog)
+			}
+			t.extractors[spec.Name], t.sourceDrops[spec.Name] = ex, &dropLog{}
+		}
 		for _, topic := range spec.Topics {
 			if spec.Internal {
 				topic = t.InternalTopic(topic)
@@ -271,11 +289,17 @@ func (t *Task) AddRecords(recs ...RawRecord) error {
 		tp := topicPartition{r.Topic, r.Partition}
 		q := t.queueIndex[tp]
 		if q == nil {
-			q = &recordQueue{tp: tp, next: -1}
+			q = &recordQueue{tp: tp, next: -1, partitionTime: processor.UnknownTime}
 			t.queueIndex[tp] = q
 			t.queues = append(t.queues, q)
 		}
-		q.push(*r)
+		if ex := t.extractors[t.sourceFor(r.Topic).Name()]; ex != nil {
+			rec := *r
+			t.extract(ex, q, &rec)
+			q.push(rec)
+		} else {
+			q.push(*r)
+		}
 		t.buffered++
 	}
 	return nil
@@ -308,6 +332,15 @@ func (t *Task) Process() (bool, error) {
 
 func (t *Task) processRecord(r *RawRecord) (err error) {
 	src := t.sourceFor(r.Topic)
+	switch {
+	case r.extractErr != nil:
+		return t.deserializationFailed(src.Name(), r, r.extractErr)
+	case r.skip:
+		t.current, t.recTS = r, r.Timestamp
+		t.recordDropped(src.Name(), "negative extracted timestamp", t.sourceDrops[src.Name()])
+		t.current = nil
+		return nil
+	}
 	if r.Timestamp < 0 {
 		// Kafka Streams' default extractor refuses negative timestamps; the record goes to the
 		// deserialization handler rather than corrupting stream time.

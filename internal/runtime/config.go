@@ -58,6 +58,8 @@ type Config struct {
 	// CacheMaxBytes is the record cache budget of the whole instance, split evenly between
 	// its stream threads (Kafka Streams' statestore.cache.max.bytes); 0 caches nothing.
 	CacheMaxBytes int64
+	// TimestampExtractor is the default of sources without their own (nil: record time).
+	TimestampExtractor processor.TimestampExtractor
 	// OnState is called on every state change of the runtime.
 	OnState func(State)
 	// RestoreListener, when set, is told about each restoration of a task's stores.

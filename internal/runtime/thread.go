@@ -77,7 +77,8 @@ type thread struct {
 	lagMisses map[string][]int32
 
 	// cache is the record cache the thread's active tasks share (Kafka Streams' ThreadCache):
-	// its share of CacheMaxBytes. Only the thread's goroutine touches it.
+	// its share of CacheMaxBytes. Touched only with mu held, by the loop and by the rebalance
+	// callbacks that open and close tasks (whose stores take and give back their share).
 	cache *state.RecordCache
 }
 
