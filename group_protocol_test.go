@@ -29,14 +29,21 @@ func TestGroupProtocolIsClassic(t *testing.T) {
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
 	var last kadm.DescribedGroup
+	var lastErr error
 	for ctx.Err() == nil {
+		// A fresh Kafka broker answers COORDINATOR_NOT_AVAILABLE until __consumer_offsets
+		// exists (kfake never does): ask again.
 		groups, err := adm.DescribeGroups(ctx, "group-protocol")
-		must(t, err)
-		last = groups["group-protocol"]
-		if last.State == "Stable" && len(last.Members) == 1 {
-			break
+		if lastErr = err; err == nil {
+			last = groups["group-protocol"]
+			if lastErr = last.Err; lastErr == nil && last.State == "Stable" && len(last.Members) == 1 {
+				break
+			}
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	if lastErr != nil {
+		t.Fatalf("describe group: %v", lastErr)
 	}
 	if last.State != "Stable" || last.ProtocolType != "consumer" || last.Protocol != "rill" || len(last.Members) != 1 {
 		t.Fatalf("group %+v: want a Stable classic group (protocol type consumer) with protocol rill and one member",
