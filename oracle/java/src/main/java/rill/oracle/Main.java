@@ -111,9 +111,6 @@ public final class Main {
                 text(r.get("value")),
                 null,
                 Instant.ofEpochMilli(r.path("ts").asLong())));
-        if (System.getenv("ORACLE_WALL_STEP") != null) {
-          d.advanceWallClockTime(java.time.Duration.ofMillis(Long.parseLong(System.getenv("ORACLE_WALL_STEP"))));
-        }
         drain(out, output);
       }
       drain(out, output);
