@@ -124,7 +124,6 @@ demo:
 #   make test-oracle                                    CI's fixed-seed run of every family
 ORACLE_JAR := oracle/java/target/rill-oracle.jar
 ORACLE_SRC := oracle/java/pom.xml $(shell find oracle/java/src -name '*.java' 2>/dev/null)
-SEED ?= 1
 N ?= 500
 FAMILIES ?=
 
@@ -135,7 +134,7 @@ $(ORACLE_JAR): $(ORACLE_SRC)
 oracle-jar: $(ORACLE_JAR)
 
 oracle: oracle-jar
-	ORACLE_SEED=$(SEED) ORACLE_N=$(N) ORACLE_FAMILIES=$(FAMILIES) \
+	ORACLE_SEED=$(or $(SEED),1) ORACLE_N=$(N) ORACLE_FAMILIES=$(FAMILIES) \
 		$(GO) test -tags oracle -count=1 -timeout 60m -v -run '^TestOracle$$' ./internal/oracle/
 
 # test-oracle leaves out winagg: 12 of its 500 cases still differ from Kafka Streams (a windowed

@@ -203,6 +203,7 @@ func runChaos(c chaosConfig) error {
 	var produced atomic.Int64
 	prodDone := make(chan error, 1)
 	span := time.Duration(c.kills+1) * c.interval
+	fmt.Printf("input: 200 chunks over %s, one every %s\n", span, (span / 200).Round(time.Millisecond))
 	go func() {
 		const chunks = 200
 		per := max(1, c.records/chunks)
@@ -227,11 +228,20 @@ func runChaos(c chaosConfig) error {
 		unrecovered                            int
 	}
 	recovery := func(what string) {
-		// Recovered: every update of the input produced before the fault is out.
-		target, t0 := produced.Load(), time.Now()
+		// Recovered: the input produced after the fault is out in full. The input produced
+		// before it may already be out when the fault strikes (a SIGKILL stalls only the
+		// records that follow it), so the target is the first chunk produced after the fault;
+		// the time includes waiting for that chunk, at most one production tick.
+		t0, p0 := time.Now(), produced.Load()
 		go func() {
+			target := int64(-1)
 			for time.Since(t0) < c.timeout {
-				if out.distinct.Load() >= target {
+				if target < 0 {
+					if p := produced.Load(); p > p0 || p == int64(c.records) {
+						target = p
+					}
+				}
+				if target >= 0 && out.distinct.Load() >= target {
 					d := time.Since(t0)
 					stats.Lock()
 					stats.recoveries = append(stats.recoveries, d)
@@ -239,7 +249,7 @@ func runChaos(c chaosConfig) error {
 					fmt.Printf("  recovered from %s in %s\n", what, d.Round(time.Millisecond))
 					return
 				}
-				time.Sleep(100 * time.Millisecond)
+				time.Sleep(50 * time.Millisecond)
 			}
 			stats.Lock()
 			stats.unrecovered++
