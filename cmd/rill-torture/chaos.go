@@ -200,7 +200,7 @@ func runChaos(c chaosConfig) error {
 	}
 
 	// The input arrives over the whole run.
-	var produced atomic.Int64
+	var produced, actions atomic.Int64
 	prodDone := make(chan error, 1)
 	span := time.Duration(c.kills+1) * c.interval
 	fmt.Printf("input: 200 chunks over %s, one every %s\n", span, (span / 200).Round(time.Millisecond))
@@ -210,6 +210,12 @@ func runChaos(c chaosConfig) error {
 		tick := span / chunks
 		for from := 0; from < c.records; from += per {
 			to := min(c.records, from+per)
+			// The input must last as long as the chaos, or the late faults would find nothing
+			// to disturb and time no recovery: a chunk waits for its share of the actions
+			// (faults take longer than the interval when restarts are slow).
+			for int64(from/per)*int64(c.kills) > actions.Load()*chunks && ctx.Err() == nil {
+				time.Sleep(50 * time.Millisecond)
+			}
 			if err := retry(ctx, 2*time.Minute, func() error { return kafkatest.Produce(ctx, addrs, in.records(from, to)...) }); err != nil {
 				prodDone <- err
 				return
@@ -233,11 +239,15 @@ func runChaos(c chaosConfig) error {
 		// records that follow it), so the target is the first chunk produced after the fault;
 		// the time includes waiting for that chunk, at most one production tick.
 		t0, p0 := time.Now(), produced.Load()
+		if p0 >= int64(c.records) {
+			fmt.Printf("  (the input is all produced: recovery from %s not timed)\n", what)
+			return
+		}
 		go func() {
 			target := int64(-1)
 			for time.Since(t0) < c.timeout {
 				if target < 0 {
-					if p := produced.Load(); p > p0 || p == int64(c.records) {
+					if p := produced.Load(); p > p0 {
 						target = p
 					}
 				}
@@ -263,6 +273,7 @@ func runChaos(c chaosConfig) error {
 	var extra *proc
 	for a := range c.kills {
 		time.Sleep(c.interval)
+		actions.Store(int64(a))
 		switch r := rng.IntN(100); {
 		case brokerAt[a]:
 			fmt.Printf("[%d] broker restart\n", a)
@@ -316,6 +327,7 @@ func runChaos(c chaosConfig) error {
 			recovery("scaling")
 		}
 	}
+	actions.Store(int64(c.kills)) // the chaos is over: the rest of the input may go
 	if err := <-prodDone; err != nil {
 		return fmt.Errorf("produce input: %w", err)
 	}
