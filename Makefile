@@ -10,7 +10,7 @@ DEB_PACKAGES := librocksdb-dev kcat docker.io debootstrap openjdk-17-jdk-headles
 # KAFKA_VERSION pins the Apache Kafka release of the locally built image (integration/kafka-image).
 KAFKA_VERSION := 4.1.1
 
-.PHONY: deps test torture torture-ci fuzz test-kafka test-kafka-cluster kafka-image docker-up vet fmt-check bench bench-suite kstreams-jar demo oracle oracle-jar test-oracle
+.PHONY: deps test torture torture-kafka torture-ci fuzz test-kafka test-kafka-cluster kafka-image docker-up vet fmt-check bench bench-suite kstreams-jar demo oracle oracle-jar test-oracle
 
 # deps installs the Debian/Ubuntu packages the project needs when they are missing, and does
 # nothing when they are all present.
@@ -71,6 +71,12 @@ GUARANTEE ?= exactly-once
 torture:
 	$(GO) run ./cmd/rill-torture --kills $(KILLS) --guarantee $(GUARANTEE) $(if $(SEED),--seed $(SEED)) \
 		$(if $(BOOTSTRAP),--bootstrap $(BOOTSTRAP)) $(if $(BROKER_CONTAINER),--broker-container $(BROKER_CONTAINER))
+
+# torture-kafka runs the torture on a real Kafka broker container (killed and started as the
+# broker restarts): make torture-kafka KILLS=100 [GUARANTEE=at-least-once].
+torture-kafka: kafka-image
+	cd integration && RILL_TORTURE_KILLS=$(KILLS) RILL_TORTURE_GUARANTEE=$(GUARANTEE) \
+		$(GO) test -count=1 -v -timeout 120m -run '^TestTortureOnRealKafka$$' ./...
 
 # torture-ci is CI's short torture run on the embedded broker: a few kills and one broker
 # restart under each guarantee (the real-Kafka run is TestTortureOnRealKafka in make test-kafka).

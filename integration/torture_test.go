@@ -2,8 +2,10 @@ package integration
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -11,24 +13,38 @@ import (
 
 // TestTortureOnRealKafka is CI's short torture run on real Kafka (make torture-ci runs it on
 // kfake): instances SIGKILLed, a zombie, scaling and a broker killed and started again, every
-// output verified, under each guarantee. make torture BOOTSTRAP=… BROKER_CONTAINER=… runs
-// long ones.
+// output verified, under each guarantee. make torture-kafka KILLS=100 [GUARANTEE=…] runs long
+// ones (RILL_TORTURE_KILLS, RILL_TORTURE_GUARANTEE), as does make torture BOOTSTRAP=…
+// BROKER_CONTAINER=… against a cluster of your own.
 func TestTortureOnRealKafka(t *testing.T) {
 	needKafka(t)
+	kills, guarantees := "4", []string{"exactly-once", "at-least-once"}
+	if k := os.Getenv("RILL_TORTURE_KILLS"); k != "" {
+		kills = k
+	}
+	if g := os.Getenv("RILL_TORTURE_GUARANTEE"); g != "" {
+		guarantees = []string{g}
+	}
+	n, err := strconv.Atoi(kills)
+	if err != nil || n < 1 {
+		t.Fatalf("RILL_TORTURE_KILLS=%q: want a positive number", kills)
+	}
 	bin := filepath.Join(t.TempDir(), "rill-torture")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/rill-torture")
 	build.Dir = ".."
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build rill-torture: %v\n%s", err, out)
 	}
-	for i, g := range []string{"exactly-once", "at-least-once"} {
+	for i, g := range guarantees {
 		t.Run(g, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+			// A chaos action takes about 10 s on a loaded machine; the outputs then have 10
+			// minutes (rill-torture's --timeout) to complete.
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute+time.Duration(n)*15*time.Second)
 			defer cancel()
 			c := startCluster(t, ctx, clusterOpts{nodes: 1})
-			seed := []string{"21", "22"}[i]
+			seed := strconv.Itoa(21 + i)
 			cmd := exec.CommandContext(ctx, bin, "--bootstrap", strings.Join(c.Bootstrap(), ","), "--broker-container", c.names[0],
-				"--kills", "4", "--interval", "5s", "--seed", seed, "--guarantee", g, "--dir", t.TempDir())
+				"--kills", kills, "--interval", "5s", "--seed", seed, "--guarantee", g, "--dir", t.TempDir())
 			out, err := cmd.CombinedOutput()
 			if err != nil {
 				t.Fatalf("rill-torture: %v\n%s", err, out)
