@@ -43,11 +43,22 @@ func TestTortureOnRealKafka(t *testing.T) {
 			defer cancel()
 			c := startCluster(t, ctx, clusterOpts{nodes: 1})
 			seed := strconv.Itoa(21 + i)
+			dir, err := os.MkdirTemp("", "rill-torture-kafka-")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				if !t.Failed() {
+					_ = os.RemoveAll(dir)
+				}
+			}()
 			cmd := exec.CommandContext(ctx, bin, "--bootstrap", strings.Join(c.Bootstrap(), ","), "--broker-container", c.names[0],
-				"--kills", kills, "--interval", "5s", "--seed", seed, "--guarantee", g, "--dir", t.TempDir())
+				"--kills", kills, "--interval", "5s", "--seed", seed, "--guarantee", g, "--dir", dir)
 			out, err := cmd.CombinedOutput()
 			if err != nil {
-				t.Fatalf("rill-torture: %v\n%s", err, out)
+				// The instances' logs (with the goroutine dumps of any that did not stop)
+				// outlive a failed run.
+				t.Fatalf("rill-torture: %v\n%s\nlogs kept in %s", err, out, dir)
 			}
 			t.Logf("%s", out)
 		})
