@@ -39,6 +39,10 @@ type proc struct {
 	cmd     *exec.Cmd
 	done    chan struct{}
 	stopped bool // SIGSTOPped
+	// ending is set before the driver stops or kills the process: an exit without it is an
+	// instance that died of its own (a broker restart must not do that), counted in died.
+	ending atomic.Bool
+	died   *atomic.Int64
 }
 
 func (p *proc) start(exe string) error {
@@ -48,7 +52,15 @@ func (p *proc) start(exe string) error {
 		return err
 	}
 	p.done = make(chan struct{})
-	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	p.ending.Store(false)
+	go func() {
+		err := p.cmd.Wait()
+		if !p.ending.Load() && p.died != nil {
+			p.died.Add(1)
+			fmt.Printf("  %s exited on its own (%v): see its log\n", p.name, err)
+		}
+		close(p.done)
+	}()
 	return nil
 }
 
@@ -57,6 +69,7 @@ func (p *proc) signal(s syscall.Signal) { _ = p.cmd.Process.Signal(s) }
 // stop ends the process with SIGTERM, or SIGKILL after wait; it reports whether it stopped by
 // itself.
 func (p *proc) stop(wait time.Duration) bool {
+	p.ending.Store(true)
 	if p.stopped {
 		p.signal(syscall.SIGCONT)
 		p.stopped = false
@@ -80,6 +93,7 @@ func (p *proc) stop(wait time.Duration) bool {
 }
 
 func (p *proc) kill() {
+	p.ending.Store(true)
 	p.signal(syscall.SIGKILL)
 	<-p.done
 	p.stopped = false
@@ -182,13 +196,14 @@ func runChaos(c chaosConfig) error {
 
 	// The instances.
 	var instances []*proc
+	var died atomic.Int64
 	startInstance := func(slot int) (*proc, error) {
 		lf, err := logFile("instance" + strconv.Itoa(slot))
 		if err != nil {
 			return nil, err
 		}
 		p := &proc{name: "instance" + strconv.Itoa(slot), log: lf, args: []string{"app", "--bootstrap", bootstrap,
-			"--slot", strconv.Itoa(slot), "--state-dir", filepath.Join(dir, "state", strconv.Itoa(slot)), "--guarantee", c.guarantee}}
+			"--slot", strconv.Itoa(slot), "--state-dir", filepath.Join(dir, "state", strconv.Itoa(slot)), "--guarantee", c.guarantee}, died: &died}
 		return p, p.start(exe)
 	}
 	for slot := range c.instances {
@@ -388,6 +403,10 @@ func runChaos(c chaosConfig) error {
 		}
 	}
 	fmt.Printf("summary: lost %d, duplicates %d\n", lost, dups)
+	if n := died.Load(); n > 0 {
+		fmt.Printf("instances that exited on their own: %d\n", n)
+		failed = true
+	}
 	if len(stuck) > 0 {
 		fmt.Printf("instances that did not stop within a minute of SIGTERM: %v\n", stuck)
 		failed = true

@@ -16,6 +16,9 @@ import (
 type Admin struct {
 	cl  *kgo.Client
 	adm *kadm.Client
+	// Patience is how long each call retries while the brokers fail it retriably (refused
+	// connections, no leader, ...), warning as it waits; zero FailAfter: no retry.
+	Patience Stall
 }
 
 // NewAdmin connects an admin client.
@@ -37,6 +40,10 @@ func (a *Admin) Close() { a.cl.Close() }
 // PartitionCounts returns the partition count of each existing topic among topics; missing
 // topics are absent from the map.
 func (a *Admin) PartitionCounts(ctx context.Context, topics ...string) (map[string]int32, error) {
+	return retry(ctx, a, "topic metadata", func(ctx context.Context) (map[string]int32, error) { return a.partitionCounts(ctx, topics...) })
+}
+
+func (a *Admin) partitionCounts(ctx context.Context, topics ...string) (map[string]int32, error) {
 	md, err := a.adm.Metadata(ctx, topics...)
 	if err != nil {
 		return nil, err
@@ -52,6 +59,10 @@ func (a *Admin) PartitionCounts(ctx context.Context, topics ...string) (map[stri
 
 // MatchingTopics lists existing topics whose names match re, sorted.
 func (a *Admin) MatchingTopics(ctx context.Context, re *regexp.Regexp) ([]string, error) {
+	return retry(ctx, a, "list topics", func(ctx context.Context) ([]string, error) { return a.matchingTopics(ctx, re) })
+}
+
+func (a *Admin) matchingTopics(ctx context.Context, re *regexp.Regexp) ([]string, error) {
 	td, err := a.adm.ListTopics(ctx)
 	if err != nil {
 		return nil, err
@@ -77,6 +88,11 @@ type TopicSpec struct {
 // EnsureTopics creates the topics that do not exist yet; existing ones are left alone (their
 // partition counts are validated by the caller).
 func (a *Admin) EnsureTopics(ctx context.Context, specs []TopicSpec) error {
+	_, err := retry(ctx, a, "create topics", func(ctx context.Context) (struct{}, error) { return struct{}{}, a.ensureTopics(ctx, specs) })
+	return err
+}
+
+func (a *Admin) ensureTopics(ctx context.Context, specs []TopicSpec) error {
 	var errs []error
 	for _, s := range specs {
 		configs := make(map[string]*string, len(s.Configs))
@@ -96,6 +112,10 @@ func (a *Admin) EnsureTopics(ctx context.Context, specs []TopicSpec) error {
 
 // EndOffsets returns the read_committed end (last stable offset) of each partition of topics.
 func (a *Admin) EndOffsets(ctx context.Context, topics ...string) (map[string]map[int32]int64, error) {
+	return retry(ctx, a, "end offsets", func(ctx context.Context) (map[string]map[int32]int64, error) { return a.endOffsets(ctx, topics...) })
+}
+
+func (a *Admin) endOffsets(ctx context.Context, topics ...string) (map[string]map[int32]int64, error) {
 	lo, err := a.adm.ListCommittedOffsets(ctx, topics...)
 	if err != nil {
 		return nil, err
@@ -119,6 +139,10 @@ func (a *Admin) EndOffsets(ctx context.Context, topics ...string) (map[string]ma
 // partition of the existing topics among topics; a missing topic is absent from the map.
 // A checkpoint past it was not written against this log (see runtime's checkpoint vetting).
 func (a *Admin) HighWatermarks(ctx context.Context, topics ...string) (map[string]map[int32]int64, error) {
+	return retry(ctx, a, "high watermarks", func(ctx context.Context) (map[string]map[int32]int64, error) { return a.highWatermarks(ctx, topics...) })
+}
+
+func (a *Admin) highWatermarks(ctx context.Context, topics ...string) (map[string]map[int32]int64, error) {
 	lo, err := a.adm.ListEndOffsets(ctx, topics...)
 	if err != nil {
 		return nil, err
@@ -144,9 +168,11 @@ func (a *Admin) HighWatermarks(ctx context.Context, topics ...string) (map[strin
 // ClusterID returns the id of the cluster the client talks to ("" when the brokers report
 // none).
 func (a *Admin) ClusterID(ctx context.Context) (string, error) {
-	md, err := a.adm.BrokerMetadata(ctx)
-	if err != nil {
-		return "", fmt.Errorf("rill: cluster metadata: %w", err)
-	}
-	return md.Cluster, nil
+	return retry(ctx, a, "cluster metadata", func(ctx context.Context) (string, error) {
+		md, err := a.adm.BrokerMetadata(ctx)
+		if err != nil {
+			return "", fmt.Errorf("rill: cluster metadata: %w", err)
+		}
+		return md.Cluster, nil
+	})
 }

@@ -123,15 +123,20 @@ func (th *thread) handleProduceFailuresLocked(ctx context.Context) (int, error) 
 	th.prodFailed = nil
 	th.prodMu.Unlock()
 	var fatal error
+	var after []produceFailure
 	for _, f := range failed {
 		if fatal != nil {
-			// The thread stops with the first fatal failure, as Kafka Streams keeps the first
-			// send exception; the rest are only logged.
-			th.log.Warn("rill: produce failed after a fatal produce error", zapTask(f.origin.rt.task.ID()),
-				zapErr(f.err))
+			after = append(after, f)
 			continue
 		}
 		fatal = th.handleProduceFailureLocked(f)
+	}
+	if len(after) > 0 {
+		// The thread stops with the first fatal failure, as Kafka Streams keeps the first send
+		// exception. The rest (a fenced producer fails every record in flight: thousands) are
+		// told in one line; their inputs are not committed, so nothing is lost.
+		th.log.Warn("rill: more sends failed after a fatal produce error", zapInt64("failed", int64(len(after))),
+			zapTask(after[0].origin.rt.task.ID()), zapErr(after[0].err))
 	}
 	if fatal != nil && th.rt.cfg.ExactlyOnce {
 		actx, cancel := th.bounded(ctx)

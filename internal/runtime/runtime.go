@@ -141,6 +141,9 @@ func (r *Runtime) run(ctx context.Context) error {
 		return err
 	}
 	defer adm.Close()
+	// Starting, or opening a task, while a broker restarts waits for it (warning every 10 s)
+	// as long as a restoration may stall, instead of failing the instance.
+	adm.Patience = kafka.Stall{What: "admin", FailAfter: r.cfg.RestoreStallTimeout, Logger: r.cfg.Logger}
 	r.admin = adm
 	if err := r.checkClusterID(ctx); err != nil {
 		return err
