@@ -37,6 +37,9 @@ import (
 // of the root package but the ones that need no broker (TestCheckExactDetectsDuplicates,
 // TestNewValidatesConfig).
 var suite = []string{
+	"TestWrongPasswordIsAnAuthenticationError",
+	"TestClientOptionsMustNotChangeTheGroup",
+	"TestStaticMemberRestartMovesNoTask",
 	"TestStatelessMatchesTestDriver",
 	"TestStatefulTwoInstancesExactlyOnce",
 	"TestRestartRestoresState",
