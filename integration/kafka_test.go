@@ -37,6 +37,8 @@ import (
 // of the root package but the ones that need no broker (TestCheckExactDetectsDuplicates,
 // TestNewValidatesConfig).
 var suite = []string{
+	"TestDeadLetterAnswerToFailedDeadLetterIsLast",
+	"TestLargeDeadLetter",
 	"TestWrongPasswordIsAnAuthenticationError",
 	"TestClientOptionsMustNotChangeTheGroup",
 	"TestStaticMemberRestartMovesNoTask",
