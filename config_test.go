@@ -27,6 +27,11 @@ func TestNewValidatesConfig(t *testing.T) {
 		"max task idle 1µs":   func(c *rill.Config) { c.MaxTaskIdle = time.Microsecond },
 		"negative buffered":   func(c *rill.Config) { c.BufferedRecordsPerPartition = -1 },
 		"restore stall 1ms":   func(c *rill.Config) { c.RestoreStallTimeout = time.Millisecond },
+		"bad instance id":     func(c *rill.Config) { c.GroupInstanceID = "a/b" },
+		"unknown sasl":        func(c *rill.Config) { c.SASL = &rill.SASL{Mechanism: "GSSAPI", Username: "u"} },
+		"lowercase sasl":      func(c *rill.Config) { c.SASL = &rill.SASL{Mechanism: "plain", Username: "u"} },
+		"oauth without token": func(c *rill.Config) { c.SASL = &rill.SASL{Mechanism: "OAUTHBEARER"} },
+		"scram without user":  func(c *rill.Config) { c.SASL = &rill.SASL{Mechanism: "SCRAM-SHA-256"} },
 	} {
 		cfg := ok
 		mutate(&cfg)

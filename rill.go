@@ -31,9 +31,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
 	"github.com/rillstreams/rill/internal/kafka"
@@ -55,11 +57,16 @@ const (
 	ExactlyOnceV2
 )
 
-// SASL configures SASL authentication to the brokers.
+// SASL configures SASL authentication to the brokers. New refuses a mechanism it does not
+// know; credentials the brokers refuse fail Run with an error matching ErrAuthentication.
 type SASL struct {
-	// Mechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
-	Mechanism          string
+	// Mechanism is PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER.
+	Mechanism string
+	// Username and Password, for PLAIN and SCRAM.
 	Username, Password string
+	// Token returns the bearer token for OAUTHBEARER (required with it). It is called at
+	// each connection's authentication, so it should cache a token until it expires.
+	Token func(ctx context.Context) (string, error)
 }
 
 // Config configures an App. New copies it, fills defaults and validates it.
@@ -78,9 +85,18 @@ type Config struct {
 	// own StateDir. State written against another cluster, or ahead of its changelogs, is
 	// wiped and restored with a warning.
 	StateDir string
-	// ProcessID identifies this instance in the group's assignment (default: random per
-	// start; set it for instances whose state should stay theirs across restarts).
+	// ProcessID identifies this instance in the group's assignment (default: GroupInstanceID
+	// when set, else random per start; set it for instances whose state should stay theirs
+	// across restarts).
 	ProcessID string
+	// GroupInstanceID makes this instance a static member of the group (KIP-345, Kafka
+	// Streams' group.instance.id): stream thread i joins as <GroupInstanceID>-<i>. A static
+	// member that stops does not leave the group, and one that comes back within
+	// SessionTimeout gets its tasks back with no rebalance, so a rolling restart moves no
+	// task; one that stays away longer is removed and its tasks move. Each instance needs its
+	// own, stable id (letters, digits, '.', '_' or '-'); two live instances with one id fence
+	// each other. Default: dynamic membership (every restart rebalances).
+	GroupInstanceID string
 	// NumThreads is the number of stream threads (default 1).
 	NumThreads int
 	// ProcessingGuarantee is AtLeastOnce (default) or ExactlyOnceV2.
@@ -182,6 +198,15 @@ type Config struct {
 	// TLS and SASL for the brokers (optional).
 	TLS  *tls.Config
 	SASL *SASL
+	// ClientOptions are franz-go options for every Kafka client of the app, for what Config
+	// does not name: compression (kgo.ProducerBatchCompression), rack awareness (kgo.Rack),
+	// fetch tuning (kgo.FetchMaxBytes, kgo.FetchMaxPartitionBytes, kgo.FetchMaxWait), the
+	// largest record batch the producer sends (kgo.ProducerBatchMaxBytes: franz-go's
+	// default is 1 MB, so records larger than that — dead letters of large inputs, say —
+	// need it raised to the topic's max.message.bytes). They apply after rill's own
+	// settings. Options that would change how rill consumes and commits (group, topics,
+	// auto-commit, transactional id, static membership) make Run fail.
+	ClientOptions []kgo.Opt
 	// StateListener is called on every state change, from the goroutine that changed it.
 	StateListener func(old, new State)
 	// RestoreListener is told of each task restoration (records restored, time taken).
@@ -210,6 +235,8 @@ var (
 	ErrAlreadyRun    = errors.New("rill: app already started")
 	// ErrStateDirLocked: another instance runs on the same <StateDir>/<ApplicationID>.
 	ErrStateDirLocked = runtime.ErrStateDirLocked
+	// ErrAuthentication: the brokers refused the SASL credentials (Config.SASL).
+	ErrAuthentication = kafka.ErrAuthentication
 )
 
 var appIDPattern = regexp.MustCompile(`^[a-zA-Z0-9._-]+$`)
@@ -217,6 +244,9 @@ var appIDPattern = regexp.MustCompile(`^[a-zA-Z0-9._-]+$`)
 func (c *Config) defaults() {
 	if c.StateDir == "" {
 		c.StateDir = defaultStateDir()
+	}
+	if c.ProcessID == "" && c.GroupInstanceID != "" {
+		c.ProcessID = c.GroupInstanceID
 	}
 	if c.ProcessID == "" {
 		c.ProcessID = fmt.Sprintf("p%x", time.Now().UnixNano())
@@ -303,6 +333,19 @@ func (c *Config) validate() error {
 	if c.NumStandbyReplicas < 0 || c.AcceptableRecoveryLag < 0 || c.MaxWarmupReplicas < 0 || c.ProbingRebalanceInterval < 0 {
 		bad("standby settings must not be negative")
 	}
+	if c.GroupInstanceID != "" && !appIDPattern.MatchString(c.GroupInstanceID) {
+		bad("GroupInstanceID %q must be letters, digits, '.', '_' or '-'", c.GroupInstanceID)
+	}
+	if c.SASL != nil {
+		switch {
+		case !slices.Contains(kafka.SASLMechanisms, c.SASL.Mechanism):
+			bad("SASL mechanism %q is not one of %v", c.SASL.Mechanism, kafka.SASLMechanisms)
+		case c.SASL.Mechanism == "OAUTHBEARER" && c.SASL.Token == nil:
+			bad("SASL OAUTHBEARER needs a Token function")
+		case c.SASL.Mechanism != "OAUTHBEARER" && c.SASL.Username == "":
+			bad("SASL %s needs a Username", c.SASL.Mechanism)
+		}
+	}
 	if c.ProcessingGuarantee != AtLeastOnce && c.ProcessingGuarantee != ExactlyOnceV2 {
 		bad("unknown ProcessingGuarantee %d", c.ProcessingGuarantee)
 	}
@@ -342,14 +385,15 @@ func New(topo *topology.Topology, cfg Config) (*App, error) {
 	}
 	var sasl *kafka.SASL
 	if cfg.SASL != nil {
-		sasl = &kafka.SASL{Mechanism: cfg.SASL.Mechanism, Username: cfg.SASL.Username, Password: cfg.SASL.Password}
+		sasl = &kafka.SASL{Mechanism: cfg.SASL.Mechanism, Username: cfg.SASL.Username, Password: cfg.SASL.Password,
+			Token: cfg.SASL.Token}
 	}
 	var last State
 	var stMu sync.Mutex
 	rt, err := runtime.New(topo, runtime.Config{
 		ApplicationID: cfg.ApplicationID,
 		Client: kafka.ClientConfig{Bootstrap: cfg.Bootstrap, ClientID: cfg.ApplicationID, TLS: cfg.TLS, SASL: sasl,
-			Logger: cfg.Logger},
+			Logger: cfg.Logger, GroupInstanceID: cfg.GroupInstanceID, Opts: slices.Clone(cfg.ClientOptions)},
 		StateDir: cfg.StateDir, ProcessID: cfg.ProcessID, NumThreads: cfg.NumThreads,
 		ExactlyOnce: cfg.ProcessingGuarantee == ExactlyOnceV2, CommitInterval: cfg.CommitInterval,
 		MaxPollRecords: cfg.MaxPollRecords, NumStandbyReplicas: cfg.NumStandbyReplicas,

@@ -37,6 +37,10 @@ import (
 // of the root package but the ones that need no broker (TestCheckExactDetectsDuplicates,
 // TestNewValidatesConfig).
 var suite = []string{
+	"TestDeadLetterAnswerToFailedDeadLetterIsLast",
+	"TestLargeDeadLetter",
+	"TestClientOptionsMustNotChangeTheGroup",
+	"TestStaticMemberRestartMovesNoTask",
 	"TestStatelessMatchesTestDriver",
 	"TestStatefulTwoInstancesExactlyOnce",
 	"TestRestartRestoresState",
@@ -82,6 +86,8 @@ var kfakeOnly = map[string]string{
 	// Two clusters with different cluster ids are the point of the test; the integration
 	// module gives a test one cluster (wiped per kafkatest.New, so the id stays the same).
 	"TestStateOfAnotherClusterIsWiped": "needs two clusters",
+	// The integration image's broker has no SASL listener; kfake's is configured per test.
+	"TestWrongPasswordIsAnAuthenticationError": "needs a SASL cluster with known credentials",
 }
 
 // clusterSuite are the root tests that also run on a 3-broker cluster, where internal topics

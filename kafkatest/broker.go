@@ -44,6 +44,16 @@ type Config struct {
 	CompactionInterval time.Duration
 	// Topics are created at start with DefaultPartitions partitions.
 	Topics []string
+	// SASL, when set, makes the cluster require SASL authentication, with this one
+	// superuser. The package's own helpers (CreateTopic, Produce, Consume) do not
+	// authenticate: use them on clusters without SASL.
+	SASL *SASLUser
+}
+
+// SASLUser is a SASL user of an embedded cluster.
+type SASLUser struct {
+	// Mechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
+	Mechanism, User, Password string
 }
 
 // Broker is a running embedded cluster, or an external one New was pointed at.
@@ -98,6 +108,9 @@ func Start(cfg Config) (*Broker, error) {
 	}
 	if cfg.DataDir != "" {
 		opts = append(opts, kfake.DataDir(cfg.DataDir))
+	}
+	if cfg.SASL != nil {
+		opts = append(opts, kfake.EnableSASL(), kfake.Superuser(cfg.SASL.Mechanism, cfg.SASL.User, cfg.SASL.Password))
 	}
 	if len(cfg.Topics) > 0 {
 		opts = append(opts, kfake.SeedTopics(int32(cfg.DefaultPartitions), cfg.Topics...))

@@ -42,46 +42,12 @@ func (in *input) expectedCounts(n int) map[string]int64 {
 	return m
 }
 
-// verifyCounts checks a family of counters (per key, updates 1, 2, ..., want[key]): exact
-// means each update exactly once in order; otherwise (at least once) each update at least once.
-// value parses a record's count.
+// verifyCounts checks a family of counters (per key, updates 1, 2, ..., want[key]) with
+// kafkatest.CheckCounts: exact means each update exactly once in order; otherwise (at least
+// once) each update at least once. value parses a record's count.
 func verifyCounts(family string, out []kafkatest.Record, want map[string]int64, exact bool, value func([]byte) (int64, error)) report {
-	r := report{family: family, got: len(out)}
-	seen := map[string]map[int64]int{}
-	last := map[string]int64{}
-	for _, rec := range out {
-		k := string(rec.Key)
-		c, err := value(rec.Value)
-		if err != nil {
-			r.problem("%s: bad value %q: %v", k, rec.Value, err)
-			r.duplicates++
-			continue
-		}
-		if seen[k] == nil {
-			seen[k] = map[int64]int{}
-		}
-		seen[k][c]++
-		if seen[k][c] > 1 || c > want[k] || c < 1 {
-			r.duplicates++
-			if exact {
-				r.problem("%s: update %d seen again or unexpected (want 1..%d)", k, c, want[k])
-			}
-		}
-		if exact && c != last[k]+1 && seen[k][c] == 1 {
-			r.problem("%s: update %d after %d (out of order or a gap)", k, c, last[k])
-		}
-		last[k] = c
-	}
-	for k, n := range want {
-		r.expected += int(n)
-		for c := int64(1); c <= n; c++ {
-			if seen[k][c] == 0 {
-				r.lost++
-				r.problem("%s: update %d never seen (of %d)", k, c, n)
-			}
-		}
-	}
-	return r
+	c := kafkatest.CheckCounts(out, want, exact, value)
+	return report{family: family, expected: c.Expected, got: c.Got, lost: c.Lost, duplicates: c.Duplicates, problems: c.Problems}
 }
 
 // verify checks every output family against the first n left records.

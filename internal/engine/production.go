@@ -16,6 +16,15 @@ type DeadLetterCollector interface {
 	SendDeadLetter(rec OutRecord) error
 }
 
+// LastDeadLetterCollector is a DeadLetterCollector told which dead letters are a record's
+// last chance: those the production handler asks for about a dead letter the producer could
+// not write (HandleDeadLetterError). One of those that cannot be written either fails the
+// task, so a handler answering every failure with another dead letter cannot loop.
+type LastDeadLetterCollector interface {
+	DeadLetterCollector
+	SendLastDeadLetter(rec OutRecord) error
+}
+
 // Current returns a copy of the input record being processed (false in punctuations). A
 // collector that learns of a failed send only later keeps it to tell the production handler
 // which input the lost output came from.
@@ -47,5 +56,21 @@ func (t *Task) HandleProductionError(node string, src *RawRecord, err error) (fe
 	if ferr = t.handle(processor.ProductionError, node, src, err); ferr == nil && src == nil {
 		t.dropped++ // handle counts only records with an input; this output is lost either way
 	}
+	return ferr
+}
+
+// HandleDeadLetterError hands a dead letter the producer could not write (too large for the
+// producer or the topic, refused by a policy, not delivered in time) to the production
+// handler, about src, the input record it carried: Continue drops the record (already counted
+// as dropped when it was dead-lettered, so not counted again), Fail fails the task, and a
+// dead-letter answer sends one more dead letter, whose failure is fatal
+// (LastDeadLetterCollector). Without this a dead letter that can never be written stopped
+// the app at the same input offset at every restart.
+func (t *Task) HandleDeadLetterError(src *RawRecord, err error) error {
+	t.deadLetterFailed = true
+	defer func() { t.deadLetterFailed = false }()
+	dropped := t.dropped
+	ferr := t.HandleProductionError("", src, err)
+	t.dropped = dropped
 	return ferr
 }

@@ -117,6 +117,10 @@ type Task struct {
 	flushRec RawRecord
 	// node is the processor node currently punctuating, for error reports.
 	node string
+	// deadLetterFailed is set while the production handler decides about a dead letter the
+	// producer could not write (HandleDeadLetterError): a dead letter it asks for then is the
+	// record's last (LastDeadLetterCollector).
+	deadLetterFailed bool
 	// sink is the sink node handing a record to the collector (empty otherwise).
 	sink string
 
@@ -456,7 +460,9 @@ func (t *Task) handle(kind processor.ErrorKind, node string, r *RawRecord, err e
 	if resp.DeadLetterTopic != "" && r != nil {
 		dl := deadLetter(resp.DeadLetterTopic, r, err)
 		var derr error
-		if dc, ok := t.collector.(DeadLetterCollector); ok {
+		if lc, ok := t.collector.(LastDeadLetterCollector); ok && t.deadLetterFailed {
+			derr = lc.SendLastDeadLetter(dl)
+		} else if dc, ok := t.collector.(DeadLetterCollector); ok {
 			derr = dc.SendDeadLetter(dl)
 		} else {
 			derr = t.collector.Send(dl)

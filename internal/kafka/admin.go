@@ -14,8 +14,9 @@ import (
 
 // Admin wraps the admin calls the runtime makes at start and during restoration.
 type Admin struct {
-	cl  *kgo.Client
-	adm *kadm.Client
+	cl   *kgo.Client
+	adm  *kadm.Client
+	auth *authWatch
 	// Patience is how long each call retries while the brokers fail it retriably (refused
 	// connections, no leader, ...), warning as it waits; zero FailAfter: no retry.
 	Patience Stall
@@ -27,11 +28,12 @@ func NewAdmin(cfg ClientConfig) (*Admin, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl, err := kgo.NewClient(opts...)
+	auth := &authWatch{}
+	cl, err := kgo.NewClient(append(opts, kgo.WithHooks(auth))...)
 	if err != nil {
 		return nil, err
 	}
-	return &Admin{cl: cl, adm: kadm.NewClient(cl)}, nil
+	return &Admin{cl: cl, adm: kadm.NewClient(cl), auth: auth}, nil
 }
 
 // Close closes the admin client.
@@ -166,12 +168,13 @@ func (a *Admin) highWatermarks(ctx context.Context, topics ...string) (map[strin
 }
 
 // ClusterID returns the id of the cluster the client talks to ("" when the brokers report
-// none).
+// none). It is the runtime's first request: credentials the brokers refuse fail it with an
+// error matching ErrAuthentication.
 func (a *Admin) ClusterID(ctx context.Context) (string, error) {
 	return retry(ctx, a, "cluster metadata", func(ctx context.Context) (string, error) {
 		md, err := a.adm.BrokerMetadata(ctx)
 		if err != nil {
-			return "", fmt.Errorf("rill: cluster metadata: %w", err)
+			return "", fmt.Errorf("rill: cluster metadata: %w", a.auth.explain(err))
 		}
 		return md.Cluster, nil
 	})

@@ -22,8 +22,8 @@ import (
 // cure (authorization, authentication, an invalid request). Connection failures carry no
 // Kafka error code and are retried.
 func retryable(ctx context.Context, err error) bool {
-	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
-		return false
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, ErrAuthentication) {
+		return false // refused credentials stay refused
 	}
 	var ke *kerr.Error
 	if errors.As(err, &ke) {

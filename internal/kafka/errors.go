@@ -8,6 +8,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
+// ErrAuthentication is what a client whose SASL credentials the brokers refused fails with.
+var ErrAuthentication = errors.New("rill: SASL authentication failed")
+
 // fatalProduceErrors are failed sends that say nothing about the record and everything about
 // the client: no security, a producer fenced or out of sequence, a broken transaction.
 // Kafka Streams' RecordCollectorImpl never asks the production handler about these (its

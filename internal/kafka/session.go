@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/sasl/oauth"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 	"go.uber.org/zap"
@@ -39,10 +41,15 @@ import (
 
 // SASL configures SASL authentication.
 type SASL struct {
-	// Mechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
+	// Mechanism is PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER.
 	Mechanism          string
 	Username, Password string
+	// Token returns an OAUTHBEARER token; it is asked at each connection's authentication.
+	Token func(ctx context.Context) (string, error)
 }
+
+// SASLMechanisms are the mechanisms SASL.Mechanism may name.
+var SASLMechanisms = []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"}
 
 // ClientConfig is what every client of an app shares.
 type ClientConfig struct {
@@ -51,6 +58,14 @@ type ClientConfig struct {
 	TLS       *tls.Config
 	SASL      *SASL
 	Logger    *zap.Logger
+	// GroupInstanceID, when set, makes each stream thread's consumer a static group member
+	// (KIP-345) with group.instance.id <GroupInstanceID>-<thread index>: see instanceID.
+	GroupInstanceID string
+	// Opts are franz-go options for what rill does not configure itself, applied after
+	// rill's own client options (so they may tune what rill only defaults: fetch sizes and
+	// waits, linger, compression, max record bytes) and checked afterwards not to have changed
+	// what rill relies on (checkOpts).
+	Opts []kgo.Opt
 }
 
 func (c ClientConfig) opts() ([]kgo.Opt, error) {
@@ -75,11 +90,67 @@ func (c ClientConfig) opts() ([]kgo.Opt, error) {
 			opts = append(opts, kgo.SASL(scram.Auth{User: c.SASL.Username, Pass: c.SASL.Password}.AsSha256Mechanism()))
 		case "SCRAM-SHA-512":
 			opts = append(opts, kgo.SASL(scram.Auth{User: c.SASL.Username, Pass: c.SASL.Password}.AsSha512Mechanism()))
+		case "OAUTHBEARER":
+			if c.SASL.Token == nil {
+				return nil, errors.New("rill: SASL OAUTHBEARER needs a Token function")
+			}
+			token := c.SASL.Token
+			opts = append(opts, kgo.SASL(oauth.Oauth(func(ctx context.Context) (oauth.Auth, error) {
+				t, err := token(ctx)
+				return oauth.Auth{Token: t}, err
+			})))
 		default:
 			return nil, fmt.Errorf("rill: unsupported SASL mechanism %q", c.SASL.Mechanism)
 		}
 	}
-	return opts, nil
+	// The user's options come after rill's client options in every client (admin, readers,
+	// sessions); sessions apply them once more after their own (withUserOpts).
+	return append(opts, c.Opts...), nil
+}
+
+// withUserOpts appends the user's options (ClientConfig.Opts) after a session's own, so that
+// they win where both set one (fetch waits, linger, buffered records).
+func (c ClientConfig) withUserOpts(opts []kgo.Opt) []kgo.Opt {
+	return append(opts, c.Opts...)
+}
+
+// checkOpts refuses a client whose user options (ClientConfig.Opts) changed what the session
+// relies on: the group, the topics, offset commits, transactions and read isolation.
+func checkOpts(cl *kgo.Client, cfg SessionConfig) error {
+	var bad []string
+	if g, _ := cl.OptValue(kgo.ConsumerGroup).(string); g != cfg.Group {
+		bad = append(bad, "ConsumerGroup")
+	}
+	if t, _ := cl.OptValue(kgo.TransactionalID).(string); t != cfg.TransactionalID {
+		bad = append(bad, "TransactionalID")
+	}
+	if ac, _ := cl.OptValue(kgo.DisableAutoCommit).(bool); !ac {
+		bad = append(bad, "DisableAutoCommit")
+	}
+	if b, _ := cl.OptValue(kgo.BlockRebalanceOnPoll).(bool); !b {
+		bad = append(bad, "BlockRebalanceOnPoll")
+	}
+	if id, _ := cl.OptValue(kgo.InstanceID).(string); id != cfg.instanceID() {
+		bad = append(bad, "InstanceID (use Config.GroupInstanceID)")
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("rill: client options must not change %v: rill sets them", bad)
+	}
+	return nil
+}
+
+// instanceID is the thread's group.instance.id: Kafka Streams gives each stream thread's
+// consumer <group.instance.id>-<thread index>, so that the threads of one instance are distinct
+// static members; rill's thread client ids end in -StreamThread-<index>.
+func (c SessionConfig) instanceID() string {
+	if c.GroupInstanceID == "" {
+		return ""
+	}
+	id := c.GroupInstanceID
+	if i := strings.LastIndex(c.ClientID, "-StreamThread-"); i >= 0 {
+		id += c.ClientID[i+len("-StreamThread"):]
+	}
+	return id
 }
 
 // SessionConfig configures one stream thread's consumer-producer.
@@ -197,6 +268,12 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 	if cfg.Balancer != nil {
 		opts = append(opts, kgo.Balancers(cfg.Balancer))
 	}
+	if id := cfg.instanceID(); id != "" {
+		// Static membership (KIP-345): a restart within the session timeout gets its
+		// assignment back with no rebalance, and Close does not leave the group (franz-go
+		// sends no LeaveGroup for a static member).
+		opts = append(opts, kgo.InstanceID(id))
+	}
 	s := &Session{committed: Offsets{}, lags: map[topicPartition]lagInfo{}, refreshed: map[topicPartition]time.Time{}}
 	// After an assignment (or a loss) the consumer starts again from the group's committed
 	// offsets: what the session knew of positions, lags and its own commits is stale.
@@ -217,8 +294,12 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 		opts = append(opts, kgo.OnPartitionsRevoked(func(ctx context.Context, _ *kgo.Client, m map[string][]int32) { cfg.OnRevoked(ctx, m) }))
 	}
 	if cfg.TransactionalID == "" {
-		s.cl, err = kgo.NewClient(opts...)
+		s.cl, err = kgo.NewClient(cfg.withUserOpts(opts)...)
 		if err != nil {
+			return nil, err
+		}
+		if err := checkOpts(s.cl, cfg); err != nil {
+			s.cl.Close()
 			return nil, err
 		}
 		s.adm = kadm.NewClient(s.cl)
@@ -231,11 +312,15 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.RequireStableFetchOffsets(),
 	)
-	s.txn, err = kgo.NewGroupTransactSession(opts...)
+	s.txn, err = kgo.NewGroupTransactSession(cfg.withUserOpts(opts)...)
 	if err != nil {
 		return nil, err
 	}
 	s.cl = s.txn.Client()
+	if err := checkOpts(s.cl, cfg); err != nil {
+		s.txn.Close()
+		return nil, err
+	}
 	s.adm = kadm.NewClient(s.cl)
 	// Initialize the producer id now, not at the first record: that fences a previous
 	// incarnation of this transactional id (a crashed instance) and aborts its open

@@ -27,8 +27,11 @@ import (
 //     processor.ErrProduction.
 //   - Changelog records: always fatal. The store already holds the write; skipping its
 //     changelog record would leave a restored or standby copy different from the store.
-//   - Dead letters: always fatal, as a dead letter that fails synchronously is; asking the
-//     handler again would only produce the same dead letter again.
+//   - Dead letters: the handler decides (engine.Task.HandleDeadLetterError), once: a dead
+//     letter too large for the producer, say, would otherwise stop the app at the same input
+//     offset at every restart. Continue drops the record (counted once, when it was first
+//     dead-lettered); a dead letter it asks for in answer is the record's last, and its
+//     failure is fatal (sendLastDeadLetter), so a handler cannot loop.
 //   - Errors about the client rather than the record (kafka.IsFatalProduceError: security,
 //     fencing, a broken transaction, the client closing): never the handler's. They stop the
 //     thread, except the ones that mean a task migration (kafka.IsTaskMigrated: the thread
@@ -54,6 +57,7 @@ const (
 	sendOutput sendKind = iota
 	sendChangelog
 	sendDeadLetter
+	sendLastDeadLetter
 )
 
 // sendOrigin is what a failed send needs to be handled: the task that sent it and, for the
@@ -93,6 +97,13 @@ func (c *taskCollector) origin(kind sendKind, node string) sendOrigin {
 // SendDeadLetter is engine.DeadLetterCollector: a dead letter whose send fails stops the task.
 func (c *taskCollector) SendDeadLetter(rec engine.OutRecord) error {
 	c.th.produce(rec, c.origin(sendDeadLetter, ""), nil)
+	return nil
+}
+
+// SendLastDeadLetter is engine.LastDeadLetterCollector: the dead letter the production handler
+// asked for about a dead letter that could not be written; its own failure stops the task.
+func (c *taskCollector) SendLastDeadLetter(rec engine.OutRecord) error {
+	c.th.produce(rec, c.origin(sendLastDeadLetter, ""), nil)
 	return nil
 }
 
@@ -164,13 +175,16 @@ func (th *thread) handleProduceFailureLocked(f produceFailure) error {
 		return fail(err)
 	case o.kind == sendChangelog:
 		return fail(fmt.Errorf("rill: changelog record lost, the store would diverge from its changelog: %w", err))
-	case o.kind == sendDeadLetter:
-		return fail(fmt.Errorf("rill: dead letter lost: %w", err))
+	case o.kind == sendLastDeadLetter:
+		return fail(fmt.Errorf("rill: dead letter lost (the production handler's answer to a dead letter that failed): %w", err))
 	case th.tasks[id] != o.rt:
 		// The task was closed since (its partitions lost): its uncommitted input is
 		// processed again wherever it runs now, and this output with it.
 		th.log.Warn("rill: produce failed for a task no longer running here", zapTask(id), zapErr(err))
 		return nil
+	case o.kind == sendDeadLetter:
+		th.log.Warn("rill: dead letter not written; asking the production handler", zapTask(id), zapErr(err))
+		return o.rt.task.HandleDeadLetterError(o.src, fmt.Errorf("rill: dead letter not written: %w", err))
 	}
 	return o.rt.task.HandleProductionError(o.node, o.src, err)
 }

@@ -1,0 +1,96 @@
+package kafkatest
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// CountReport is what CheckCounts found in a stream of per-key counter updates.
+type CountReport struct {
+	Expected   int      // updates want asks for
+	Got        int      // records read
+	Lost       int      // expected updates never seen
+	Duplicates int      // records seen more than once, or not expected at all
+	Problems   []string // the first few findings, for the failure message
+}
+
+// maxProblems bounds CountReport.Problems: one lost partition would otherwise list
+// thousands of updates.
+const maxProblems = 10
+
+func (r *CountReport) problem(format string, args ...any) {
+	if len(r.Problems) < maxProblems {
+		r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
+	}
+}
+
+// CheckCounts checks out, the output of a counter per key (count, aggregate), against want,
+// the number of updates each key must have: under exactly-once (exact) every key's updates
+// are 1, 2, ..., want[key], each once and in order; under at-least-once each of them at least
+// once (repeats are counted as Duplicates, not failures). count reads a record's counter from
+// its value ("3:42" → 3, say). It is the one checker the integration tests, the real-Kafka
+// fault tests and rill-torture use to tell a lost or doubled update.
+func CheckCounts(out []Record, want map[string]int64, exact bool, count func(value []byte) (int64, error)) CountReport {
+	r := CountReport{Got: len(out)}
+	seen := map[string]map[int64]int{}
+	last := map[string]int64{}
+	for _, rec := range out {
+		k := string(rec.Key)
+		c, err := count(rec.Value)
+		if err != nil {
+			r.problem("%s: bad value %q: %v", k, rec.Value, err)
+			r.Duplicates++
+			continue
+		}
+		if seen[k] == nil {
+			seen[k] = map[int64]int{}
+		}
+		seen[k][c]++
+		if seen[k][c] > 1 || c > want[k] || c < 1 {
+			r.Duplicates++
+			if exact {
+				r.problem("%s: update %d seen again or unexpected (want 1..%d)", k, c, want[k])
+			}
+		}
+		if exact && c != last[k]+1 && seen[k][c] == 1 {
+			r.problem("%s: update %d after %d (out of order or a gap)", k, c, last[k])
+		}
+		last[k] = c
+	}
+	keys := make([]string, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		n := want[k]
+		r.Expected += int(n)
+		for c := int64(1); c <= n; c++ {
+			if seen[k][c] == 0 {
+				r.Lost++
+				r.problem("%s: update %d never seen (of %d)", k, c, n)
+			}
+		}
+	}
+	return r
+}
+
+// Err is nil when the report passes: nothing lost, and under exactly-once (exact) nothing
+// doubled, unexpected or out of order.
+func (r CountReport) Err(exact bool) error {
+	if r.Lost == 0 && (!exact || (r.Duplicates == 0 && len(r.Problems) == 0)) {
+		return nil
+	}
+	return errors.New(r.String())
+}
+
+func (r CountReport) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "expected %d updates, read %d, lost %d, duplicates %d", r.Expected, r.Got, r.Lost, r.Duplicates)
+	for _, p := range r.Problems {
+		b.WriteString("\n    " + p)
+	}
+	return b.String()
+}
