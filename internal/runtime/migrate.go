@@ -92,6 +92,7 @@ func (th *thread) migrate(ctx context.Context, cause error) error {
 	th.log.Warn("rill: the producer was fenced or lost its epoch (task migrated): closing the tasks dirty, "+
 		"re-initializing the producer and rejoining the group", zapErr(cause))
 	th.rt.setState(Rebalancing)
+	th.migrating.Store(true) // until the rejoin's assignment
 	th.mu.Lock()
 	th.closeAllLocked(false)
 	th.dirty, th.rebalanced, th.assignErr, th.probeAt = false, false, nil, time.Time{}

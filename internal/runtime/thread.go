@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -80,6 +81,11 @@ type thread struct {
 	// its share of CacheMaxBytes. Touched only with mu held, by the loop and by the rebalance
 	// callbacks that open and close tasks (whose stores take and give back their share).
 	cache *state.RecordCache
+
+	// migrating is set from the revocation of the thread's partitions until their new
+	// assignment is applied: interactive queries fail fast (ErrStoreMigrating) instead of
+	// waiting for mu through a restoration.
+	migrating atomic.Bool
 }
 
 type tpKey struct {
@@ -165,6 +171,7 @@ func (th *thread) produce(rec engine.OutRecord, origin sendOrigin, acked func(of
 // still queued in the tasks are dropped: the consumer starts again from the committed offsets,
 // which are those of the records processed, and fetches them again.
 func (th *thread) onRevoked(ctx context.Context, _ map[string][]int32) {
+	th.migrating.Store(true)
 	th.mu.Lock()
 	defer th.mu.Unlock()
 	th.rt.setState(Rebalancing)
@@ -187,6 +194,7 @@ func (th *thread) resetQueuesLocked() {
 // onLost: the member lost its partitions without a chance to commit (a session timeout):
 // active tasks close dirty. Standbys stay: they only hold committed data.
 func (th *thread) onLost(_ context.Context, _ map[string][]int32) {
+	th.migrating.Store(true)
 	th.mu.Lock()
 	defer th.mu.Unlock()
 	for id, rt := range th.tasks {
@@ -211,8 +219,11 @@ func (th *thread) onAssigned(ctx context.Context, _ map[string][]int32) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer context.AfterFunc(th.runCtx, cancel)()
 	defer cancel()
+	th.migrating.Store(true)
 	th.mu.Lock()
 	defer th.mu.Unlock()
+	// Queries may read the tasks again once the assignment is applied (mu still held here).
+	defer th.migrating.Store(false)
 	th.rebalanced = true
 	info := th.bal.Assignment()
 	wantActive, wantStandby := taskSet(info.Active), taskSet(info.Standby)
