@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/rillstreams/rill"
+	"github.com/rillstreams/rill/iq"
 	"github.com/rillstreams/rill/kafkatest"
 	"github.com/rillstreams/rill/topology"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -62,12 +63,18 @@ type options struct {
 	Partitions int
 	HTTPAddr   string // the orders and inventory services' HTTP address (also their interactive-query address)
 	Advertise  string // host:port other instances reach HTTPAddr at (default: HTTPAddr, with localhost for an empty host)
-	StateDir   string
-	Services   []string
-	Generate   float64       // orders per second the generator places (0: none)
-	Stock      int64         // units per product the generator stocks
-	ExitAfter  time.Duration // stop after this long (0: at Ctrl-C)
-	Quiet      bool          // no line per email
+	// InventoryHTTP is the inventory service's query address when the orders service runs in
+	// the same process (default: a free localhost port).
+	InventoryHTTP string
+	// Inventory lists inventory instances (host:port) the orders service reads stock from when
+	// the inventory service runs elsewhere.
+	Inventory []string
+	StateDir  string
+	Services  []string
+	Generate  float64       // orders per second the generator places (0: none)
+	Stock     int64         // units per product the generator stocks
+	ExitAfter time.Duration // stop after this long (0: at Ctrl-C)
+	Quiet     bool          // no line per email
 	// ready, when set, is called with the HTTP server's address once everything runs.
 	ready func(addr string)
 }
@@ -85,6 +92,8 @@ func mainErr() error {
 	flag.IntVar(&o.Partitions, "partitions", 3, "partitions of the topics the application creates")
 	flag.StringVar(&o.HTTPAddr, "http", "localhost:8080", "HTTP address of the orders and inventory services")
 	flag.StringVar(&o.Advertise, "advertise", "", "host:port other instances reach --http at (default: --http)")
+	flag.StringVar(&o.InventoryHTTP, "inventory-http", "", "the inventory service's query address when orders runs too (default: a free port)")
+	inventory := flag.String("inventory", "", "inventory instances (host:port, comma-separated) the orders service reads stock from")
 	flag.StringVar(&o.StateDir, "state-dir", "", "state directory (default: a temporary one)")
 	flag.Float64Var(&o.Generate, "generate", 0, "orders per second to generate, with stock, customers and payments (0: none)")
 	flag.Int64Var(&o.Stock, "stock", 100, "units per product the generator puts in the warehouse")
@@ -97,6 +106,9 @@ func mainErr() error {
 	flag.Parse()
 	if *bootstrap != "" {
 		o.Bootstrap = strings.Split(*bootstrap, ",")
+	}
+	if *inventory != "" {
+		o.Inventory = strings.Split(*inventory, ",")
 	}
 	o.Services = flag.Args()
 	if len(o.Services) == 0 {
@@ -116,6 +128,12 @@ func run(ctx context.Context, o options) error {
 	}
 	if o.Partitions <= 0 {
 		o.Partitions = 3
+	}
+	if o.Generate > 0 && !slices.Contains(names, "orders") {
+		return errors.New("--generate places orders through the orders service: run it too")
+	}
+	if o.InventoryHTTP == "" {
+		o.InventoryHTTP = "localhost:0"
 	}
 	if o.ExitAfter > 0 {
 		var cancel context.CancelFunc
@@ -143,18 +161,41 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 
-	// The HTTP server, when a service needs one: its address is also the interactive-query
-	// address (ApplicationServer) of the orders and inventory Apps.
-	var ln net.Listener
-	mux := http.NewServeMux()
-	needHTTP := slices.Contains(names, "orders") || slices.Contains(names, "inventory")
-	if needHTTP {
-		if ln, err = net.Listen("tcp", o.HTTPAddr); err != nil {
+	// HTTP listeners. The orders service's address (--http) serves its REST API, the web page
+	// and its store's interactive queries; the inventory service's serves its stores'
+	// interactive queries, on --http when it runs alone, else on --inventory-http. Each
+	// listener's address is its App's ApplicationServer.
+	var servers []*server
+	listen := func(addr, advertise string) (*server, error) {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		if advertise == "" {
+			advertise = advertised(ln.Addr().String())
+		}
+		s := &server{ln: ln, mux: http.NewServeMux(), advertise: advertise}
+		servers = append(servers, s)
+		return s, nil
+	}
+	defer func() {
+		for _, s := range servers {
+			s.ln.Close()
+		}
+	}()
+	var ordersSrv, inventorySrv *server
+	if slices.Contains(names, "orders") {
+		if ordersSrv, err = listen(o.HTTPAddr, o.Advertise); err != nil {
 			return err
 		}
-		defer ln.Close()
-		if o.Advertise == "" {
-			o.Advertise = advertised(ln.Addr().String())
+	}
+	if slices.Contains(names, "inventory") {
+		addr, adv := o.HTTPAddr, o.Advertise
+		if ordersSrv != nil {
+			addr, adv = o.InventoryHTTP, ""
+		}
+		if inventorySrv, err = listen(addr, adv); err != nil {
+			return err
 		}
 	}
 
@@ -172,8 +213,11 @@ func run(ctx context.Context, o options) error {
 			StateDir:            o.StateDir,
 			ProcessingGuarantee: rill.ExactlyOnceV2,
 		}
-		if name == "orders" || name == "inventory" {
-			cfg.ApplicationServer = o.Advertise
+		switch name {
+		case "orders":
+			cfg.ApplicationServer = ordersSrv.advertise
+		case "inventory":
+			cfg.ApplicationServer = inventorySrv.advertise
 		}
 		app, err := rill.New(topo, cfg)
 		if err != nil {
@@ -182,16 +226,28 @@ func run(ctx context.Context, o options) error {
 		apps[name] = app
 	}
 
-	var producer *kgo.Client
-	if needHTTP {
-		producer, err = kgo.NewClient(kgo.SeedBrokers(o.Bootstrap...), kgo.ProducerLinger(0))
+	if inventorySrv != nil {
+		h := inventoryHandler(apps["inventory"])
+		inventorySrv.mux.Handle("GET /v1/", h)
+	}
+	if ordersSrv != nil {
+		producer, err := kgo.NewClient(kgo.SeedBrokers(o.Bootstrap...), kgo.ProducerLinger(0))
 		if err != nil {
 			return err
 		}
 		defer producer.Close()
-		if err := mountQueries(mux, apps, producer); err != nil {
-			return err
+		h := ordersHandler(apps["orders"])
+		ordersSrv.mux.Handle("GET /v1/metadata", h)
+		ordersSrv.mux.Handle("GET /v1/stores/", h)
+		front := &ordersServer{producer: producer, orders: routedOrders{iq.NewClient([]string{ordersSrv.advertise})}}
+		inv := o.Inventory
+		if len(inv) == 0 && inventorySrv != nil {
+			inv = []string{inventorySrv.advertise}
 		}
+		if len(inv) > 0 {
+			front.stocks = routedStocks{iq.NewClient(inv)}
+		}
+		front.routes(ordersSrv.mux)
 	}
 
 	runCtx, cancel := context.WithCancel(ctx)
@@ -207,10 +263,10 @@ func run(ctx context.Context, o options) error {
 			}
 		})
 	}
-	if needHTTP {
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	for _, s := range servers {
+		srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
 		wg.Go(func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errs <- err
 				cancel()
 			}
@@ -221,21 +277,23 @@ func run(ctx context.Context, o options) error {
 			defer c()
 			_ = srv.Shutdown(shut)
 		})
-		fmt.Printf("%s on http://%s/\n", strings.Join(names, ", "), ln.Addr())
+	}
+	if ordersSrv != nil {
+		fmt.Printf("orders service on http://%s/\n", ordersSrv.ln.Addr())
+	}
+	if inventorySrv != nil {
+		fmt.Printf("inventory service's queries on http://%s/v1/stores/\n", inventorySrv.ln.Addr())
 	}
 	if o.Generate > 0 {
-		if !needHTTP {
-			return errors.New("--generate places orders through the orders service: run it too")
-		}
 		wg.Go(func() {
-			if err := generate(runCtx, o, "http://"+ln.Addr().String()); err != nil && runCtx.Err() == nil {
+			if err := generate(runCtx, o, "http://"+ordersSrv.ln.Addr().String()); err != nil && runCtx.Err() == nil {
 				errs <- fmt.Errorf("generator: %w", err)
 				cancel()
 			}
 		})
 	}
-	if o.ready != nil && needHTTP {
-		o.ready(ln.Addr().String())
+	if o.ready != nil && ordersSrv != nil {
+		o.ready(ordersSrv.ln.Addr().String())
 	}
 	wg.Wait()
 	close(errs)
@@ -282,6 +340,13 @@ func buildService(name string, send func(Email)) (*topology.Topology, error) {
 		return emailsTopology(send)
 	}
 	return nil, fmt.Errorf("unknown service %q", name)
+}
+
+// server is one HTTP listener and its routes.
+type server struct {
+	ln        net.Listener
+	mux       *http.ServeMux
+	advertise string
 }
 
 // advertised turns a listener address into one other processes can dial.
