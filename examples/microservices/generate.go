@@ -18,7 +18,7 @@ import (
 // through POST /v1/orders, pays for each, and follows each to its verdict with a long-poll GET,
 // printing a summary every ten seconds. Some orders are made to fail: a zero quantity (order
 // details), a huge price (fraud); more units than the stock holds fail the inventory check as
-// the stock runs down, and every minute the warehouse is restocked.
+// the stock runs down, until the generator restocks the products that run low.
 func generate(ctx context.Context, o options, base string) error {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(o.Bootstrap...), kgo.ProducerLinger(0))
 	if err != nil {
@@ -39,7 +39,7 @@ func generate(ctx context.Context, o options, base string) error {
 			return err
 		}
 	}
-	const nCustomers = 20
+	const nCustomers = 100 // enough that the fraud limit (2000 an hour each) is reached only by the orders made to reach it
 	first := []string{"Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken"}
 	last := []string{"Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson"}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
@@ -63,7 +63,7 @@ func generate(ctx context.Context, o options, base string) error {
 	defer place.Stop()
 	report := time.NewTicker(10 * time.Second)
 	defer report.Stop()
-	restock := time.NewTicker(time.Minute)
+	restock := time.NewTicker(5 * time.Second)
 	defer restock.Stop()
 	for {
 		select {
@@ -73,9 +73,18 @@ func generate(ctx context.Context, o options, base string) error {
 			fmt.Printf("generator: placed %d, validated %d, failed %d, undecided %d\n",
 				placed.Load(), validated.Load(), failed.Load(), undecided.Load())
 		case <-restock.C:
-			for _, p := range products {
-				stock[p] += o.Stock / 2
-				if err := produce(TopicInventory, p, stock[p]); err != nil {
+			// Top up the products that run low (as the inventory service reports them), so
+			// that the stock keeps moving and orders keep passing.
+			st, err := getStocks(ctx, base)
+			if err != nil {
+				continue // the inventory service is not answering now: next time
+			}
+			for _, s := range st {
+				if _, ok := stock[s.Product]; !ok || s.InStock-s.Reserved > o.Stock/4 {
+					continue
+				}
+				stock[s.Product] += o.Stock
+				if err := produce(TopicInventory, s.Product, stock[s.Product]); err != nil {
 					return err
 				}
 			}
@@ -158,4 +167,22 @@ func getOrder(ctx context.Context, base, id string, wait time.Duration) (Order, 
 	}
 	var o Order
 	return o, json.NewDecoder(resp.Body).Decode(&o)
+}
+
+// getStocks reads GET /v1/inventory.
+func getStocks(ctx context.Context, base string) ([]Stock, error) {
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/inventory", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(hreq)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /v1/inventory: %s", resp.Status)
+	}
+	var st []Stock
+	return st, json.NewDecoder(resp.Body).Decode(&st)
 }
