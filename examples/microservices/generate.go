@@ -39,7 +39,7 @@ func generate(ctx context.Context, o options, base string) error {
 			return err
 		}
 	}
-	const nCustomers = 100 // enough that the fraud limit (2000 an hour each) is reached only by the orders made to reach it
+	const nCustomers = 100 // at 2 orders/s, a customer reaches the fraud limit (2000 an hour) after about ten minutes
 	first := []string{"Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken"}
 	last := []string{"Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson"}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))

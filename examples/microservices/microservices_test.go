@@ -129,6 +129,7 @@ func TestServicesBlackBox(t *testing.T) {
 	waitStock(t, base, "UNDERPANTS", 1000)
 
 	ctx := context.Background()
+	var paid Order // the first order, paid: the email service mails its customer
 	cases := []struct {
 		name string
 		req  newOrder
@@ -145,6 +146,10 @@ func TestServicesBlackBox(t *testing.T) {
 		o, err := postOrder(ctx, bases[i%2], c.req)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
+		}
+		if i == 0 {
+			paid = o
+			produceJSON(t, b, TopicPayments, "p"+o.ID, Payment{ID: "p" + o.ID, OrderID: o.ID, Ccy: "EUR", Amount: o.Value()})
 		}
 		for _, at := range bases { // each instance answers for every order: routed to its owner
 			got, err := getOrder(ctx, at, o.ID, 30*time.Second)
@@ -189,6 +194,16 @@ func TestServicesBlackBox(t *testing.T) {
 	// Failed orders give their units back after the verdict, asynchronously: wait for it.
 	waitReserved(t, base, "JUMPERS", 10) // 2 + 8 validated: never more than the 10 in stock
 	waitReserved(t, base, "UNDERPANTS", 0)
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	mails, err := b.Consume(cctx, TopicEmails, 1, true)
+	if err != nil {
+		t.Fatalf("emails: %v", err)
+	}
+	var e Email
+	if err := json.Unmarshal(mails[0].Value, &e); err != nil || e.OrderID != paid.ID || e.Email != "c1@example.com" || e.Amount != 20 {
+		t.Errorf("email %s (%v), want one for order %s to c1@example.com for 20", mails[0].Value, err, paid.ID)
+	}
 	if n := expiredOrders.Load(); n != 0 {
 		t.Errorf("%d orders expired undecided", n)
 	}
