@@ -72,6 +72,8 @@ var suite = []string{
 	"TestStateFilesAreOwnerOnly",
 	"TestRecordCacheOneUpdatePerKeyPerCommit",
 	"TestSuppressionBufferRestored",
+	"TestInteractiveQueriesRouteToOwner",
+	"TestInteractiveQueriesFailover",
 }
 
 // kfakeOnly are root broker tests that cannot run against one external cluster, with why.
