@@ -19,6 +19,7 @@ import (
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
 	"github.com/rillstreams/rill/topology"
+	"github.com/rillstreams/rill/windows"
 )
 
 // Interactive queries (issue 18) on the embedded broker: three instances in one process, each
@@ -324,4 +325,83 @@ func byHostOf(insts []*iqInstance, host string) *iqInstance {
 		}
 	}
 	return nil
+}
+
+// Window, session and key-range queries on one instance: the values and timestamps of
+// windowed and session counts, as the inputs predict.
+func TestInteractiveQueriesWindowsAndSessions(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	broker, adm, app, in, out := standbySetup(t, ctx, "iqwin", "", 2)
+	b := dsl.NewBuilder()
+	g := b.Stream(in, serde.String(), serde.Int64()).GroupByKey()
+	g.Count(dsl.Materialized("counts")).ToStream().To(out, dsl.WithSerdes(serde.String(), serde.Int64()))
+	dsl.WindowedBy(g, windows.Tumbling(time.Minute, windows.Grace(time.Hour))).Count(dsl.Materialized("per-minute"))
+	dsl.SessionWindowedBy(g, windows.Session(10*time.Second, windows.Grace(time.Hour))).Count(dsl.Materialized("sessions"))
+	topo, err := b.Build()
+	must(t, err)
+	inst := startIQInstance(t, ctx, topo, rill.Config{CacheMaxBytes: -1, ApplicationID: app, ProcessID: "a",
+		Bootstrap: broker.Addrs(), StateDir: t.TempDir(), ProcessingGuarantee: rill.ExactlyOnceV2,
+		CommitInterval: 50 * time.Millisecond})
+	waitStable(ctx, t, adm, app, in, 1)
+	base := time.Now().Add(-time.Hour).Truncate(time.Minute).UnixMilli()
+	// Key "a": 3 records in minute 0 (one session: 0s, 5s, 12s), 2 in minute 1 (a new session
+	// at 70s, 75s); key "b": one record at 30s; "ab" one at 31s. A grace of an hour keeps every
+	// window in the stores (retention is size + grace).
+	at := map[string][]int64{"a": {0, 5000, 12000, 70000, 75000}, "b": {30000}, "ab": {31000}}
+	var recs []kafkatest.Record
+	for k, ts := range at {
+		for _, off := range ts {
+			recs = append(recs, kafkatest.Record{Topic: in, Key: []byte(k), Value: int64Bytes(1), Timestamp: time.UnixMilli(base + off)})
+		}
+	}
+	slices.SortFunc(recs, func(x, y kafkatest.Record) int { return x.Timestamp.Compare(y.Timestamp) })
+	must(t, produceAll(ctx, broker, recs))
+	if got, err := broker.Consume(ctx, out, len(recs), true); err != nil {
+		t.Fatalf("%d outputs: %v", len(got), err)
+	}
+	ws := rill.WindowStore(inst.app, "per-minute", serde.String(), serde.Int64())
+	rows, err := ws.FetchRange(ctx, "a", base, base+time.Hour.Milliseconds())
+	must(t, err)
+	if len(rows) != 2 || rows[0].WindowStart != base || rows[0].Value != 3 || rows[1].WindowStart != base+60000 ||
+		rows[1].Value != 2 || rows[1].Timestamp != base+75000 {
+		t.Errorf("per-minute a: %+v", rows)
+	}
+	one, ok, err := ws.Fetch(ctx, "b", base)
+	if err != nil || !ok || one.Value != 1 || one.Key != "b" {
+		t.Errorf("per-minute b: %+v %v %v", one, ok, err)
+	}
+	all, err := ws.FetchAll(ctx, base, base)
+	must(t, err)
+	if len(all) != 3 { // a, ab, b in minute 0
+		t.Errorf("FetchAll minute 0: %+v", all)
+	}
+	ss := rill.SessionStore(inst.app, "sessions", serde.String(), serde.Int64())
+	sess, err := ss.Fetch(ctx, "a")
+	must(t, err)
+	if len(sess) != 2 || sess[0].Start != base || sess[0].End != base+12000 || sess[0].Value != 3 ||
+		sess[1].Start != base+70000 || sess[1].End != base+75000 || sess[1].Value != 2 {
+		t.Errorf("sessions a: %+v", sess)
+	}
+	kv := inst.kv
+	pre, err := kv.PrefixScan(ctx, "a")
+	must(t, err)
+	if len(pre) != 2 || pre[0].Key != "a" || pre[0].Value != 5 || pre[1].Key != "ab" || pre[1].Timestamp != base+31000 {
+		t.Errorf("prefix a: %+v", pre)
+	}
+	from, to := "ab", "b"
+	rng, err := kv.Range(ctx, &from, &to)
+	must(t, err)
+	if len(rng) != 2 || rng[0].Key != "ab" || rng[1].Key != "b" {
+		t.Errorf("range [ab, b]: %+v", rng)
+	}
+	if n, err := kv.ApproximateCount(ctx); err != nil || n < 1 {
+		t.Errorf("ApproximateCount = %d %v", n, err)
+	}
+	// Served over HTTP too.
+	c := iq.NewClient([]string{inst.host})
+	var got rill.KeyValue[string, int64]
+	if _, err := c.Get(ctx, "counts", "a", &got); err != nil || got.Value != 5 {
+		t.Errorf("HTTP a: %+v %v", got, err)
+	}
 }

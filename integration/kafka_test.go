@@ -74,6 +74,7 @@ var suite = []string{
 	"TestSuppressionBufferRestored",
 	"TestInteractiveQueriesRouteToOwner",
 	"TestInteractiveQueriesFailover",
+	"TestInteractiveQueriesWindowsAndSessions",
 }
 
 // kfakeOnly are root broker tests that cannot run against one external cluster, with why.
