@@ -72,6 +72,9 @@ var suite = []string{
 	"TestStateFilesAreOwnerOnly",
 	"TestRecordCacheOneUpdatePerKeyPerCommit",
 	"TestSuppressionBufferRestored",
+	"TestInteractiveQueriesRouteToOwner",
+	"TestInteractiveQueriesFailover",
+	"TestInteractiveQueriesWindowsAndSessions",
 }
 
 // kfakeOnly are root broker tests that cannot run against one external cluster, with why.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	goruntime "runtime"
 	"slices"
 	"time"
 
@@ -37,8 +38,72 @@ type QueryTarget struct {
 	Position int64
 }
 
-// queryPoll is how long a query sleeps between attempts to take a busy thread's lock.
-const queryPoll = 50 * time.Microsecond
+// queryPoll is how often a query waiting for a thread's lock checks whether the thread
+// started a rebalance (then it gives up: the wait could last a whole restoration).
+const queryPoll = 5 * time.Millisecond
+
+// queryYieldMax bounds how long the loop, between two records, lets waiting queries take its
+// lock (see yieldToQueries).
+const queryYieldMax = 200 * time.Microsecond
+
+var errRebalancing = errors.New("rebalancing")
+
+// lockForQuery takes th.queryMu for a query, unless the thread is rebalancing (errRebalancing)
+// or ctx ends first. The thread, told a query waits (queryWaiting), lets it in between two
+// records (yieldToQueries) rather than after its whole step and commit. A wait given up
+// leaves a goroutine that takes the lock and gives it back at once: every Lock is matched.
+func (th *thread) lockForQuery(ctx context.Context) error {
+	if th.migrating.Load() {
+		return errRebalancing
+	}
+	if th.queryMu.TryLock() {
+		return nil
+	}
+	th.queryWaiting.Add(1)
+	got := make(chan struct{}, 1)
+	go func() {
+		th.queryMu.Lock()
+		got <- struct{}{}
+	}()
+	tick := time.NewTicker(queryPoll)
+	defer tick.Stop()
+	giveUp := func(err error) error {
+		th.queryWaiting.Add(-1)
+		go func() {
+			<-got
+			th.queryMu.Unlock()
+		}()
+		return err
+	}
+	for {
+		select {
+		case <-got:
+			th.queryWaiting.Add(-1)
+			return nil
+		case <-ctx.Done():
+			return giveUp(ctx.Err())
+		case <-tick.C:
+			if th.migrating.Load() {
+				return giveUp(errRebalancing)
+			}
+		}
+	}
+}
+
+// yieldToQueries lets queries waiting for th.queryMu in, for at most queryYieldMax: the loop
+// calls it between records, where the tasks are consistent (th.mu stays held). One atomic load
+// when none waits.
+func (th *thread) yieldToQueries() {
+	if th.queryWaiting.Load() == 0 {
+		return
+	}
+	th.queryMu.Unlock()
+	deadline := time.Now().Add(queryYieldMax)
+	for th.queryWaiting.Load() > 0 && time.Now().Before(deadline) {
+		goruntime.Gosched()
+	}
+	th.queryMu.Lock()
+}
 
 // QueryStore runs fn on the store named name in each local task holding it: every partition
 // (partition < 0) or one. stale admits standby replicas. A query takes the lock of the stream
@@ -90,16 +155,10 @@ func (r *Runtime) storeSub(name string) (int, bool) {
 
 // query runs fn on the thread's tasks holding store name; it returns how many it ran on.
 func (th *thread) query(ctx context.Context, name string, partition int32, stale bool, fn func(QueryTarget) error) (int, error) {
-	for !th.mu.TryLock() {
-		if th.migrating.Load() {
-			return 0, fmt.Errorf("%w: store %s (thread %d is rebalancing)", ErrStoreMigrating, name, th.index)
-		}
-		if err := ctx.Err(); err != nil {
-			return 0, err
-		}
-		time.Sleep(queryPoll)
+	if err := th.lockForQuery(ctx); err != nil {
+		return 0, fmt.Errorf("%w: store %s (thread %d: %v)", ErrStoreMigrating, name, th.index, err)
 	}
-	defer th.mu.Unlock()
+	defer th.queryMu.Unlock()
 	if th.migrating.Load() {
 		// Between the revocation and the assignment: tasks are open but may be about to
 		// move. Kafka Streams answers only from RUNNING threads (unless stale stores).

@@ -86,6 +86,32 @@ type thread struct {
 	// assignment is applied: interactive queries fail fast (ErrStoreMigrating) instead of
 	// waiting for mu through a restoration.
 	migrating atomic.Bool
+	// queryMu is what interactive queries take to read the tasks' and standbys' stores
+	// (query.go). The thread holds it with mu (lock, unlock), but lets go of it while it only
+	// waits for the brokers in a commit (the producer's flush, the transaction's end) and
+	// between records when a query waits (queryWaiting): a query never waits for a commit's
+	// round trips. Order: mu, then queryMu.
+	queryMu      sync.Mutex
+	queryWaiting atomic.Int32
+}
+
+// lock takes mu and queryMu: the thread's tasks and stores are its alone.
+func (th *thread) lock() {
+	th.mu.Lock()
+	th.queryMu.Lock()
+}
+
+func (th *thread) unlock() {
+	th.queryMu.Unlock()
+	th.mu.Unlock()
+}
+
+// waitUnlocked runs f, a wait for the brokers that touches no task or store, with queryMu
+// released so that queries go on meanwhile. The thread must hold both locks (lock).
+func (th *thread) waitUnlocked(f func()) {
+	th.queryMu.Unlock()
+	defer th.queryMu.Lock()
+	f()
 }
 
 type tpKey struct {
@@ -172,8 +198,8 @@ func (th *thread) produce(rec engine.OutRecord, origin sendOrigin, acked func(of
 // which are those of the records processed, and fetches them again.
 func (th *thread) onRevoked(ctx context.Context, _ map[string][]int32) {
 	th.migrating.Store(true)
-	th.mu.Lock()
-	defer th.mu.Unlock()
+	th.lock()
+	defer th.unlock()
 	th.rt.setState(Rebalancing)
 	if !th.rt.cfg.ExactlyOnce && th.dirty {
 		if err := th.commitLocked(ctx); err != nil {
@@ -195,8 +221,8 @@ func (th *thread) resetQueuesLocked() {
 // active tasks close dirty. Standbys stay: they only hold committed data.
 func (th *thread) onLost(_ context.Context, _ map[string][]int32) {
 	th.migrating.Store(true)
-	th.mu.Lock()
-	defer th.mu.Unlock()
+	th.lock()
+	defer th.unlock()
 	for id, rt := range th.tasks {
 		if err := th.closeTask(rt, false); err != nil {
 			th.log.Warn("rill: close lost task", zapTask(id), zapErr(err))
@@ -220,8 +246,8 @@ func (th *thread) onAssigned(ctx context.Context, _ map[string][]int32) {
 	defer context.AfterFunc(th.runCtx, cancel)()
 	defer cancel()
 	th.migrating.Store(true)
-	th.mu.Lock()
-	defer th.mu.Unlock()
+	th.lock()
+	defer th.unlock()
 	// Queries may read the tasks again once the assignment is applied (mu still held here).
 	defer th.migrating.Store(false)
 	th.rebalanced = true
@@ -335,13 +361,13 @@ func (th *thread) run(ctx context.Context) (err error) {
 	// close dirty, keeping only what their stores committed.
 	cutShort := false
 	defer func() {
-		th.mu.Lock()
+		th.lock()
 		clean := err == nil && !cutShort
 		if clean && th.dirty {
 			clean = th.commitLocked(context.Background()) == nil
 		}
 		th.closeAllLocked(clean)
-		th.mu.Unlock()
+		th.unlock()
 		// Leaving the group runs the revoke callback, which takes mu: not under it.
 		lctx, cancel := th.bounded(ctx)
 		th.sess.Close(lctx)
@@ -423,8 +449,8 @@ type stepResult struct {
 // step processes one poll's records, applies changelog records to the standbys, and commits
 // when due.
 func (th *thread) step(ctx context.Context, recs []engine.RawRecord) (res stepResult, err error) {
-	th.mu.Lock()
-	defer th.mu.Unlock()
+	th.lock()
+	defer th.unlock()
 	if res.standbyRecords, err = th.updateStandbysLocked(); err != nil {
 		return res, err
 	}
@@ -547,6 +573,7 @@ func (th *thread) processTasksLocked(now int64) (wakeAt int64, err error) {
 				break
 			}
 			th.dirty = true
+			th.yieldToQueries()
 		}
 	}
 	return wakeAt, nil
@@ -638,7 +665,9 @@ func (th *thread) commitLocked(ctx context.Context) error {
 		return err
 	}
 	cctx, cancel := th.bounded(ctx)
-	ok, err := th.sess.Commit(cctx, processed)
+	var ok bool
+	var err error
+	th.waitUnlocked(func() { ok, err = th.sess.Commit(cctx, processed) })
 	timedOut := cctx.Err() != nil
 	cancel()
 	if err != nil {
