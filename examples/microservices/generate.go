@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,6 +57,8 @@ func generate(ctx context.Context, o options, base string) error {
 		o.Stock, products, nCustomers, o.Generate, base)
 
 	var placed, validated, failed, undecided atomic.Int64
+	var latMu sync.Mutex
+	var latencies []time.Duration // POST to verdict, of decided orders
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	follow := make(chan struct{}, 64) // bounds the long-polls in flight
@@ -68,6 +71,14 @@ func generate(ctx context.Context, o options, base string) error {
 	for {
 		select {
 		case <-ctx.Done():
+			wg.Wait()
+			slices.Sort(latencies)
+			var p50, p99 time.Duration
+			if n := len(latencies); n > 0 {
+				p50, p99 = latencies[n/2], latencies[n*99/100]
+			}
+			fmt.Printf("generator: done: placed %d, validated %d, failed %d, undecided %d; order to verdict p50 %s, p99 %s\n",
+				placed.Load(), validated.Load(), failed.Load(), undecided.Load(), p50.Round(time.Millisecond), p99.Round(time.Millisecond))
 			return nil
 		case <-report.C:
 			fmt.Printf("generator: placed %d, validated %d, failed %d, undecided %d\n",
@@ -97,6 +108,7 @@ func generate(ctx context.Context, o options, base string) error {
 			case 1:
 				req.Price = 3000
 			}
+			posted := time.Now()
 			ord, err := postOrder(ctx, base, req)
 			if err != nil {
 				return err
@@ -113,6 +125,11 @@ func generate(ctx context.Context, o options, base string) error {
 			wg.Go(func() {
 				defer func() { <-follow }()
 				got, err := getOrder(ctx, base, ord.ID, 30*time.Second)
+				if err == nil && got.State != StateCreated {
+					latMu.Lock()
+					latencies = append(latencies, time.Since(posted))
+					latMu.Unlock()
+				}
 				switch {
 				case err != nil:
 					undecided.Add(1)
