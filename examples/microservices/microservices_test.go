@@ -17,6 +17,14 @@ import (
 // and returns the base URL of their HTTP server. They stop when the test ends.
 func startServices(t *testing.T, b *kafkatest.Broker, stateDir string, names ...string) string {
 	t.Helper()
+	base, _ := startStoppable(t, b, stateDir, names...)
+	return base
+}
+
+// startStoppable is startServices with a stop function (idempotent) that shuts them down
+// cleanly and reports their error.
+func startStoppable(t *testing.T, b *kafkatest.Broker, stateDir string, names ...string) (string, func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
 	done := make(chan error, 1)
@@ -24,21 +32,25 @@ func startServices(t *testing.T, b *kafkatest.Broker, stateDir string, names ...
 		done <- run(ctx, options{Bootstrap: b.Addrs(), Partitions: 3, HTTPAddr: "127.0.0.1:0", StateDir: stateDir,
 			Services: names, Quiet: true, ready: func(a string) { addr <- a }})
 	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("services %v: %v", names, err)
-		}
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("services %v: %v", names, err)
+			}
+		})
+	}
+	t.Cleanup(stop)
 	select {
 	case a := <-addr:
-		return "http://" + a
+		return "http://" + a, stop
 	case err := <-done:
 		t.Fatalf("services %v did not start: %v", names, err)
 	case <-time.After(time.Minute):
 		t.Fatalf("services %v did not start within a minute", names)
 	}
-	return ""
+	return "", stop
 }
 
 // stocks reads GET /v1/inventory.
@@ -116,7 +128,7 @@ func TestServicesBlackBox(t *testing.T) {
 	b := kafkatest.New(t, kafkatest.Config{DefaultPartitions: 3})
 	dir := t.TempDir()
 	base := startServices(t, b, filepath.Join(dir, "a"), "all")
-	other := startServices(t, b, filepath.Join(dir, "b"), "orders")
+	other, stopOther := startStoppable(t, b, filepath.Join(dir, "b"), "orders")
 	bases := []string{base, other}
 
 	produceJSON(t, b, TopicInventory, "JUMPERS", int64(10))
@@ -163,6 +175,8 @@ func TestServicesBlackBox(t *testing.T) {
 		// The fraud total counts orders in the order they were placed: wait for each.
 	}
 
+	var decidedMu sync.Mutex
+	decided := map[string]string{} // order id -> state, to read back after a failover
 	// 40 orders for the 8 JUMPERS left, at once, from different customers (no fraud total).
 	const n = 40
 	states := make([]string, n)
@@ -181,6 +195,9 @@ func TestServicesBlackBox(t *testing.T) {
 				return
 			}
 			states[i] = got.State
+			decidedMu.Lock()
+			decided[o.ID] = got.State
+			decidedMu.Unlock()
 		})
 	}
 	wg.Wait()
@@ -203,6 +220,15 @@ func TestServicesBlackBox(t *testing.T) {
 	var e Email
 	if err := json.Unmarshal(mails[0].Value, &e); err != nil || e.OrderID != paid.ID || e.Email != "c1@example.com" || e.Amount != 20 {
 		t.Errorf("email %s (%v), want one for order %s to c1@example.com for 20", mails[0].Value, err, paid.ID)
+	}
+	// The second orders instance leaves: the first takes its partitions over (restoring them
+	// from the changelog) and answers for every order again, after failing retriably meanwhile.
+	stopOther()
+	for id, state := range decided {
+		got, err := getOrder(ctx, base, id, 30*time.Second)
+		if err != nil || got.State != state {
+			t.Errorf("after the failover, GET %s: %+v, %v; want %s", id, got, err, state)
+		}
 	}
 	if n := expiredOrders.Load(); n != 0 {
 		t.Errorf("%d orders expired undecided", n)
