@@ -47,7 +47,7 @@ type iqInstance struct {
 }
 
 // startIQInstance starts an app instance serving "counts" on a fresh local port.
-func startIQInstance(t *testing.T, ctx context.Context, topo *topology.Topology, cfg rill.Config) *iqInstance {
+func startIQInstance(t *testing.T, ctx context.Context, topo *topology.Topology, more func(*rill.App) []iq.Store, cfg rill.Config) *iqInstance {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
@@ -55,7 +55,11 @@ func startIQInstance(t *testing.T, ctx context.Context, topo *topology.Topology,
 	app, err := rill.New(topo, cfg)
 	must(t, err)
 	kv := rill.KeyValueStore(app, "counts", serde.String(), serde.Int64())
-	srv := &http.Server{Handler: iq.NewHandler(app, iq.KeyValue(kv, iq.StringKey))}
+	stores := []iq.Store{iq.KeyValue(kv, iq.StringKey)}
+	if more != nil {
+		stores = append(stores, more(app)...)
+	}
+	srv := &http.Server{Handler: iq.NewHandler(app, stores...)}
 	go func() { _ = srv.Serve(ln) }()
 	done := make(chan error, 1)
 	runCtx, cancel := context.WithCancel(ctx)
@@ -87,7 +91,7 @@ func iqSetup(t *testing.T, ctx context.Context, standbys, n, keys int) (*kafkate
 		cfg := rill.Config{CacheMaxBytes: -1, ApplicationID: app, ProcessID: p, Bootstrap: broker.Addrs(),
 			StateDir: t.TempDir(), ProcessingGuarantee: rill.ExactlyOnceV2, NumStandbyReplicas: standbys,
 			CommitInterval: 50 * time.Millisecond}
-		insts = append(insts, startIQInstance(t, ctx, iqTopology(t, in, out), cfg))
+		insts = append(insts, startIQInstance(t, ctx, iqTopology(t, in, out), nil, cfg))
 	}
 	waitStable(ctx, t, adm, app, in, 3)
 	want := map[string]int64{}
@@ -350,7 +354,12 @@ func TestInteractiveQueriesWindowsAndSessions(t *testing.T) {
 	dsl.SessionWindowedBy(g, windows.Session(10*time.Second, windows.Grace(time.Hour))).Count(dsl.Materialized("sessions"))
 	topo, err := b.Build()
 	must(t, err)
-	inst := startIQInstance(t, ctx, topo, rill.Config{CacheMaxBytes: -1, ApplicationID: app, ProcessID: "a",
+	inst := startIQInstance(t, ctx, topo, func(app *rill.App) []iq.Store {
+		return []iq.Store{
+			iq.Window(rill.WindowStore(app, "per-minute", serde.String(), serde.Int64()), iq.StringKey),
+			iq.Session(rill.SessionStore(app, "sessions", serde.String(), serde.Int64()), iq.StringKey),
+		}
+	}, rill.Config{CacheMaxBytes: -1, ApplicationID: app, ProcessID: "a",
 		Bootstrap: broker.Addrs(), StateDir: t.TempDir(), ProcessingGuarantee: rill.ExactlyOnceV2,
 		CommitInterval: 50 * time.Millisecond})
 	waitStable(ctx, t, adm, app, in, 1)
@@ -413,5 +422,13 @@ func TestInteractiveQueriesWindowsAndSessions(t *testing.T) {
 	var got rill.KeyValue[string, int64]
 	if _, err := c.Get(ctx, "counts", "a", &got); err != nil || got.Value != 5 {
 		t.Errorf("HTTP a: %+v %v", got, err)
+	}
+	var wins []rill.WindowedRow[string, int64]
+	if _, err := c.Windows(ctx, "per-minute", "a", base+60000, base+60000, &wins); err != nil || len(wins) != 1 || wins[0].Value != 2 {
+		t.Errorf("HTTP windows of a in minute 1: %+v %v", wins, err)
+	}
+	var sessions []rill.SessionRow[string, int64]
+	if _, err := c.Sessions(ctx, "sessions", "a", &sessions); err != nil || len(sessions) != 2 {
+		t.Errorf("HTTP sessions of a: %+v %v", sessions, err)
 	}
 }

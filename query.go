@@ -107,11 +107,13 @@ type ReadOnlyKeyValueStore[K, V any] struct {
 // stripped into KeyValue.Timestamp, as Kafka Streams' keyValueStore() type does.
 //
 // Concurrency: each query runs on the caller's goroutine and reads the task's store through
-// its own read path (record cache, then RocksDB) while holding the lock of the stream thread
-// that owns the task. The thread waits for the query, so queries are short: a Get, or a scan
-// whose rows are copied (WithLimit bounds them) and decoded after the lock is released. A
-// thread in a rebalance is not waited for: the query fails with ErrStoreMigrating. Results
-// never come from a closed or half-open store.
+// its own read path (record cache, the transaction's uncommitted writes, then RocksDB: as
+// fresh as processing, as in Kafka Streams) while holding the query lock of the stream thread
+// that owns the task. The thread lets queries in between records and while a commit waits for
+// the brokers, and waits for them meanwhile, so queries are short: a Get, or a scan whose rows
+// are copied (WithLimit bounds them) and decoded after the lock is released. A thread in a
+// rebalance is not waited for: the query fails with ErrStoreMigrating. Results never come
+// from a closed or half-open store.
 //
 // # Usage
 //

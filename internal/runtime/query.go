@@ -106,10 +106,11 @@ func (th *thread) yieldToQueries() {
 }
 
 // QueryStore runs fn on the store named name in each local task holding it: every partition
-// (partition < 0) or one. stale admits standby replicas. A query takes the lock of the stream
-// thread that owns the task, for as long as fn runs: fn must be short (a Get, or a bounded
-// copy); the thread waits for it. While the thread rebalances (its tasks moving) the query
-// fails with ErrStoreMigrating at once instead of waiting for the rebalance to end.
+// (partition < 0) or one. stale admits standby replicas. A query takes the query lock of the
+// stream thread that owns the task (thread.queryMu), for as long as fn runs: fn must be short
+// (a Get, or a bounded copy); the thread waits for it. While the thread rebalances (its tasks
+// moving) the query fails with ErrStoreMigrating at once instead of waiting for the rebalance
+// to end.
 func (r *Runtime) QueryStore(ctx context.Context, name string, partition int32, stale bool, fn func(QueryTarget) error) error {
 	if !r.hasStore(name) {
 		return fmt.Errorf("%w: %s", ErrUnknownStore, name)

@@ -687,6 +687,9 @@ func (th *thread) commitLocked(ctx context.Context) error {
 		// Streams' TaskCorruptedException path). The reopened tasks queue nothing: records
 		// are fetched again from the committed offsets, so no partition stays paused either.
 		th.resumeAllLocked()
+		// Queries fail fast (ErrStoreMigrating) rather than wait while the tasks restore.
+		was := th.migrating.Swap(true)
+		defer th.migrating.Store(was)
 		th.log.Warn("rill: transaction aborted; reinitializing tasks from their changelogs")
 		for id, rt := range th.tasks {
 			_ = th.closeTask(rt, false)
