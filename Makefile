@@ -6,11 +6,11 @@ GO ?= go
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # librocksdb-dev for the stores; kcat for interop; docker.io, debootstrap, a JDK and Maven to
 # build the Kafka image and run the real-Kafka suite (and the Java test modules).
-DEB_PACKAGES := librocksdb-dev kcat docker.io debootstrap openjdk-17-jdk-headless maven
+DEB_PACKAGES := librocksdb-dev kcat docker.io debootstrap openjdk-17-jdk-headless maven chromium
 # KAFKA_VERSION pins the Apache Kafka release of the locally built image (integration/kafka-image).
 KAFKA_VERSION := 4.1.1
 
-.PHONY: deps test torture torture-kafka torture-ci fuzz test-kafka test-kafka-cluster kafka-image docker-up vet fmt-check bench bench-suite kstreams-jar demo oracle oracle-jar test-oracle
+.PHONY: deps test microservices torture torture-kafka torture-ci fuzz test-kafka test-kafka-cluster kafka-image docker-up vet fmt-check bench bench-suite kstreams-jar demo oracle oracle-jar test-oracle
 
 # deps installs the Debian/Ubuntu packages the project needs when they are missing, and does
 # nothing when they are all present.
@@ -122,6 +122,14 @@ kstreams-jar:
 # their payments and customers, one line per email, then a summary.
 demo:
 	$(GO) run ./examples/orderemails --generate 1000 --exit-when-idle 5s --describe
+
+# microservices runs the seed's orders application (examples/microservices) on an embedded
+# broker: every service in one process, a generator placing ORDERS_PER_SEC orders, and the web
+# page on http://$(MICRO_HTTP)/ until Ctrl-C.
+ORDERS_PER_SEC ?= 2
+MICRO_HTTP ?= localhost:8080
+microservices:
+	$(GO) run ./examples/microservices --generate $(ORDERS_PER_SEC) --http $(MICRO_HTTP) all
 
 # The differential oracle (internal/oracle, oracle/java): the same topologies and generated
 # inputs through rill's streamstest and Kafka Streams' TopologyTestDriver, outputs compared

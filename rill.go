@@ -21,6 +21,16 @@
 // state in RocksDB (or memory) stores backed by compacted changelog topics, restored on
 // start from a checkpoint. Under ExactlyOnceV2 each commit is one Kafka transaction holding
 // outputs, changelog records and input offsets.
+//
+// # Interactive queries
+//
+// A running App's stores answer typed queries from any goroutine (KeyValueStore, WindowStore,
+// SessionStore); QueryMetadataForKey and AllMetadata tell which instance (by its
+// ApplicationServer) holds a key; package iq serves stores over HTTP and routes lookups:
+//
+//	counts := rill.KeyValueStore(app, "counts", serde.String(), serde.Int64())
+//	row, ok, err := counts.Get(ctx, "alice") // rill.IsRetriable(err): ask md.Active
+//	md, err := counts.Metadata("alice")
 package rill
 
 import (

@@ -79,6 +79,9 @@ var suite = []string{
 	"TestPoisonRecordFails",
 	"TestPoisonRecordsSkipped",
 	"TestPoisonRecordsDeadLettered",
+	"TestInteractiveQueriesRouteToOwner",
+	"TestInteractiveQueriesFailover",
+	"TestInteractiveQueriesWindowsAndSessions",
 }
 
 // kfakeOnly are root broker tests that cannot run against one external cluster, with why.

@@ -90,6 +90,10 @@ func NewTimestampedKeyValueStoreBuilder[K, V any](name string, ks serde.Serde[K]
 	return b
 }
 
+// Timestamped tells whether the store holds values with their timestamps
+// (NewTimestampedKeyValueStoreBuilder): interactive queries strip and report them.
+func (b *KeyValueStoreBuilder[K, V]) Timestamped() bool { return b.timestamped }
+
 // WithLogging turns changelogging on or off.
 func (b *KeyValueStoreBuilder[K, V]) WithLogging(on bool) *KeyValueStoreBuilder[K, V] {
 	b.opts.Logging = on

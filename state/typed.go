@@ -173,7 +173,7 @@ type ValueAndTimestamp[V any] struct {
 // an 8-byte big-endian timestamp followed by the value's bytes, so RocksDB files and changelogs
 // are laid out as a Java application's.
 func TimestampedSerde[V any](vs serde.Serde[V]) serde.Serde[ValueAndTimestamp[V]] {
-	return serde.New(
+	return timestampedSerde[V]{serde.New(
 		func(topic string, v ValueAndTimestamp[V]) ([]byte, error) {
 			b, err := vs.Serialize(topic, v.Value)
 			if err != nil || b == nil {
@@ -196,8 +196,16 @@ func TimestampedSerde[V any](vs serde.Serde[V]) serde.Serde[ValueAndTimestamp[V]
 			v, err := vs.Deserialize(topic, data[8:])
 			out.Value = v
 			return out, err
-		})
+		})}
 }
+
+// timestampedSerde marks a TimestampedSerde, so that a store built with one says it is
+// timestamped (WindowStoreBuilder.Timestamped): interactive queries strip the timestamps.
+type timestampedSerde[V any] struct {
+	serde.Serde[ValueAndTimestamp[V]]
+}
+
+func (timestampedSerde[V]) Timestamped() bool { return true }
 
 // TimestampedKeyValueStore is a KeyValueStore of values with timestamps: a KTable's store.
 type TimestampedKeyValueStore[K, V any] = KeyValueStore[K, ValueAndTimestamp[V]]

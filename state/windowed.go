@@ -291,6 +291,13 @@ func NewWindowStoreBuilder[K, V any](name string, ks serde.Serde[K], vs serde.Se
 	return &WindowStoreBuilder[K, V]{windowedSpec: windowedSpec{storeSpec: newStoreSpec(name), wo: wo}, ks: ks, vs: vs}
 }
 
+// Timestamped tells whether the store's values carry their timestamps (built with a
+// TimestampedSerde, as the DSL's windowed aggregations): interactive queries strip them.
+func (b *WindowStoreBuilder[K, V]) Timestamped() bool {
+	t, ok := any(b.vs).(interface{ Timestamped() bool })
+	return ok && t.Timestamped()
+}
+
 func (b *WindowStoreBuilder[K, V]) WithLogging(on bool) *WindowStoreBuilder[K, V] {
 	b.opts.Logging = on
 	return b

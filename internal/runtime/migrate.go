@@ -92,12 +92,13 @@ func (th *thread) migrate(ctx context.Context, cause error) error {
 	th.log.Warn("rill: the producer was fenced or lost its epoch (task migrated): closing the tasks dirty, "+
 		"re-initializing the producer and rejoining the group", zapErr(cause))
 	th.rt.setState(Rebalancing)
-	th.mu.Lock()
+	th.migrating.Store(true) // until the rejoin's assignment
+	th.lock()
 	th.closeAllLocked(false)
 	th.dirty, th.rebalanced, th.assignErr, th.probeAt = false, false, nil, time.Time{}
 	clear(th.paused)
 	clear(th.lagMisses)
-	th.mu.Unlock()
+	th.unlock()
 	lctx, cancel := th.bounded(ctx)
 	th.sess.Close(lctx) // leaving runs the revoke callback, which takes mu
 	cancel()

@@ -114,7 +114,8 @@ func (th *thread) flushProducedLocked(ctx context.Context) error {
 		// A flush that has begun finishes even when the app is stopping, as the commit
 		// it precedes, within the same bound (see commitLocked).
 		fctx, cancel := th.bounded(ctx)
-		err := th.sess.Flush(fctx)
+		var err error
+		th.waitUnlocked(func() { err = th.sess.Flush(fctx) })
 		cancel()
 		if err != nil {
 			return fmt.Errorf("rill: flush producer (bounded by %v): %w", th.rt.cfg.BlockTimeout, err)

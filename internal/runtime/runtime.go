@@ -43,10 +43,16 @@ type Runtime struct {
 	// dirs hands task state directories to one stream thread at a time.
 	dirs taskDirs
 
-	// mu protects state and running.
+	// mu protects state, running, threads and subPartitions.
 	mu      sync.Mutex
 	state   State
 	running map[int]bool
+	// threads are the stream threads of the current Run, for interactive queries.
+	threads []*thread
+	// subPartitions is, per sub-topology, its source topic with the most partitions and
+	// that count: where interactive queries find a key's partition (set once topics are
+	// checked).
+	subPartitions map[int]StoreInfo
 }
 
 // New prepares a runtime; nothing connects before Run.
@@ -202,6 +208,9 @@ func (r *Runtime) run(ctx context.Context) error {
 			wg.Wait()
 			return err
 		}
+		r.mu.Lock()
+		r.threads = append(r.threads, th)
+		r.mu.Unlock()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -283,6 +292,19 @@ func (r *Runtime) prepareTopics(ctx context.Context) error {
 	if err := r.checkCopartitioning(counts); err != nil {
 		return err
 	}
+	subParts := map[int]StoreInfo{}
+	for id, topics := range r.taskTopics {
+		var info StoreInfo
+		for _, t := range topics {
+			if info.Topic == "" || counts[t] > info.Partitions {
+				info.Topic, info.Partitions = t, counts[t]
+			}
+		}
+		subParts[id] = info
+	}
+	r.mu.Lock()
+	r.subPartitions = subParts
+	r.mu.Unlock()
 	// Changelog topics: one partition per task.
 	var specs []kafka.TopicSpec
 	for _, sub := range r.subs {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -80,6 +81,37 @@ type thread struct {
 	// its share of CacheMaxBytes. Touched only with mu held, by the loop and by the rebalance
 	// callbacks that open and close tasks (whose stores take and give back their share).
 	cache *state.RecordCache
+
+	// migrating is set from the revocation of the thread's partitions until their new
+	// assignment is applied: interactive queries fail fast (ErrStoreMigrating) instead of
+	// waiting for mu through a restoration.
+	migrating atomic.Bool
+	// queryMu is what interactive queries take to read the tasks' and standbys' stores
+	// (query.go). The thread holds it with mu (lock, unlock), but lets go of it while it only
+	// waits for the brokers in a commit (the producer's flush, the transaction's end) and
+	// between records when a query waits (queryWaiting): a query never waits for a commit's
+	// round trips. Order: mu, then queryMu.
+	queryMu      sync.Mutex
+	queryWaiting atomic.Int32
+}
+
+// lock takes mu and queryMu: the thread's tasks and stores are its alone.
+func (th *thread) lock() {
+	th.mu.Lock()
+	th.queryMu.Lock()
+}
+
+func (th *thread) unlock() {
+	th.queryMu.Unlock()
+	th.mu.Unlock()
+}
+
+// waitUnlocked runs f, a wait for the brokers that touches no task or store, with queryMu
+// released so that queries go on meanwhile. The thread must hold both locks (lock).
+func (th *thread) waitUnlocked(f func()) {
+	th.queryMu.Unlock()
+	defer th.queryMu.Lock()
+	f()
 }
 
 type tpKey struct {
@@ -165,8 +197,9 @@ func (th *thread) produce(rec engine.OutRecord, origin sendOrigin, acked func(of
 // still queued in the tasks are dropped: the consumer starts again from the committed offsets,
 // which are those of the records processed, and fetches them again.
 func (th *thread) onRevoked(ctx context.Context, _ map[string][]int32) {
-	th.mu.Lock()
-	defer th.mu.Unlock()
+	th.migrating.Store(true)
+	th.lock()
+	defer th.unlock()
 	th.rt.setState(Rebalancing)
 	if !th.rt.cfg.ExactlyOnce && th.dirty {
 		if err := th.commitLocked(ctx); err != nil {
@@ -187,8 +220,9 @@ func (th *thread) resetQueuesLocked() {
 // onLost: the member lost its partitions without a chance to commit (a session timeout):
 // active tasks close dirty. Standbys stay: they only hold committed data.
 func (th *thread) onLost(_ context.Context, _ map[string][]int32) {
-	th.mu.Lock()
-	defer th.mu.Unlock()
+	th.migrating.Store(true)
+	th.lock()
+	defer th.unlock()
 	for id, rt := range th.tasks {
 		if err := th.closeTask(rt, false); err != nil {
 			th.log.Warn("rill: close lost task", zapTask(id), zapErr(err))
@@ -211,8 +245,11 @@ func (th *thread) onAssigned(ctx context.Context, _ map[string][]int32) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer context.AfterFunc(th.runCtx, cancel)()
 	defer cancel()
-	th.mu.Lock()
-	defer th.mu.Unlock()
+	th.migrating.Store(true)
+	th.lock()
+	defer th.unlock()
+	// Queries may read the tasks again once the assignment is applied (mu still held here).
+	defer th.migrating.Store(false)
 	th.rebalanced = true
 	info := th.bal.Assignment()
 	wantActive, wantStandby := taskSet(info.Active), taskSet(info.Standby)
@@ -324,13 +361,13 @@ func (th *thread) run(ctx context.Context) (err error) {
 	// close dirty, keeping only what their stores committed.
 	cutShort := false
 	defer func() {
-		th.mu.Lock()
+		th.lock()
 		clean := err == nil && !cutShort
 		if clean && th.dirty {
 			clean = th.commitLocked(context.Background()) == nil
 		}
 		th.closeAllLocked(clean)
-		th.mu.Unlock()
+		th.unlock()
 		// Leaving the group runs the revoke callback, which takes mu: not under it.
 		lctx, cancel := th.bounded(ctx)
 		th.sess.Close(lctx)
@@ -412,8 +449,8 @@ type stepResult struct {
 // step processes one poll's records, applies changelog records to the standbys, and commits
 // when due.
 func (th *thread) step(ctx context.Context, recs []engine.RawRecord) (res stepResult, err error) {
-	th.mu.Lock()
-	defer th.mu.Unlock()
+	th.lock()
+	defer th.unlock()
 	if res.standbyRecords, err = th.updateStandbysLocked(); err != nil {
 		return res, err
 	}
@@ -536,6 +573,7 @@ func (th *thread) processTasksLocked(now int64) (wakeAt int64, err error) {
 				break
 			}
 			th.dirty = true
+			th.yieldToQueries()
 		}
 	}
 	return wakeAt, nil
@@ -627,7 +665,9 @@ func (th *thread) commitLocked(ctx context.Context) error {
 		return err
 	}
 	cctx, cancel := th.bounded(ctx)
-	ok, err := th.sess.Commit(cctx, processed)
+	var ok bool
+	var err error
+	th.waitUnlocked(func() { ok, err = th.sess.Commit(cctx, processed) })
 	timedOut := cctx.Err() != nil
 	cancel()
 	if err != nil {
@@ -647,6 +687,9 @@ func (th *thread) commitLocked(ctx context.Context) error {
 		// Streams' TaskCorruptedException path). The reopened tasks queue nothing: records
 		// are fetched again from the committed offsets, so no partition stays paused either.
 		th.resumeAllLocked()
+		// Queries fail fast (ErrStoreMigrating) rather than wait while the tasks restore.
+		was := th.migrating.Swap(true)
+		defer th.migrating.Store(was)
 		th.log.Warn("rill: transaction aborted; reinitializing tasks from their changelogs")
 		for id, rt := range th.tasks {
 			_ = th.closeTask(rt, false)
