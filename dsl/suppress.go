@@ -254,22 +254,29 @@ func (p *suppressOp[K, V]) buffer(r processor.Record[K, change[V]]) error {
 		}
 		hasPrior = true
 	}
-	if p.final && !r.Value.hasNew && !hasPrior {
-		// A delete of a window downstream never saw (a session merged away): drop it, as Kafka
-		// Streams drops such tombstones when it flushes final results.
-		return nil
-	}
 	var nb []byte
-	if r.Value.hasNew {
+	hasNew := r.Value.hasNew
+	if hasNew {
 		if nb, err = p.vs.Serialize(p.st.store, r.Value.newV); err != nil {
 			return valueError(p.st.store, true, err)
 		}
+		// A new value its serde writes as Kafka's null (a windowed Reduce of a nil value) is
+		// a delete, as Kafka Streams sees a null aggregate; held as one it is not read back
+		// as empty bytes, and final results drop it (oracle winagg-1-31, -81, -168, ...;
+		// TestSuppressFinalDropsNullAggregate).
+		hasNew = nb != nil
+	}
+	if p.final && !hasNew && !hasPrior {
+		// A delete of a window downstream never saw (a session merged away, a null
+		// aggregate): drop it, as Kafka Streams drops such tombstones when it flushes final
+		// results.
+		return nil
 	}
 	bk := hk
 	if t != heldAt {
 		bk = bufferKey(t, kb)
 	}
-	v := encodeHeld(r.Timestamp, r.Headers, r.Value.hasNew, nb, hasPrior, prior)
+	v := encodeHeld(r.Timestamp, r.Headers, hasNew, nb, hasPrior, prior)
 	if err := p.store.Put(bk, v); err != nil {
 		return err
 	}
