@@ -76,7 +76,8 @@ public final class Main {
     // rill's streamstest has no record cache: every update reaches downstream, so compare with
     // Kafka Streams' cache off.
     // (Emit-final aggregations keep theirs: see Families.emitFinal.)
-    if (!Families.emitFinal) {
+    // A case with "cache" keeps Kafka Streams' default (10 MiB), as rill's side does.
+    if (!Families.emitFinal && !p.path("cache").asBoolean()) {
       props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0L);
     }
     // Kafka Streams throttles emit-final results and left/outer join results by wall-clock time
