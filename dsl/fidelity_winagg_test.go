@@ -107,3 +107,42 @@ func TestSessionMergeAtRetentionBoundary(t *testing.T) {
 		t.Fatalf("merge of [3,3]: %+v, want a@3/3 deleted, a@1/3=v6,v7", got)
 	}
 }
+
+// Kafka Streams' suppress flushes any window once end + grace <= stream time (for sessions its
+// grace is gap + grace), and evicts after every update: a sliding window ending at stream time
+// with no grace is emitted at once, and again after each later update at that stream time; a
+// session at the store's retention boundary is emitted, and the new session that replaces it
+// is emitted too. Both outputs are Kafka Streams 4.1.1's (the oracle's Java side).
+func TestSuppressSlidingAndSessionBoundary(t *testing.T) {
+	b := dsl.NewBuilder()
+	g := b.Stream("in", serde.String(), serde.String()).GroupByKey()
+	dsl.WindowedBy(g, windows.Sliding(10*time.Millisecond, windows.Grace(0))).
+		Count().
+		Suppress(dsl.UntilWindowCloses()).
+		ToStream().
+		SelectKey(func(wk windows.Windowed[string], _ int64) string {
+			return fmt.Sprintf("%s@%d/%d", wk.Key, wk.Start, wk.End)
+		}).
+		To("sliding", dsl.WithSerdes(serde.String(), serde.Int64()))
+	g2 := b.Stream("in2", serde.String(), serde.String()).GroupByKey()
+	dsl.SessionWindowedBy(g2, windows.Session(5*time.Millisecond, windows.Grace(0))).
+		Count().
+		Suppress(dsl.UntilWindowCloses()).
+		ToStream().
+		SelectKey(func(wk windows.Windowed[string], _ int64) string {
+			return fmt.Sprintf("%s@%d/%d", wk.Key, wk.Start, wk.End)
+		}).
+		To("session", dsl.WithSerdes(serde.String(), serde.Int64()))
+	d := streamstest.New(t, mustBuild(t, b), streamstest.WithCacheMaxBytes(-1))
+	in := streamstest.Input(d, "in", serde.String(), serde.String())
+	in.PipeAt("a", "x", at(19))
+	in.PipeAt("a", "y", at(19))
+	expectRecords(t, streamstest.Output(d, "sliding", serde.String(), serde.Int64()),
+		rec("a@9/19", int64(1), 19), rec("a@9/19", int64(2), 19))
+	in2 := streamstest.Input(d, "in2", serde.String(), serde.String())
+	in2.PipeAt("a", "x", at(0))
+	in2.PipeAt("b", "y", at(5))
+	in2.PipeAt("a", "z", at(0))
+	expectRecords(t, streamstest.Output(d, "session", serde.String(), serde.Int64()),
+		rec("a@0/0", int64(1), 0), rec("a@0/0", int64(1), 0))
+}

@@ -132,6 +132,8 @@ type suppressOp[K, V any] struct {
 	// which is restored after Init, so at the first record.
 	scanned        bool
 	records, bytes int64
+	// heldClosed: the update just buffered is already due at the current stream time.
+	heldClosed bool
 	// index maps each held serialized key to its buffer time (time limits only: a key's
 	// entry moves in time with each update).
 	index map[string]int64
@@ -166,8 +168,11 @@ func (p *suppressOp[K, V]) Process(r processor.Record[K, change[V]]) error {
 	if err := p.buffer(r); err != nil {
 		return err
 	}
-	if p.observed != p.evicted {
-		p.evicted = p.observed
+	if p.observed != p.evicted || p.heldClosed {
+		// Also at an unchanged stream time when the update just held is already due (a
+		// sliding window ending at stream time with no grace): Kafka Streams evicts after
+		// every update.
+		p.evicted, p.heldClosed = p.observed, false
 		if err := p.evict(func(t, _, _ int64) bool { return p.closed(t, p.observed) }); err != nil {
 			return err
 		}
@@ -271,6 +276,9 @@ func (p *suppressOp[K, V]) buffer(r processor.Record[K, change[V]]) error {
 		// aggregate): drop it, as Kafka Streams drops such tombstones when it flushes final
 		// results.
 		return nil
+	}
+	if p.closed(t, p.observed) {
+		p.heldClosed = true
 	}
 	bk := hk
 	if t != heldAt {

@@ -20,8 +20,6 @@ type Allowed struct {
 
 // AllowList is the oracle's list of deliberate differences; keep it close to empty.
 var AllowList = []Allowed{
-	{Family: "winagg", Match: func(p Params) bool { return p.Final == "suppress" && (p.Window == "sliding" || p.Window == "session") },
-		Reason: "Kafka Streams' suppress flushes sliding and session windows 1ms before their aggregation closes them; rill uses the aggregation's close rule (docs/DECISIONS.md, windows)"},
 	{Family: "ssjoin", Match: zeroJoinRetention,
 		Reason: "Kafka Streams gives a join window of before+after+grace = 0 a zero store retention and joins nothing; rill joins records of one timestamp (docs/DECISIONS.md, Joins)"},
 }
