@@ -151,9 +151,7 @@ oracle: oracle-jar
 	ORACLE_SEED=$(or $(SEED),1) ORACLE_N=$(N) ORACLE_FAMILIES=$(FAMILIES) \
 		$(GO) test -tags oracle -count=1 -timeout 60m -v -run '^TestOracle$$' ./internal/oracle/
 
-# test-oracle leaves out winagg: 12 of its 500 cases still differ from Kafka Streams (a windowed
-# reduce of a null value under suppress; a session merged at the close boundary), see
-# internal/oracle/README.md. make oracle FAMILIES=winagg shows them.
-ORACLE_CI_FAMILIES := ssjoin,tableagg,tablesrc,stjoin,ttjoin,fkjoin
+# test-oracle runs every family at seed 1, 500 cases each.
+ORACLE_CI_FAMILIES := ssjoin,winagg,tableagg,tablesrc,stjoin,ttjoin,fkjoin,sgjoin,repart,cached
 test-oracle: oracle-jar
 	ORACLE_SEED=1 ORACLE_N=500 ORACLE_FAMILIES=$(ORACLE_CI_FAMILIES) $(GO) test -tags oracle -count=1 -timeout 10m -v -run '^TestOracle$$' ./internal/oracle/

@@ -61,7 +61,7 @@ type selectKeyOp[K, V, KR any] struct {
 }
 
 func (p *selectKeyOp[K, V, KR]) Process(r processor.Record[K, V]) error {
-	return p.ctx.Forward(processor.Record[KR, V]{Key: p.f(r.Key, r.Value), Value: r.Value, Timestamp: r.Timestamp, Headers: r.Headers})
+	return p.ctx.Forward(processor.Record[KR, V]{Key: p.f(r.Key, r.Value), Value: r.Value, Timestamp: r.Timestamp, Headers: r.Headers, Null: r.Null})
 }
 
 func selectKeySupplier[K, V, KR any](f func(K, V) KR) processor.Supplier[K, V, KR, V] {

@@ -68,6 +68,9 @@ func (p *sessionWindowAggOp[K, V, VA]) Process(r processor.Record[K, V]) error {
 		return nil
 	}
 	ts, gap := r.Timestamp, p.w.Gap()
+	// The store's view before this record: Kafka Streams' session store answers lookups
+	// against the stream time of its earlier writes (see load).
+	before := p.observed
 	if ts > p.observed {
 		p.observed = ts
 	}
@@ -82,7 +85,7 @@ func (p *sessionWindowAggOp[K, V, VA]) Process(r processor.Record[K, V]) error {
 	if err != nil {
 		return keyError(p.st.store, true, err)
 	}
-	if err := p.load(kb, ts-gap, satAdd(ts, gap)); err != nil {
+	if err := p.load(kb, ts-gap, satAdd(ts, gap), before); err != nil {
 		return err
 	}
 	// Merge: the aggregates of the sessions found, from init() (or from the first one, for
@@ -152,8 +155,8 @@ func (p *sessionWindowAggOp[K, V, VA]) forward(k K, start, end int64, ch change[
 }
 
 // load reads the key's open sessions ending at or after earliestEnd and starting at or before
-// latestStart into p.found.
-func (p *sessionWindowAggOp[K, V, VA]) load(kb []byte, earliestEnd, latestStart int64) error {
+// latestStart into p.found. before is the stream time before the current record.
+func (p *sessionWindowAggOp[K, V, VA]) load(kb []byte, earliestEnd, latestStart, before int64) error {
 	it, err := p.store.FindSessions(kb, earliestEnd, latestStart)
 	if err != nil {
 		return err
@@ -161,10 +164,14 @@ func (p *sessionWindowAggOp[K, V, VA]) load(kb []byte, earliestEnd, latestStart 
 	clear(p.found)
 	p.found = p.found[:0]
 	for it.Next() {
-		if p.w.Closed(it.End(), p.observed) {
+		if p.w.Closed(it.End(), p.observed) || satAdd(satAdd(it.End(), p.w.Gap()), p.w.Grace()) <= before {
 			// A closed session is final: it was (or could have been) emitted as such, so it
-			// never grows again. Kafka Streams merges it while its store still returns it,
-			// which depends on the store's segment layout; rill never does.
+			// never grows again. Kafka Streams' session store (retention gap + grace) also
+			// stops returning a session once end <= its stream time - gap - grace, one
+			// millisecond before the aggregation calls it closed: a record landing exactly on
+			// that boundary starts a new session instead of merging, and a new session with
+			// the old one's bounds ([ts,ts]) replaces it (oracle winagg-1-146, -149, -230,
+			// -370; TestSessionMergeAtRetentionBoundary).
 			continue
 		}
 		v, derr := p.vs.Deserialize(p.st.store, it.Value())

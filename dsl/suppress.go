@@ -132,6 +132,8 @@ type suppressOp[K, V any] struct {
 	// which is restored after Init, so at the first record.
 	scanned        bool
 	records, bytes int64
+	// heldClosed: the update just buffered is already due at the current stream time.
+	heldClosed bool
 	// index maps each held serialized key to its buffer time (time limits only: a key's
 	// entry moves in time with each update).
 	index map[string]int64
@@ -166,8 +168,11 @@ func (p *suppressOp[K, V]) Process(r processor.Record[K, change[V]]) error {
 	if err := p.buffer(r); err != nil {
 		return err
 	}
-	if p.observed != p.evicted {
-		p.evicted = p.observed
+	if p.observed != p.evicted || p.heldClosed {
+		// Also at an unchanged stream time when the update just held is already due (a
+		// sliding window ending at stream time with no grace): Kafka Streams evicts after
+		// every update.
+		p.evicted, p.heldClosed = p.observed, false
 		if err := p.evict(func(t, _, _ int64) bool { return p.closed(t, p.observed) }); err != nil {
 			return err
 		}
@@ -254,22 +259,32 @@ func (p *suppressOp[K, V]) buffer(r processor.Record[K, change[V]]) error {
 		}
 		hasPrior = true
 	}
-	if p.final && !r.Value.hasNew && !hasPrior {
-		// A delete of a window downstream never saw (a session merged away): drop it, as Kafka
-		// Streams drops such tombstones when it flushes final results.
-		return nil
-	}
 	var nb []byte
-	if r.Value.hasNew {
+	hasNew := r.Value.hasNew
+	if hasNew {
 		if nb, err = p.vs.Serialize(p.st.store, r.Value.newV); err != nil {
 			return valueError(p.st.store, true, err)
 		}
+		// A new value its serde writes as Kafka's null (a windowed Reduce of a nil value) is
+		// a delete, as Kafka Streams sees a null aggregate; held as one it is not read back
+		// as empty bytes, and final results drop it (oracle winagg-1-31, -81, -168, ...;
+		// TestSuppressFinalDropsNullAggregate).
+		hasNew = nb != nil
+	}
+	if p.final && !hasNew && !hasPrior {
+		// A delete of a window downstream never saw (a session merged away, a null
+		// aggregate): drop it, as Kafka Streams drops such tombstones when it flushes final
+		// results.
+		return nil
+	}
+	if p.closed(t, p.observed) {
+		p.heldClosed = true
 	}
 	bk := hk
 	if t != heldAt {
 		bk = bufferKey(t, kb)
 	}
-	v := encodeHeld(r.Timestamp, r.Headers, r.Value.hasNew, nb, hasPrior, prior)
+	v := encodeHeld(r.Timestamp, r.Headers, hasNew, nb, hasPrior, prior)
 	if err := p.store.Put(bk, v); err != nil {
 		return err
 	}

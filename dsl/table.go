@@ -234,8 +234,8 @@ func (t *Table[K, V]) MapValues[VR any](f func(K, V) VR, opts ...TableOption) *T
 }
 
 // ToStream is the stream of the table's updates: one record per update, with the new value; a
-// delete is a record with V's zero value (nil for pointer, slice, map and interface types,
-// which stock serdes write as a Kafka null).
+// delete is a record with V's zero value marked processor.Record.Null, which a sink writes as
+// a Kafka null (a tombstone) whatever V is, so a deleted count reaches a topic as null, not 0.
 func (t *Table[K, V]) ToStream(opts ...Option) *Stream[K, V] {
 	name := t.b.nameOr(nameOf(opts), "KTABLE-TOSTREAM-")
 	t.b.check(t.b.topo.AddProcessor(name, func() processor.Processor[K, change[V], K, V] {

@@ -216,5 +216,6 @@ func (p *tableMapValuesOp[K, V, VR]) Process(r processor.Record[K, change[V]]) e
 type toStreamOp[K, V any] struct{ base[K, V] }
 
 func (p *toStreamOp[K, V]) Process(r processor.Record[K, change[V]]) error {
-	return p.ctx.Forward(processor.Record[K, V]{Key: r.Key, Value: r.Value.newV, Timestamp: r.Timestamp, Headers: r.Headers})
+	// A delete is a Null record: V's zero value, written to a topic as a tombstone.
+	return p.ctx.Forward(processor.Record[K, V]{Key: r.Key, Value: r.Value.newV, Timestamp: r.Timestamp, Headers: r.Headers, Null: !r.Value.hasNew})
 }

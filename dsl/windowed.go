@@ -232,7 +232,12 @@ func timeWindowAggregate[K, V, VA any](ws *TimeWindowedStream[K, V], cfg tableCo
 		sup = func() processor.Processor[K, V, windows.Windowed[K], change[VA]] {
 			return &slidingWindowAggOp[K, V, VA]{st: st, w: w, f: f, vs: tvs}
 		}
-		t.windows = &windowing{end: windowEnd[K], closed: w.Closed}
+		// Suppress flushes a sliding window once end + grace <= stream time, Kafka Streams'
+		// suppress rule for every window (its end is inclusive here, so one millisecond
+		// before the aggregation closes it).
+		t.windows = &windowing{end: windowEnd[K], closed: func(end, streamTime int64) bool {
+			return satAdd(end, w.Grace()) <= streamTime
+		}}
 	default:
 		b.errs = append(b.errs, fmt.Errorf("rill: WindowedBy: unsupported windows %T", ws.w))
 		return t
@@ -294,7 +299,12 @@ func sessionAggregate[K, V, VA any](ss *SessionWindowedStream[K, V], cfg tableCo
 	t.keySerde = windows.SessionWindowedSerde(ks)
 	t.valueSerde = vs
 	t.sendOld = func() { st.sendOld = true }
-	t.windows = &windowing{end: windowEnd[K], closed: w.Closed}
+	// Suppress flushes a session once end + gap + grace <= stream time, Kafka Streams' rule
+	// (its grace for sessions is gap + grace): when its store stops returning the session,
+	// one millisecond before the aggregation calls it closed.
+	t.windows = &windowing{end: windowEnd[K], closed: func(end, streamTime int64) bool {
+		return satAdd(satAdd(end, w.Gap()), w.Grace()) <= streamTime
+	}}
 	t.getter = sessionStoreGetter[K, VA](in.storeName)
 	return t
 }

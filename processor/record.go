@@ -22,6 +22,13 @@ type Record[K, V any] struct {
 	Value     V
 	Timestamp int64
 	Headers   []Header
+	// Null marks a record whose value is Kafka's null, a deleted row, whatever V is: Value is
+	// then V's zero value, which for an int64 count cannot say "deleted" by itself. A sink
+	// writes such a record with a null value (a tombstone) instead of serializing Value.
+	// KTable.ToStream sets it for deletes; operations that pass the value on unchanged
+	// (Filter, Peek, SelectKey, Merge, ...) keep it; operations that compute a new value
+	// (Map, MapValues, ...) drop it, their function's result being a value.
+	Null bool
 }
 
 // Time returns the record timestamp as a time.Time.

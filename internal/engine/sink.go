@@ -85,9 +85,11 @@ func (s *sinkNode[K, V]) process(rec processor.Record[K, V]) error {
 	if err != nil {
 		return s.task.productionFailed(s.name, &serde.Error{Topic: topic, Partition: -1, Offset: -1, Key: true, Serialize: true, Err: err})
 	}
-	v, err := s.vs.Serialize(topic, rec.Value)
-	if err != nil {
-		return s.task.productionFailed(s.name, &serde.Error{Topic: topic, Partition: -1, Offset: -1, Serialize: true, Err: err})
+	var v []byte
+	if !rec.Null { // a Null record is a tombstone: Kafka's null value, whatever V's serde says
+		if v, err = s.vs.Serialize(topic, rec.Value); err != nil {
+			return s.task.productionFailed(s.name, &serde.Error{Topic: topic, Partition: -1, Offset: -1, Serialize: true, Err: err})
+		}
 	}
 	s.task.sink = s.name // for a collector that reports failures later (SendingSink)
 	err = s.task.collector.Send(OutRecord{Topic: topic, Partition: -1, Timestamp: rec.Timestamp, Key: k, Value: v, Headers: rec.Headers})

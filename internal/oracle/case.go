@@ -31,6 +31,9 @@ type Params struct {
 	Final   string `json:"final,omitempty"`   // winagg: "", emit (EmitFinal), suppress
 	Filter  bool   `json:"filter,omitempty"`  // ttjoin, tablesrc: filter the left table
 	Store   string `json:"store,omitempty"`   // Java side: memory (default) or rocksdb
+	// Cache runs both sides with the record cache on at Kafka Streams' default size (10 MiB;
+	// TopologyTestDriver and streamstest both flush it after every input record).
+	Cache bool `json:"cache,omitempty"`
 }
 
 // Record is an input or output record. A nil key or value is a Kafka null; output values are
@@ -89,6 +92,9 @@ func (p Params) String() string {
 	}
 	if p.Filter {
 		add("filter", true)
+	}
+	if p.Cache {
+		add("cache", true)
 	}
 	return strings.TrimSpace(b.String())
 }

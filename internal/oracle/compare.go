@@ -20,12 +20,6 @@ type Allowed struct {
 
 // AllowList is the oracle's list of deliberate differences; keep it close to empty.
 var AllowList = []Allowed{
-	{Family: "tablesrc", Same: zeroForNull,
-		Reason: "a deleted row of a non-nullable value type reaches ToStream as the zero value, not a null (docs/DECISIONS.md, Nil is Kafka's null; issue 16 asks to change it: open)"},
-	{Family: "winagg", Match: func(p Params) bool { return p.Agg == "count" && p.Window == "session" }, Same: zeroForNull,
-		Reason: "a merged-away session of a count (int64) reaches ToStream as 0, not a null (docs/DECISIONS.md, Nil is Kafka's null; open)"},
-	{Family: "winagg", Match: func(p Params) bool { return p.Final == "suppress" && (p.Window == "sliding" || p.Window == "session") },
-		Reason: "Kafka Streams' suppress flushes sliding and session windows 1ms before their aggregation closes them; rill uses the aggregation's close rule (docs/DECISIONS.md, windows)"},
 	{Family: "ssjoin", Match: zeroJoinRetention,
 		Reason: "Kafka Streams gives a join window of before+after+grace = 0 a zero store retention and joins nothing; rill joins records of one timestamp (docs/DECISIONS.md, Joins)"},
 }
@@ -51,24 +45,6 @@ func allowed(c Case, rill, kafka Result) string {
 		}
 	}
 	return ""
-}
-
-// zeroForNull tells whether two results differ only where Kafka Streams wrote a null and rill
-// a zero long.
-func zeroForNull(rill, kafka Result) bool {
-	if rill.Error != "" || kafka.Error != "" || len(rill.Output) != len(kafka.Output) {
-		return false
-	}
-	for i, k := range kafka.Output {
-		r := rill.Output[i]
-		if k.Value == nil && r.Value != nil && *r.Value == "0" {
-			r.Value = nil
-		}
-		if !Same(Result{Output: []Record{r}}, Result{Output: []Record{k}}) {
-			return false
-		}
-	}
-	return true
 }
 
 // Same tells whether both sides produced the same records in the same order (topic, key,

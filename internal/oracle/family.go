@@ -15,7 +15,7 @@ import (
 // Families are the topology families the oracle knows, in the order a run reports them. Each
 // is built here with rill's DSL and in oracle/java (Families.java) with Kafka Streams' DSL,
 // from the same Params: same input topics, same functions, output topic "out" with string keys.
-var Families = []string{"ssjoin", "winagg", "tableagg", "tablesrc", "stjoin", "ttjoin", "fkjoin"}
+var Families = []string{"ssjoin", "winagg", "tableagg", "tablesrc", "stjoin", "ttjoin", "fkjoin", "sgjoin", "repart", "cached"}
 
 // nstr is a string serde with Kafka's null: a nil *string is written as a null and a null is
 // read as nil, so generated inputs can carry null keys and values.
@@ -72,6 +72,10 @@ func build(c Case) (*topology.Topology, string, error) {
 		typ = tableTableJoin(b, p)
 	case "fkjoin":
 		typ = foreignKeyJoin(b, p)
+	case "sgjoin":
+		typ = streamGlobalJoin(b, p)
+	case "repart":
+		typ = repartition(b, p)
 	default:
 		return nil, "", fmt.Errorf("oracle: unknown family %q", c.Family)
 	}
@@ -176,8 +180,10 @@ func windowedAggregation(b *dsl.Builder, p Params) string {
 		if p.Final == "suppress" {
 			counts = counts.Suppress(dsl.UntilWindowCloses())
 		}
+		// SelectKey keeps a deleted session's Null mark (Map's result is a value: an int64
+		// mapper cannot return a null); Kafka Streams' side maps, passing the null through.
 		counts.ToStream().
-			Map(func(wk windows.Windowed[*string], v int64) (string, int64) { return windowKey(wk), v }).
+			SelectKey(func(wk windows.Windowed[*string], _ int64) string { return windowKey(wk) }).
 			To("out", dsl.WithSerdes(serde.String(), serde.Int64()))
 		return "long"
 	}
@@ -304,5 +310,59 @@ func foreignKeyJoin(b *dsl.Builder, p Params) string {
 		j = l.JoinOnForeignKey(r, fk, func(_ *string, v, vo *string) *string { return joined(v, vo) })
 	}
 	j.ToStream().To("out", strs)
+	return "string"
+}
+
+// globalKey is the key mapper of stream-global joins: the stream key, or with Filter a key
+// "a".."d" picked by the value's number (nil for a nil value).
+func globalKey(p Params, k, v *string) *string {
+	if !p.Filter {
+		return k
+	}
+	if v == nil {
+		return nil
+	}
+	n, _ := strconv.Atoi((*v)[1:])
+	return ptr("abcd"[n%4 : n%4+1])
+}
+
+func streamGlobalJoin(b *dsl.Builder, p Params) string {
+	s := b.Stream("left", nstr, nstr)
+	g := b.GlobalTable("right", nstr, nstr)
+	keyOf := func(k, v *string) *string { return globalKey(p, k, v) }
+	if p.Kind == "left" {
+		s.LeftJoinGlobal(g, keyOf, func(_ *string, v, vg *string, found bool) *string {
+			if !found {
+				vg = nil
+			}
+			return joined(v, vg)
+		}).To("out", strs)
+	} else {
+		s.JoinGlobal(g, keyOf, func(_ *string, v, vg *string) *string { return joined(v, vg) }).To("out", strs)
+	}
+	return "string"
+}
+
+// repartition groups values "<group letter><digit>" by their letter (nil for a nil value)
+// through a repartition topic: SelectKey then GroupByKey, or GroupBy; then counts or reduces.
+func repartition(b *dsl.Builder, p Params) string {
+	s := b.Stream("in", nstr, nstr)
+	grp := func(_ *string, v *string) *string {
+		if v == nil {
+			return nil
+		}
+		return ptr((*v)[:1])
+	}
+	var g *dsl.GroupedStream[*string, *string]
+	if p.Kind == "groupby" {
+		g = s.GroupBy(grp)
+	} else {
+		g = s.SelectKey(grp).GroupByKey()
+	}
+	if p.Agg == "count" {
+		g.Count().ToStream().To("out", dsl.WithSerdes(nstr, serde.Int64()))
+		return "long"
+	}
+	g.Reduce(func(a, v *string) *string { return ptr(text(a) + "," + text(v)) }).ToStream().To("out", strs)
 	return "string"
 }

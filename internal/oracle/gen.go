@@ -11,6 +11,14 @@ import (
 // inputs use small key sets, nulls, bursts of equal timestamps, out-of-order and late records.
 func Generate(seed uint64, family string, n int) Case {
 	r := rand.New(rand.NewPCG(seed, uint64(n)<<8|uint64(familyIndex(family))))
+	if family == "cached" {
+		// A case of another family run with the record cache on at both sides.
+		base := pick(r, "winagg", "tableagg", "tablesrc", "stjoin", "ttjoin", "fkjoin", "sgjoin", "repart")
+		c := Generate(seed^0x5bd1e995, base, n)
+		c.ID = fmt.Sprintf("cached-%d-%d", seed, n)
+		c.Params.Cache = true
+		return c
+	}
 	g := gen{r: r}
 	c := Case{ID: fmt.Sprintf("%s-%d-%d", family, seed, n), Family: family}
 	p := &c.Params
@@ -78,6 +86,16 @@ func Generate(seed uint64, family string, n int) Case {
 		p.Filter = r.IntN(2) == 0
 		c.Inputs = g.records(30, 10, func() string { return pick(r, "left", "right") },
 			func(topic string, i int) string { return fmt.Sprintf("%s%d", topic[:1], i) }, 0.2)
+	case "sgjoin":
+		p.Kind = pick(r, "inner", "left")
+		p.Filter = r.IntN(2) == 0 // the key mapper reads the value
+		c.Inputs = g.records(30, 10, func() string { return pick(r, "left", "right") },
+			func(topic string, i int) string { return fmt.Sprintf("%s%d", topic[:1], i) }, 0.1)
+	case "repart":
+		p.Kind = pick(r, "selectkey", "groupby")
+		p.Agg = pick(r, "count", "reduce")
+		c.Inputs = g.records(25, 10, func() string { return "in" },
+			func(string, int) string { return "xyz"[r.IntN(3):][:1] + strconv.Itoa(r.IntN(10)) }, 0.1)
 	case "fkjoin":
 		p.Kind = pick(r, "inner", "left")
 		c.Inputs = g.records(30, 10, func() string { return pick(r, "left", "right") }, func(topic string, i int) string {

@@ -28,9 +28,13 @@ func RunRill(tb testing.TB, c Case) (res Result) {
 		res.Error = err.Error()
 		return res
 	}
-	// No record cache: the Kafka Streams side runs with statestore.cache.max.bytes=0, and with a
-	// cache, even flushed after every record, a delete of an absent row is not forwarded.
-	d := streamstest.New(tb, topo, streamstest.WithLogger(zap.NewNop()), streamstest.WithCacheMaxBytes(0))
+	// No record cache unless the case asks for one: the Kafka Streams side runs with
+	// statestore.cache.max.bytes=0 then, or its default of 10 MiB.
+	cache := int64(0)
+	if c.Params.Cache {
+		cache = 10 << 20
+	}
+	d := streamstest.New(tb, topo, streamstest.WithLogger(zap.NewNop()), streamstest.WithCacheMaxBytes(cache))
 	defer d.Close()
 	out := streamstest.Output(d, "out", serde.Bytes(), serde.Bytes())
 	res.Output = []Record{}

@@ -9,6 +9,8 @@ import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.EmitStrategy;
+import org.apache.kafka.streams.kstream.GlobalKTable;
+import org.apache.kafka.streams.kstream.KeyValueMapper;
 import org.apache.kafka.streams.kstream.Grouped;
 import org.apache.kafka.streams.kstream.JoinWindows;
 import org.apache.kafka.streams.kstream.KGroupedStream;
@@ -55,6 +57,10 @@ final class Families {
         return foreignKeyJoin(p, b);
       case "tablesrc":
         return tableSource(p, b);
+      case "sgjoin":
+        return streamGlobalJoin(p, b);
+      case "repart":
+        return repartition(p, b);
       default:
         throw new IllegalArgumentException("unknown family " + family);
     }
@@ -298,5 +304,44 @@ final class Families {
     }
     n.toStream().to("out", Produced.with(Serdes.String(), Serdes.Long()));
     return "long";
+  }
+
+  // globalKey is the key mapper of stream-global joins: the stream key, or with "filter" a key
+  // "a".."d" picked by the value's number (null for a null value).
+  static String globalKey(JsonNode p, String k, String v) {
+    if (!p.path("filter").asBoolean()) {
+      return k;
+    }
+    return v == null ? null : String.valueOf("abcd".charAt(Integer.parseInt(v.substring(1)) % 4));
+  }
+
+  // streamGlobalJoin joins the left stream with the global table on "right".
+  static String streamGlobalJoin(JsonNode p, StreamsBuilder b) {
+    KStream<String, String> s = b.stream("left");
+    GlobalKTable<String, String> g = b.globalTable("right");
+    KeyValueMapper<String, String, String> keyOf = (k, v) -> globalKey(p, k, v);
+    KStream<String, String> j =
+        "left".equals(p.path("kind").asText())
+            ? s.leftJoin(g, keyOf, JOINED)
+            : s.join(g, keyOf, JOINED);
+    j.to("out");
+    return "string";
+  }
+
+  // repartition groups values "<group letter><digit>" by their letter (null for a null value)
+  // through a repartition topic: selectKey then groupByKey, or groupBy; then counts or reduces.
+  static String repartition(JsonNode p, StreamsBuilder b) {
+    KStream<String, String> s = b.stream("in");
+    KeyValueMapper<String, String, String> grp = (k, v) -> v == null ? null : v.substring(0, 1);
+    KGroupedStream<String, String> g =
+        "groupby".equals(p.path("kind").asText())
+            ? s.groupBy(grp)
+            : s.selectKey(grp).groupByKey();
+    if ("count".equals(p.path("agg").asText())) {
+      g.count().toStream().to("out", Produced.with(Serdes.String(), Serdes.Long()));
+      return "long";
+    }
+    g.reduce((a, v) -> a + "," + v).toStream().to("out");
+    return "string";
   }
 }

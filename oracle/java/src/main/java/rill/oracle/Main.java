@@ -10,6 +10,7 @@ import java.io.FileOutputStream;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
@@ -63,6 +64,18 @@ public final class Main {
     }
   }
 
+  static final String STATE_DIR = stateDir();
+
+  static String stateDir() {
+    try {
+      java.nio.file.Path d = Files.createTempDirectory("rill-oracle-");
+      d.toFile().deleteOnExit();
+      return d.toString();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
   static ArrayNode run(JsonNode c) {
     StreamsBuilder b = new StreamsBuilder();
     JsonNode p = c.path("params");
@@ -71,12 +84,17 @@ public final class Main {
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "oracle");
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+    // A state directory of this process's own: two oracle runs at once (two worktrees, or a
+    // make oracle next to make test-oracle) shared /tmp/kafka-streams/oracle and failed on
+    // each other's RocksDB files.
+    props.put(StreamsConfig.STATE_DIR_CONFIG, STATE_DIR);
     props.put(StreamsConfig.DEFAULT_KEY_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
     props.put(StreamsConfig.DEFAULT_VALUE_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
     // rill's streamstest has no record cache: every update reaches downstream, so compare with
     // Kafka Streams' cache off.
     // (Emit-final aggregations keep theirs: see Families.emitFinal.)
-    if (!Families.emitFinal) {
+    // A case with "cache" keeps Kafka Streams' default (10 MiB), as rill's side does.
+    if (!Families.emitFinal && !p.path("cache").asBoolean()) {
       props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0L);
     }
     // Kafka Streams throttles emit-final results and left/outer join results by wall-clock time
