@@ -38,6 +38,7 @@ import (
 // TestNewValidatesConfig).
 var suite = []string{
 	"TestStatelessMatchesTestDriver",
+	"TestCustomPartitionerOnBroker",
 	"TestStatefulTwoInstancesExactlyOnce",
 	"TestRestartRestoresState",
 	"TestCrashExactlyOnce",
