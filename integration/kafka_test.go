@@ -39,6 +39,7 @@ import (
 var suite = []string{
 	"TestStatelessMatchesTestDriver",
 	"TestCustomPartitionerOnBroker",
+	"TestCogroupWindowedOnBroker",
 	"TestStatefulTwoInstancesExactlyOnce",
 	"TestRestartRestoresState",
 	"TestCrashExactlyOnce",
