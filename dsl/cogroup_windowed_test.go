@@ -49,9 +49,9 @@ func TestCogroupTimeWindowed(t *testing.T) {
 	bi.PipeAt("u1", "x", at(4))
 	ci.PipeAt("u1", 1, at(12))
 	bi.PipeAt("u1", "y", at(8))
-	ci.PipeAt("u1", 1, at(3))  // clicks' stream time 12: [0,10) closes at 15, still open
-	ci.PipeAt("u2", 1, at(16)) // clicks' stream time 16
-	ci.PipeAt("u1", 1, at(5))  // [0,10) closed for clicks: dropped
+	ci.PipeAt("u1", 1, at(3))   // clicks' stream time 12: [0,10) closes at 15, still open
+	ci.PipeAt("u2", 1, at(16))  // clicks' stream time 16
+	ci.PipeAt("u1", 1, at(5))   // [0,10) closed for clicks: dropped
 	bi.PipeAt("u1", "z", at(6)) // buys' stream time 8: [0,10) still open for them
 	expectRecords(t, out,
 		rec("u1@0/10", "cc", 1), rec("u1@0/10", "ccB", 4), rec("u1@10/20", "c", 12), rec("u1@0/10", "ccBB", 8),

@@ -8,7 +8,9 @@ import (
 )
 
 // PartitionerOption is what WithPartitioner returns.
-type PartitionerOption[K, V any] struct{ p topology.StreamPartitioner[K, V] }
+type PartitionerOption[K, V any] struct {
+	p topology.StreamPartitioner[K, V]
+}
 
 // WithPartitioner makes To or Repartition write each record to the partition p picks, instead
 // of Kafka's default partitioner (murmur2 of the serialized key): Kafka Streams'
