@@ -12,7 +12,7 @@ type PartitionerOption[K, V any] struct {
 	p topology.StreamPartitioner[K, V]
 }
 
-// WithPartitioner makes To or Repartition write each record to the partition p picks, instead
+// WithPartitioner makes To, ToTopicFunc or Repartition write each record to the partition p picks, instead
 // of Kafka's default partitioner (murmur2 of the serialized key): Kafka Streams'
 // Produced.withStreamPartitioner and Repartitioned.withStreamPartitioner. p gets the topic, the
 // record and the topic's partition count; returning ok false leaves that record to the default

@@ -103,3 +103,23 @@ func TestWithPartitionerTypeMismatch(t *testing.T) {
 		t.Errorf("Build error %v, want ErrSerdeType about WithPartitioner", err)
 	}
 }
+
+// ToTopicFunc with a partitioner: the partitioner gets the topic the extractor chose.
+func TestToTopicFuncWithPartitioner(t *testing.T) {
+	var seen []string
+	b := dsl.NewBuilder()
+	b.Stream("in", serde.String(), serde.String()).ToTopicFunc(func(k, _ string, _ processor.RecordMetadata) string { return "to-" + k },
+		dsl.WithPartitioner(byValue(&seen)))
+	d := streamstest.New(t, mustBuild(t, b), streamstest.WithPartitions(3))
+	strIn(d, "in").PipeAt("a", "2", at(1))
+	strIn(d, "in").PipeAt("b", "1", at(2))
+	if r := strOut(d, "to-a").ReadRecord(); r.Partition != 2 {
+		t.Errorf("to-a record in partition %d, want 2", r.Partition)
+	}
+	if r := strOut(d, "to-b").ReadRecord(); r.Partition != 1 {
+		t.Errorf("to-b record in partition %d, want 1", r.Partition)
+	}
+	if len(seen) != 2 || seen[0] != "to-a/3" || seen[1] != "to-b/3" {
+		t.Errorf("partitioner saw %q, want [to-a/3 to-b/3]", seen)
+	}
+}

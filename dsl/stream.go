@@ -157,9 +157,18 @@ func (s *Stream[K, V]) ToTopicFunc(extract func(K, V, processor.RecordMetadata) 
 	}
 	name := s.b.nameOr(cfg.name, "KSTREAM-SINK-")
 	ks, vs, err := resolveSerdes(name, cfg.serdes, s.keySerde, s.valueSerde)
-	if s.b.check(err) {
-		s.b.check(s.b.topo.AddDynamicSink(name, fmt.Sprintf("%T", extract), extract, ks, vs, s.node))
+	if !s.b.check(err) {
+		return
 	}
+	part, err := resolvePartitioner[K, V](name, cfg.partitioner)
+	if !s.b.check(err) {
+		return
+	}
+	if part != nil {
+		s.b.check(s.b.topo.AddDynamicSinkWithPartitioner(name, fmt.Sprintf("%T", extract), extract, ks, vs, part, s.node))
+		return
+	}
+	s.b.check(s.b.topo.AddDynamicSink(name, fmt.Sprintf("%T", extract), extract, ks, vs, s.node))
 }
 
 // generatedName matches the names the builder generates, as Kafka Streams' check for them.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/rillstreams/rill/internal/engine"
+	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
 )
 
@@ -25,5 +26,20 @@ func (t *Topology) AddSinkWithPartitioner[K, V any](name, topic string, ks serde
 		return fmt.Errorf("%w: sink %s: nil partitioner", ErrInvalidTopology, name)
 	}
 	spec := engine.WithPartitioner(engine.NewSink(name, topic, false, ks, vs), engine.StreamPartitioner[K, V](p))
+	return t.addNode(spec, parents...)
+}
+
+// AddDynamicSinkWithPartitioner is AddDynamicSink whose records go to the partition p picks in
+// the topic extract chose (Kafka Streams' KStream.to(TopicNameExtractor, Produced) with a
+// StreamPartitioner).
+func (t *Topology) AddDynamicSinkWithPartitioner[K, V any](name, extractorName string, extract func(K, V, processor.RecordMetadata) string,
+	ks serde.Serializer[K], vs serde.Serializer[V], p StreamPartitioner[K, V], parents ...string) error {
+	if extract == nil || ks == nil || vs == nil {
+		return fmt.Errorf("%w: sink %s needs a topic-name extractor and serializers", ErrInvalidTopology, name)
+	}
+	if p == nil {
+		return fmt.Errorf("%w: sink %s: nil partitioner", ErrInvalidTopology, name)
+	}
+	spec := engine.WithPartitioner(engine.NewDynamicSink(name, extractorName, extract, ks, vs), engine.StreamPartitioner[K, V](p))
 	return t.addNode(spec, parents...)
 }
