@@ -20,7 +20,7 @@ import (
 //
 // The grouped streams' keys must be co-partitioned: streams whose key changed upstream go
 // through a repartition topic each ("<grouped name or store name>-<n>-repartition", n the
-// stream's position, from 0). Windowed cogroups are not supported yet.
+// stream's position, from 0). CogroupWindowedBy and CogroupSessionWindowedBy window them.
 type CogroupedStream[K, VA any] struct {
 	b      *Builder
 	ks     serde.Serde[K] // the first stream's key serde, the table's by default
@@ -33,6 +33,9 @@ type cogroupTarget struct {
 	storeName string
 	index     int
 	init      any // func() VA
+	// windowed, for a windowed cogroup, is the windows and store the aggregators share (a
+	// *windowedCogroupTarget[K, VA]); nil otherwise.
+	windowed any
 }
 
 // Cogroup starts a cogroup with g, folded with agg (the first of CogroupedStream's streams). It
@@ -60,6 +63,10 @@ func (c *CogroupedStream[K, VA]) Cogroup[V any](g *GroupedStream[K, V], agg func
 		}
 		name := b.newName("COGROUPKSTREAM-AGGREGATE-")
 		init := in.init.(func() VA)
+		if in.windowed != nil {
+			addWindowedCogroupAggregator(b, name, parent, in.windowed, fold[K, V, VA]{init: init, add: agg})
+			return name, true
+		}
 		n := nullsOf[K, V]()
 		b.check(b.topo.AddProcessor(name, func() processor.Processor[K, V, K, change[VA]] {
 			return &streamAggOp[K, V, VA]{derivedTableOp: derivedTableOp[K, VA]{st: in.st}, init: init, agg: agg, nulls: n}

@@ -17,10 +17,12 @@
 // *Stream[string, string]. Types are concrete structs, because interfaces cannot carry generic
 // methods. Where a fluent chain would instantiate an ever-growing type (windowed keys of
 // windowed keys, an instantiation cycle Go rejects), the one entry operation is a package
-// function instead: WindowedBy and SessionWindowedBy (see package windows).
+// function instead: WindowedBy and SessionWindowedBy (see package windows), and for cogroups
+// CogroupWindowedBy and CogroupSessionWindowedBy.
 //
 // Options are typed by what takes them: Named everywhere, WithSerdes where records meet a
-// topic, WithStores on Process, Branched on branches. Serdes are inherited along a chain while
+// topic, WithPartitioner on To and Repartition (Kafka Streams' StreamPartitioner), WithStores
+// on Process, Branched on branches. Serdes are inherited along a chain while
 // the types stay the same, fall back to the stock serde of builtin types (string, []byte,
 // int32, int64, float64), and otherwise must be given; Build reports any that is missing.
 //

@@ -107,14 +107,16 @@ func WithTimestampExtractor(ex processor.TimestampExtractor) TimestampOption {
 func (o TimestampOption) applySource(c *sourceConfig) { c.extractor = o.ex }
 
 type sinkConfig struct {
-	name   string
-	serdes any // a SerdesOption[K, V]
+	name        string
+	serdes      any // a SerdesOption[K, V]
+	partitioner any // a PartitionerOption[K, V]
 }
 
 type repartitionConfig struct {
-	name       string
-	serdes     any // a SerdesOption[K, V]
-	partitions int
+	name        string
+	serdes      any // a SerdesOption[K, V]
+	partitions  int
+	partitioner any // a PartitionerOption[K, V]
 }
 
 type processConfig struct {

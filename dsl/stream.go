@@ -134,9 +134,18 @@ func (s *Stream[K, V]) To(topic string, opts ...SinkOption) {
 	}
 	name := s.b.nameOr(cfg.name, "KSTREAM-SINK-")
 	ks, vs, err := resolveSerdes(name, cfg.serdes, s.keySerde, s.valueSerde)
-	if s.b.check(err) {
-		s.b.check(s.b.topo.AddSink(name, topic, ks, vs, s.node))
+	if !s.b.check(err) {
+		return
 	}
+	part, err := resolvePartitioner[K, V](name, cfg.partitioner)
+	if !s.b.check(err) {
+		return
+	}
+	if part != nil {
+		s.b.check(s.b.topo.AddSinkWithPartitioner(name, topic, ks, vs, part, s.node))
+		return
+	}
+	s.b.check(s.b.topo.AddSink(name, topic, ks, vs, s.node))
 }
 
 // ToTopicFunc writes each record to the topic extract picks for it (Kafka Streams'
@@ -148,9 +157,18 @@ func (s *Stream[K, V]) ToTopicFunc(extract func(K, V, processor.RecordMetadata) 
 	}
 	name := s.b.nameOr(cfg.name, "KSTREAM-SINK-")
 	ks, vs, err := resolveSerdes(name, cfg.serdes, s.keySerde, s.valueSerde)
-	if s.b.check(err) {
-		s.b.check(s.b.topo.AddDynamicSink(name, fmt.Sprintf("%T", extract), extract, ks, vs, s.node))
+	if !s.b.check(err) {
+		return
 	}
+	part, err := resolvePartitioner[K, V](name, cfg.partitioner)
+	if !s.b.check(err) {
+		return
+	}
+	if part != nil {
+		s.b.check(s.b.topo.AddDynamicSinkWithPartitioner(name, fmt.Sprintf("%T", extract), extract, ks, vs, part, s.node))
+		return
+	}
+	s.b.check(s.b.topo.AddDynamicSink(name, fmt.Sprintf("%T", extract), extract, ks, vs, s.node))
 }
 
 // generatedName matches the names the builder generates, as Kafka Streams' check for them.
@@ -169,7 +187,11 @@ func (s *Stream[K, V]) Repartition(opts ...RepartitionOption) *Stream[K, V] {
 	if !s.b.check(err) {
 		return s
 	}
-	source := repartitionThrough(s, name, cfg.partitions, ks, vs, passThroughSupplier[K, V]())
+	part, err := resolvePartitioner[K, V](name, cfg.partitioner)
+	if !s.b.check(err) {
+		return s
+	}
+	source := repartitionThroughWith(s, name, cfg.partitions, ks, vs, passThroughSupplier[K, V](), part)
 	return derive(s.b, source, ks, vs, false)
 }
 
@@ -179,6 +201,13 @@ func (s *Stream[K, V]) Repartition(opts ...RepartitionOption) *Stream[K, V] {
 // in sink, filter, source order) when name is generated, else derived from the topic name.
 func repartitionThrough[K, V any](s *Stream[K, V], name string, partitions int, ks serde.Serde[K], vs serde.Serde[V],
 	filter processor.Supplier[K, V, K, V]) string {
+	return repartitionThroughWith(s, name, partitions, ks, vs, filter, nil)
+}
+
+// repartitionThroughWith is repartitionThrough whose sink writes with part (nil: Kafka's
+// default partitioner).
+func repartitionThroughWith[K, V any](s *Stream[K, V], name string, partitions int, ks serde.Serde[K], vs serde.Serde[V],
+	filter processor.Supplier[K, V, K, V], part topology.StreamPartitioner[K, V]) string {
 	topic := name + "-repartition"
 	sinkName, filterName, sourceName := s.b.newName("KSTREAM-SINK-"), s.b.newName("KSTREAM-FILTER-"), s.b.newName("KSTREAM-SOURCE-")
 	if !generatedName.MatchString(name) {
@@ -187,7 +216,11 @@ func repartitionThrough[K, V any](s *Stream[K, V], name string, partitions int, 
 	b := s.b
 	b.check(b.topo.AddInternalTopic(topology.InternalTopic{Name: topic, Partitions: partitions}))
 	addProcessor(s, filterName, filter)
-	b.check(b.topo.AddSink(sinkName, topic, ks, vs, filterName))
+	if part != nil {
+		b.check(b.topo.AddSinkWithPartitioner(sinkName, topic, ks, vs, part, filterName))
+	} else {
+		b.check(b.topo.AddSink(sinkName, topic, ks, vs, filterName))
+	}
 	b.check(b.topo.AddSource(sourceName, ks, vs, topic))
 	return sourceName
 }

@@ -42,6 +42,8 @@ var suite = []string{
 	"TestClientOptionsMustNotChangeTheGroup",
 	"TestStaticMemberRestartMovesNoTask",
 	"TestStatelessMatchesTestDriver",
+	"TestCustomPartitionerOnBroker",
+	"TestCogroupWindowedOnBroker",
 	"TestStatefulTwoInstancesExactlyOnce",
 	"TestRestartRestoresState",
 	"TestCrashExactlyOnce",

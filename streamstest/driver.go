@@ -183,6 +183,20 @@ func New(t testing.TB, topo *topology.Topology, opts ...Option) *Driver {
 
 // Send is the tasks' collector: it keeps every record as output and queues it for routing.
 func (d *Driver) Send(rec engine.OutRecord) error {
+	if rec.Partitioner != nil {
+		p, ok := rec.Partitioner(d.cfg.partitions)
+		switch {
+		case !ok:
+			rec.Partition = d.partitionFor(rec.Key)
+		case p < 0 || p >= d.cfg.partitions:
+			return fmt.Errorf("streamstest: partitioner of %s picked partition %d of %d", rec.Topic, p, d.cfg.partitions)
+		default:
+			rec.Partition = p
+		}
+		rec.Partitioner = nil
+	} else if rec.Partition < 0 {
+		rec.Partition = d.partitionFor(rec.Key)
+	}
 	d.outputs[rec.Topic] = append(d.outputs[rec.Topic], rec)
 	d.pending = append(d.pending, rec)
 	return nil

@@ -14,6 +14,10 @@ type Record[K, V any] struct {
 	Value   V
 	Time    time.Time
 	Headers []processor.Header
+	// Partition is the partition a record read from an output topic was written to (by the
+	// sink's partitioner or Kafka's default one); records piped in are partitioned by key and
+	// this field is ignored.
+	Partition int32
 }
 
 // KeyValue is a key and a value read from an output topic.
@@ -116,7 +120,7 @@ func (out *OutputTopic[K, V]) ReadRecord() Record[K, V] {
 	if err != nil {
 		out.d.t.Fatalf("streamstest: value of %s: %v", out.topic, err)
 	}
-	return Record[K, V]{Key: k, Value: v, Time: time.UnixMilli(raw.Timestamp), Headers: raw.Headers}
+	return Record[K, V]{Key: k, Value: v, Time: time.UnixMilli(raw.Timestamp), Headers: raw.Headers, Partition: raw.Partition}
 }
 
 // ReadKeyValue reads the next record's key and value.

@@ -17,6 +17,10 @@ type OutRecord struct {
 	Key       []byte
 	Value     []byte
 	Headers   []processor.Header
+	// Partitioner, when set, picks the partition (Partition is then -1) once the topic's
+	// partition count is known, as Kafka Streams' StreamPartitioner; ok false means Kafka's
+	// default partitioner. A pick outside [0, numPartitions) fails the send.
+	Partitioner func(numPartitions int32) (partition int32, ok bool)
 }
 
 // Collector receives what a task's sinks produce (a Kafka producer in the runtime, in-memory
@@ -54,6 +58,7 @@ type sinkNode[K, V any] struct {
 	topic    string
 	internal bool
 	extract  TopicNameExtractor[K, V]
+	part     StreamPartitioner[K, V]
 	ks       serde.Serializer[K]
 	vs       serde.Serializer[V]
 	task     *Task
@@ -91,8 +96,12 @@ func (s *sinkNode[K, V]) process(rec processor.Record[K, V]) error {
 			return s.task.productionFailed(s.name, &serde.Error{Topic: topic, Partition: -1, Offset: -1, Serialize: true, Err: err})
 		}
 	}
+	out := OutRecord{Topic: topic, Partition: -1, Timestamp: rec.Timestamp, Key: k, Value: v, Headers: rec.Headers}
+	if s.part != nil {
+		out.Partitioner = partitionerFor(s.part, topic, rec.Key, rec.Value)
+	}
 	s.task.sink = s.name // for a collector that reports failures later (SendingSink)
-	err = s.task.collector.Send(OutRecord{Topic: topic, Partition: -1, Timestamp: rec.Timestamp, Key: k, Value: v, Headers: rec.Headers})
+	err = s.task.collector.Send(out)
 	s.task.sink = ""
 	if err != nil {
 		return s.task.productionFailed(s.name, err)

@@ -516,6 +516,11 @@ func (s *Session) Produce(rec engine.OutRecord, done func(offset int64, err erro
 			r.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
 		}
 	}
+	if rec.Partitioner != nil {
+		// The partitioner below finds it here; the context stays the produce context, so
+		// cancellation is unchanged.
+		r.Context = context.WithValue(s.watch.ctx, recordPartitionerKey{}, rec.Partitioner)
+	}
 	s.cl.Produce(s.watch.ctx, r, func(r *kgo.Record, err error) {
 		s.watch.acked.Add(1)
 		if err != nil && errors.Is(context.Cause(s.watch.ctx), ErrProduceStuck) {
@@ -729,9 +734,20 @@ func (partitioner) ForTopic(string) kgo.TopicPartitioner { return &topicPartitio
 
 type topicPartitioner struct{ next int }
 
+// recordPartitionerKey keys a sink's custom partitioner (engine.OutRecord.Partitioner) in a
+// record's context.
+type recordPartitionerKey struct{}
+
 func (*topicPartitioner) RequiresConsistency(*kgo.Record) bool { return true }
 
 func (p *topicPartitioner) Partition(r *kgo.Record, n int) int {
+	if r.Context != nil {
+		if f, ok := r.Context.Value(recordPartitionerKey{}).(func(int32) (int32, bool)); ok {
+			if pick, ok := f(int32(n)); ok {
+				return int(pick) // out of range: franz-go fails the record, as Kafka's producer does
+			}
+		}
+	}
 	if r.Partition >= 0 && int(r.Partition) < n {
 		return int(r.Partition)
 	}
