@@ -355,7 +355,8 @@ func runChaos(c chaosConfig) error {
 	deadline := time.Now().Add(c.timeout)
 	for time.Now().Before(deadline) {
 		out.mu.Lock()
-		done := out.distinct.Load() >= int64(c.records) && len(out.recs[topicGJoin]) >= c.records && len(out.recs[topicJoin]) >= wantJoins
+		done := out.distinct.Load() >= int64(c.records) && len(out.recs[topicGJoin]) >= c.records && len(out.recs[topicJoin]) >= wantJoins &&
+			in.ttReady(c.records, out.recs[topicTT]) && in.finalReady(c.records, out.recs[topicFinal])
 		out.mu.Unlock()
 		if done {
 			break

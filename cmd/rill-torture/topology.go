@@ -31,7 +31,7 @@ const (
 
 var (
 	inputTopics  = []string{topicIn, topicRight, topicGlobal}
-	outputTopics = []string{topicAgg, topicWCount, topicJoin, topicGJoin}
+	outputTopics = []string{topicAgg, topicWCount, topicJoin, topicGJoin, topicTT, topicFinal}
 )
 
 type agg struct {
@@ -43,7 +43,7 @@ type agg struct {
 
 // buildTopology is the torture app: over one keyed input it keeps a count/sum/min/max
 // aggregate, tumbling-window counts, a stream-stream join with a second input and a join with a
-// global table. Each output is one the verifier can predict exactly from the input.
+// global table, and the table families of families.go. Each output is one the verifier can predict exactly from the input.
 func buildTopology() (*topology.Topology, error) {
 	b := dsl.NewBuilder()
 	in := b.Stream(topicIn, serde.String(), serde.Int64())
@@ -69,6 +69,7 @@ func buildTopology() (*topology.Topology, error) {
 	in.JoinGlobal(labels, func(k string, _ int64) string { return k },
 		func(_ string, v int64, label string) string { return fmt.Sprintf("%d:%s", v, label) }).
 		To(topicGJoin)
+	addTableFamilies(b, in, right)
 	return b.Build()
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -26,6 +27,24 @@ func exactOutputs(in *input, n int) map[string][]kafkatest.Record {
 		wc[w]++
 		outs[topicWCount] = append(outs[topicWCount], kafkatest.Record{Key: []byte(w), Value: []byte(strconv.FormatInt(wc[w], 10))})
 		outs[topicGJoin] = append(outs[topicGJoin], kafkatest.Record{Key: []byte(k), Value: []byte(fmt.Sprintf("%d:L%s", i, k))})
+	}
+	// The table join in timestamp order (a right record follows its left one); the closed
+	// windows, once each.
+	lc, rc := map[string]int64{}, map[string]int64{}
+	for i := range n {
+		k := in.keys[i]
+		lc[k]++
+		if rc[k] > 0 {
+			outs[topicTT] = append(outs[topicTT], kafkatest.Record{Key: []byte(k), Value: []byte(fmt.Sprintf("%d/%d", lc[k], rc[k]))})
+		}
+		if in.right[i] {
+			rc[k]++
+			outs[topicTT] = append(outs[topicTT], kafkatest.Record{Key: []byte(k), Value: []byte(fmt.Sprintf("%d/%d", lc[k], rc[k]))})
+		}
+	}
+	must, _ := in.finalWindows(n)
+	for w, c := range must {
+		outs[topicFinal] = append(outs[topicFinal], kafkatest.Record{Key: []byte(w), Value: []byte(strconv.FormatInt(c, 10))})
 	}
 	for kv, c := range in.expectedJoins(n) {
 		k, v, _ := cut(kv)
@@ -70,5 +89,22 @@ func TestVerifierCatchesLossAndDuplicates(t *testing.T) {
 	reps = verify(in, 2000, lost, false)
 	if reps[1].ok(false) || reps[3].ok(false) || reps[1].lost == 0 || reps[3].lost != 1 {
 		t.Fatalf("losses not caught: %v / %v", reps[1], reps[3])
+	}
+	// The table families: a pair repeated or going back, a final count short or repeated, a
+	// closed window missing.
+	bad := exactOutputs(in, 2000)
+	bad[topicTT] = slices.Insert(bad[topicTT], 6, bad[topicTT][5])
+	bad[topicFinal] = append(bad[topicFinal][1:], bad[topicFinal][2])
+	reps = verify(in, 2000, bad, true)
+	if reps[4].ok(true) || reps[5].ok(true) || reps[5].lost != 1 || reps[5].duplicates != 1 {
+		t.Fatalf("table family errors not caught: %v / %v", reps[4], reps[5])
+	}
+	if !reps[4].ok(false) || reps[5].ok(false) {
+		t.Fatalf("at least once: a repeated pair is fine, a missing window is not: %v / %v", reps[4], reps[5])
+	}
+	short := exactOutputs(in, 2000)
+	short[topicTT] = short[topicTT][:len(short[topicTT])-1]
+	if r := verify(in, 2000, short, false)[4]; r.lost == 0 {
+		t.Fatalf("a table join short of its final counts not caught: %v", r)
 	}
 }

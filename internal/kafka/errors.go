@@ -3,6 +3,9 @@ package kafka
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
+	"syscall"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -75,6 +78,28 @@ var taskMigratedErrors = []error{kerr.ProducerFenced, kerr.InvalidProducerEpoch,
 func IsTaskMigrated(err error) bool {
 	for _, f := range taskMigratedErrors {
 		if errors.Is(err, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// IsBrokerUnavailable tells whether err says the brokers could not be reached or did not
+// answer for now (a refused or dropped connection, a coordinator moving or loading), rather
+// than anything about the request: asked again a little later, the same request may succeed.
+func IsBrokerUnavailable(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		return true
+	}
+	for _, e := range []error{kerr.CoordinatorNotAvailable, kerr.NotCoordinator, kerr.CoordinatorLoadInProgress,
+		kerr.NotLeaderForPartition, kerr.LeaderNotAvailable, kerr.RequestTimedOut, kerr.NetworkException,
+		kerr.BrokerNotAvailable, kerr.ConcurrentTransactions} {
+		if errors.Is(err, e) {
 			return true
 		}
 	}

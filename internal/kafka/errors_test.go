@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"syscall"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -43,6 +46,29 @@ func TestIsFatalPollError(t *testing.T) {
 	for _, err := range []error{nil, kerr.NotCoordinator, kerr.RebalanceInProgress, context.DeadlineExceeded} {
 		if IsFatalPollError(err) {
 			t.Errorf("%v is retried, not fatal", err)
+		}
+	}
+}
+
+func TestIsBrokerUnavailable(t *testing.T) {
+	refused := fmt.Errorf("unable to dial: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED})
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{refused, true},
+		{fmt.Errorf("commit: %w", io.EOF), true},
+		{kerr.CoordinatorNotAvailable, true},
+		{fmt.Errorf("end txn: %w", kerr.NotCoordinator), true},
+		{kerr.ProducerFenced, false},
+		{kerr.InvalidProducerEpoch, false},
+		{kerr.TopicAuthorizationFailed, false},
+		{context.Canceled, false},
+		{errors.New("some other failure"), false},
+		{nil, false},
+	} {
+		if got := IsBrokerUnavailable(c.err); got != c.want {
+			t.Errorf("IsBrokerUnavailable(%v) = %v, want %v", c.err, got, c.want)
 		}
 	}
 }

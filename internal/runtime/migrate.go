@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -18,6 +19,13 @@ import (
 // reopen from their stores' committed offsets and the changelog tail, and the consumer
 // restarts from the committed input offsets: exactly-once carries on. Issue 14: a broker
 // SIGKILLed under load stopped the app with INVALID_PRODUCER_EPOCH then PRODUCER_FENCED.
+
+// errCommitUnavailable is a commit that failed because the brokers could not be reached (a
+// broker restarting): handled as a task migration, since whether the commit happened is
+// unknown and a dirty close plus a rejoin is right either way: the stores restore what the
+// changelogs committed, the consumer restarts from the committed offsets. rill-torture on kfake
+// saw instances go to ERROR on "commit: unable to dial: connection refused".
+var errCommitUnavailable = errors.New("rill: commit failed with the brokers unreachable")
 
 // migrationBackoff spaces two migrations of one thread, so that brokers refusing every new
 // producer do not turn the thread into a busy loop of sessions.
@@ -84,13 +92,24 @@ func (th *thread) migrate(ctx context.Context, cause error) error {
 			recent = append(recent, at)
 		}
 	}
-	th.migrations = append(recent, now)
+	// Only fencings count against the limit: a broker restart may fail several commits in a
+	// row, and a new session that cannot reach the brokers fails the thread anyway.
+	unavailable := errors.Is(cause, errCommitUnavailable)
+	if !unavailable {
+		recent = append(recent, now)
+	}
+	th.migrations = recent
 	if len(th.migrations) > maxMigrations {
 		return fmt.Errorf("rill: the producer was fenced %d times within %v; does another running instance use ProcessID %q? %w",
 			len(th.migrations), migrationWindow, th.rt.cfg.ProcessID, cause)
 	}
-	th.log.Warn("rill: the producer was fenced or lost its epoch (task migrated): closing the tasks dirty, "+
-		"re-initializing the producer and rejoining the group", zapErr(cause))
+	if unavailable {
+		th.log.Warn("rill: a commit failed with the brokers unreachable: closing the tasks dirty, "+
+			"re-initializing the producer and rejoining the group", zapErr(cause))
+	} else {
+		th.log.Warn("rill: the producer was fenced or lost its epoch (task migrated): closing the tasks dirty, "+
+			"re-initializing the producer and rejoining the group", zapErr(cause))
+	}
 	th.rt.setState(Rebalancing)
 	th.migrating.Store(true) // until the rejoin's assignment
 	th.lock()
@@ -111,8 +130,22 @@ func (th *thread) migrate(ctx context.Context, cause error) error {
 		return nil
 	case <-time.After(migrationBackoff):
 	}
-	if err := th.openSession(); err != nil {
-		return fmt.Errorf("rill: re-initialize the producer after a task migration: %w", err)
+	// The brokers may still be coming back (the commit failed on a restart): a new session
+	// that cannot reach them is tried again, as long as a restoration may stall.
+	for start := time.Now(); ; {
+		err := th.openSession()
+		if err == nil {
+			break
+		}
+		if !kafka.IsBrokerUnavailable(err) || time.Since(start) > th.rt.cfg.RestoreStallTimeout {
+			return fmt.Errorf("rill: re-initialize the producer after a task migration: %w", err)
+		}
+		th.log.Warn("rill: re-initialize the producer after a task migration: brokers unreachable; retrying", zapErr(err))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(migrationBackoff):
+		}
 	}
 	th.lastCommit = time.Now()
 	return nil

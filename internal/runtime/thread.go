@@ -403,7 +403,7 @@ func (th *thread) run(ctx context.Context) (err error) {
 				cutShort = true
 				return nil
 			}
-			if kafka.IsTaskMigrated(err) && ctx.Err() == nil {
+			if (kafka.IsTaskMigrated(err) || errors.Is(err, errCommitUnavailable)) && ctx.Err() == nil {
 				if err := th.migrate(ctx, err); err != nil {
 					return err
 				}
@@ -673,6 +673,13 @@ func (th *thread) commitLocked(ctx context.Context) error {
 	if err != nil {
 		if timedOut {
 			return fmt.Errorf("rill: commit did not finish within %v (brokers unreachable?): %w", th.rt.cfg.BlockTimeout, err)
+		}
+		if kafka.IsBrokerUnavailable(err) {
+			// A broker restarting under the commit: its outcome is unknown (under exactly-once
+			// the transaction may have committed or not), which closing the tasks dirty and
+			// rejoining settles either way (migrate.go), as Kafka Streams rides out such errors
+			// instead of dying.
+			return fmt.Errorf("%w: %w", errCommitUnavailable, err)
 		}
 		return fmt.Errorf("rill: commit: %w", err)
 	}
