@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"sync"
@@ -312,7 +313,7 @@ func TestPoisonRecordsSkipped(t *testing.T) {
 				}
 			}
 			slices.Sort(skipped)
-			if want := slices.Sorted(mapsKeys(poisonAt)); fmt.Sprint(skipped) != fmt.Sprint(want) {
+			if want := slices.Sorted(maps.Keys(poisonAt)); fmt.Sprint(skipped) != fmt.Sprint(want) {
 				t.Errorf("skips logged at offsets %v, want %v", skipped, want)
 			}
 		})
@@ -329,16 +330,6 @@ func checkHandled(t *testing.T, calls map[int64]processor.ErrorKind, poisonAt ma
 	for off := range calls {
 		if _, ok := poisonAt[off]; !ok {
 			t.Errorf("handler asked about good record at offset %d", off)
-		}
-	}
-}
-
-func mapsKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
 		}
 	}
 }
