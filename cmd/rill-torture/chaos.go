@@ -183,7 +183,7 @@ func runChaos(c chaosConfig) error {
 	}); err != nil {
 		return fmt.Errorf("create topics: %w", err)
 	}
-	if err := kafkatest.Produce(ctx, addrs, globals(c.keys)...); err != nil {
+	if err := kafkatest.Produce(ctx, addrs, append(globals(c.keys), fkTable()...)...); err != nil {
 		return err
 	}
 	in := generate(c.records, c.keys, c.seed)
@@ -356,7 +356,8 @@ func runChaos(c chaosConfig) error {
 	for time.Now().Before(deadline) {
 		out.mu.Lock()
 		done := out.distinct.Load() >= int64(c.records) && len(out.recs[topicGJoin]) >= c.records && len(out.recs[topicJoin]) >= wantJoins &&
-			in.ttReady(c.records, out.recs[topicTT]) && in.finalReady(c.records, out.recs[topicFinal])
+			in.ttReady(c.records, out.recs[topicTT]) && in.finalReady(c.records, out.recs[topicFinal]) &&
+			in.fkReady(c.records, out.recs[topicFK])
 		out.mu.Unlock()
 		if done {
 			break

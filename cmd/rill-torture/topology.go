@@ -30,8 +30,8 @@ const (
 )
 
 var (
-	inputTopics  = []string{topicIn, topicRight, topicGlobal}
-	outputTopics = []string{topicAgg, topicWCount, topicJoin, topicGJoin, topicTT, topicFinal}
+	inputTopics  = []string{topicIn, topicRight, topicGlobal, topicFKIn}
+	outputTopics = []string{topicAgg, topicWCount, topicJoin, topicGJoin, topicTT, topicFinal, topicFK}
 )
 
 type agg struct {

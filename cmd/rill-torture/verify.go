@@ -93,7 +93,7 @@ func verify(in *input, n int, outs map[string][]kafkatest.Record, exact bool) []
 		gjoins[in.keys[i]+"="+strconv.Itoa(i)+":L"+in.keys[i]]++
 	}
 	reps = append(reps, verifySet("gjoin", outs[topicGJoin], gjoins, exact))
-	reps = append(reps, verifyTT(in, n, outs[topicTT], exact), verifyFinal(in, n, outs[topicFinal], exact))
+	reps = append(reps, verifyTT(in, n, outs[topicTT], exact), verifyFinal(in, n, outs[topicFinal], exact), verifyFK(in, n, outs[topicFK], exact))
 	return reps
 }
 

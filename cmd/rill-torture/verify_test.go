@@ -42,6 +42,9 @@ func exactOutputs(in *input, n int) map[string][]kafkatest.Record {
 			outs[topicTT] = append(outs[topicTT], kafkatest.Record{Key: []byte(k), Value: []byte(fmt.Sprintf("%d/%d", lc[k], rc[k]))})
 		}
 	}
+	for i := range n {
+		outs[topicFK] = append(outs[topicFK], kafkatest.Record{Key: []byte(in.keys[i]), Value: []byte(fmt.Sprintf("%d:F%d", i, i%fkKeys))})
+	}
 	must, _ := in.finalWindows(n)
 	for w, c := range must {
 		outs[topicFinal] = append(outs[topicFinal], kafkatest.Record{Key: []byte(w), Value: []byte(strconv.FormatInt(c, 10))})
@@ -101,6 +104,11 @@ func TestVerifierCatchesLossAndDuplicates(t *testing.T) {
 	}
 	if !reps[4].ok(false) || reps[5].ok(false) {
 		t.Fatalf("at least once: a repeated pair is fine, a missing window is not: %v / %v", reps[4], reps[5])
+	}
+	fk := exactOutputs(in, 2000)
+	fk[topicFK] = append(fk[topicFK][:10:10], fk[topicFK][9], fk[topicFK][11])
+	if r := verify(in, 2000, fk, true)[6]; r.ok(true) || r.duplicates != 1 || r.lost == 0 {
+		t.Fatalf("foreign-key join: a repeat and lost keys not caught: %v", r)
 	}
 	short := exactOutputs(in, 2000)
 	short[topicTT] = short[topicTT][:len(short[topicTT])-1]
