@@ -20,12 +20,14 @@ import (
 // restarts from the committed input offsets: exactly-once carries on. Issue 14: a broker
 // SIGKILLed under load stopped the app with INVALID_PRODUCER_EPOCH then PRODUCER_FENCED.
 
-// errCommitUnavailable is a commit that failed because the brokers could not be reached (a
-// broker restarting): handled as a task migration, since whether the commit happened is
-// unknown and a dirty close plus a rejoin is right either way: the stores restore what the
-// changelogs committed, the consumer restarts from the committed offsets. rill-torture on kfake
-// saw instances go to ERROR on "commit: unable to dial: connection refused".
-var errCommitUnavailable = errors.New("rill: commit failed with the brokers unreachable")
+// errBrokersUnavailable is a commit, or a send, that failed because the brokers could not be
+// reached (a broker restarting): handled as a task migration, since whether the commit happened
+// (or which sends of the transaction made it) is unknown and a dirty close plus a rejoin is
+// right either way: the stores restore what the changelogs committed, the consumer restarts
+// from the committed offsets, and under at-least-once the lost sends are made again by the
+// replay. rill-torture saw instances go to ERROR on "commit: unable to dial: connection
+// refused" (kfake) and on sends failed with "broker closed the connection" (real Kafka).
+var errBrokersUnavailable = errors.New("rill: the brokers were unreachable")
 
 // migrationBackoff spaces two migrations of one thread, so that brokers refusing every new
 // producer do not turn the thread into a busy loop of sessions.
@@ -94,7 +96,7 @@ func (th *thread) migrate(ctx context.Context, cause error) error {
 	}
 	// Only fencings count against the limit: a broker restart may fail several commits in a
 	// row, and a new session that cannot reach the brokers fails the thread anyway.
-	unavailable := errors.Is(cause, errCommitUnavailable)
+	unavailable := errors.Is(cause, errBrokersUnavailable)
 	if !unavailable {
 		recent = append(recent, now)
 	}
@@ -104,7 +106,7 @@ func (th *thread) migrate(ctx context.Context, cause error) error {
 			len(th.migrations), migrationWindow, th.rt.cfg.ProcessID, cause)
 	}
 	if unavailable {
-		th.log.Warn("rill: a commit failed with the brokers unreachable: closing the tasks dirty, "+
+		th.log.Warn("rill: a commit or a send failed with the brokers unreachable: closing the tasks dirty, "+
 			"re-initializing the producer and rejoining the group", zapErr(cause))
 	} else {
 		th.log.Warn("rill: the producer was fenced or lost its epoch (task migrated): closing the tasks dirty, "+

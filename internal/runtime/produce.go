@@ -174,6 +174,11 @@ func (th *thread) handleProduceFailureLocked(f produceFailure) error {
 	switch {
 	case kafka.IsFatalProduceError(f.err):
 		return fail(err)
+	case kafka.IsBrokerUnavailable(f.err):
+		// Not the record's fault: a broker restarting under the send. A task migration
+		// (migrate.go) keeps exactly-once and at-least-once, where the handler would drop
+		// the record or kill the instance.
+		return fmt.Errorf("%w: %w", errBrokersUnavailable, fail(err))
 	case o.kind == sendChangelog:
 		return fail(fmt.Errorf("rill: changelog record lost, the store would diverge from its changelog: %w", err))
 	case o.kind == sendLastDeadLetter:

@@ -403,7 +403,7 @@ func (th *thread) run(ctx context.Context) (err error) {
 				cutShort = true
 				return nil
 			}
-			if (kafka.IsTaskMigrated(err) || errors.Is(err, errCommitUnavailable)) && ctx.Err() == nil {
+			if (kafka.IsTaskMigrated(err) || errors.Is(err, errBrokersUnavailable)) && ctx.Err() == nil {
 				if err := th.migrate(ctx, err); err != nil {
 					return err
 				}
@@ -679,7 +679,7 @@ func (th *thread) commitLocked(ctx context.Context) error {
 			// the transaction may have committed or not), which closing the tasks dirty and
 			// rejoining settles either way (migrate.go), as Kafka Streams rides out such errors
 			// instead of dying.
-			return fmt.Errorf("%w: %w", errCommitUnavailable, err)
+			return fmt.Errorf("%w: %w", errBrokersUnavailable, err)
 		}
 		return fmt.Errorf("rill: commit: %w", err)
 	}
