@@ -672,7 +672,10 @@ func (th *thread) commitLocked(ctx context.Context) error {
 	cancel()
 	if err != nil {
 		if timedOut {
-			return fmt.Errorf("rill: commit did not finish within %v (brokers unreachable?): %w", th.rt.cfg.BlockTimeout, err)
+			// Brokers that stopped answering (a restart taking long on a loaded host): the
+			// commit's outcome is unknown, which a task migration settles as below; the
+			// migration's new session gives up after RestoreStallTimeout if they stay away.
+			return fmt.Errorf("%w: rill: commit did not finish within %v: %w", errBrokersUnavailable, th.rt.cfg.BlockTimeout, err)
 		}
 		if kafka.IsBrokerUnavailable(err) {
 			// A broker restarting under the commit: its outcome is unknown (under exactly-once
