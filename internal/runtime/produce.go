@@ -172,6 +172,14 @@ func (th *thread) handleProduceFailureLocked(f produceFailure) error {
 		return te
 	}
 	switch {
+	case th.tasks[id] != o.rt:
+		// The task was closed since (its partitions lost, or a task migration closed it
+		// dirty and its session with it, failing its sends with "client closed"): its
+		// uncommitted input is processed again wherever it runs now, and this output with
+		// it. Checked first: such a failure says nothing about the session running now
+		// (rill-torture on real Kafka: 7 instances died of "client closed" after migrations).
+		th.log.Warn("rill: produce failed for a task no longer running here", zapTask(id), zapErr(err))
+		return nil
 	case kafka.IsFatalProduceError(f.err):
 		return fail(err)
 	case kafka.IsBrokerUnavailable(f.err):
@@ -183,11 +191,6 @@ func (th *thread) handleProduceFailureLocked(f produceFailure) error {
 		return fail(fmt.Errorf("rill: changelog record lost, the store would diverge from its changelog: %w", err))
 	case o.kind == sendLastDeadLetter:
 		return fail(fmt.Errorf("rill: dead letter lost (the production handler's answer to a dead letter that failed): %w", err))
-	case th.tasks[id] != o.rt:
-		// The task was closed since (its partitions lost): its uncommitted input is
-		// processed again wherever it runs now, and this output with it.
-		th.log.Warn("rill: produce failed for a task no longer running here", zapTask(id), zapErr(err))
-		return nil
 	case o.kind == sendDeadLetter:
 		th.log.Warn("rill: dead letter not written; asking the production handler", zapTask(id), zapErr(err))
 		return o.rt.task.HandleDeadLetterError(o.src, fmt.Errorf("rill: dead letter not written: %w", err))
