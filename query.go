@@ -93,13 +93,25 @@ type rawRow struct {
 // ReadOnlyKeyValueStore from KafkaStreams.store): local partitions only. Use the metadata
 // (QueryMetadataForKey) or package iq to reach the others.
 type ReadOnlyKeyValueStore[K, V any] struct {
+	storeHandle[K, V]
+}
+
+// storeHandle is what every query handle holds: the app, the store, its serdes and options.
+type storeHandle[K, V any] struct {
 	app         *App
 	name        string
 	ks          serde.Serde[K]
 	vs          serde.Serde[V]
 	opts        queryOptions
-	timestamped bool
+	timestamped bool // the store keeps timestamps beside the values (stripped into the rows)
 }
+
+func newStoreHandle[K, V any](app *App, name string, ks serde.Serde[K], vs serde.Serde[V], opts []QueryOption) storeHandle[K, V] {
+	return storeHandle[K, V]{app: app, name: name, ks: ks, vs: vs, opts: newQueryOptions(opts), timestamped: app.rt.StoreTimestamped(name)}
+}
+
+// Name is the store's name.
+func (h *storeHandle[K, V]) Name() string { return h.name }
 
 // KeyValueStore returns a query handle for the key-value store name of app, whose keys and
 // values are read with ks and vs (the serdes the store was materialized with). For a
@@ -130,12 +142,8 @@ type ReadOnlyKeyValueStore[K, V any] struct {
 //	}
 //	top, err := counts.All(ctx, rill.WithLimit(100))
 func KeyValueStore[K, V any](app *App, name string, ks serde.Serde[K], vs serde.Serde[V], opts ...QueryOption) *ReadOnlyKeyValueStore[K, V] {
-	return &ReadOnlyKeyValueStore[K, V]{app: app, name: name, ks: ks, vs: vs, opts: newQueryOptions(opts),
-		timestamped: app.rt.StoreTimestamped(name)}
+	return &ReadOnlyKeyValueStore[K, V]{newStoreHandle(app, name, ks, vs, opts)}
 }
-
-// Name is the store's name.
-func (s *ReadOnlyKeyValueStore[K, V]) Name() string { return s.name }
 
 // App is the app the store belongs to.
 func (s *ReadOnlyKeyValueStore[K, V]) App() *App { return s.app }

@@ -27,12 +27,7 @@ type WindowedRow[K, V any] struct {
 // ReadOnlyWindowStore queries a window store of a running App (Kafka Streams'
 // ReadOnlyWindowStore); concurrency as ReadOnlyKeyValueStore.
 type ReadOnlyWindowStore[K, V any] struct {
-	app         *App
-	name        string
-	ks          serde.Serde[K]
-	vs          serde.Serde[V]
-	opts        queryOptions
-	timestamped bool
+	storeHandle[K, V]
 }
 
 // WindowStore returns a query handle for the window store name of app; vs is the plain
@@ -41,12 +36,8 @@ type ReadOnlyWindowStore[K, V any] struct {
 //	counts := rill.WindowStore(app, "clicks-per-minute", serde.String(), serde.Int64())
 //	rows, err := counts.FetchRange(ctx, "alice", from.UnixMilli(), to.UnixMilli())
 func WindowStore[K, V any](app *App, name string, ks serde.Serde[K], vs serde.Serde[V], opts ...QueryOption) *ReadOnlyWindowStore[K, V] {
-	return &ReadOnlyWindowStore[K, V]{app: app, name: name, ks: ks, vs: vs, opts: newQueryOptions(opts),
-		timestamped: app.rt.StoreTimestamped(name)}
+	return &ReadOnlyWindowStore[K, V]{newStoreHandle(app, name, ks, vs, opts)}
 }
-
-// Name is the store's name.
-func (s *ReadOnlyWindowStore[K, V]) Name() string { return s.name }
 
 // Metadata tells where key lives (QueryMetadataForKey).
 func (s *ReadOnlyWindowStore[K, V]) Metadata(key K) (KeyQueryMetadata, error) {
@@ -192,20 +183,13 @@ type SessionRow[K, V any] struct {
 // ReadOnlySessionStore queries a session store of a running App (Kafka Streams'
 // ReadOnlySessionStore); concurrency as ReadOnlyKeyValueStore.
 type ReadOnlySessionStore[K, V any] struct {
-	app  *App
-	name string
-	ks   serde.Serde[K]
-	vs   serde.Serde[V]
-	opts queryOptions
+	storeHandle[K, V]
 }
 
 // SessionStore returns a query handle for the session store name of app.
 func SessionStore[K, V any](app *App, name string, ks serde.Serde[K], vs serde.Serde[V], opts ...QueryOption) *ReadOnlySessionStore[K, V] {
-	return &ReadOnlySessionStore[K, V]{app: app, name: name, ks: ks, vs: vs, opts: newQueryOptions(opts)}
+	return &ReadOnlySessionStore[K, V]{newStoreHandle(app, name, ks, vs, opts)}
 }
-
-// Name is the store's name.
-func (s *ReadOnlySessionStore[K, V]) Name() string { return s.name }
 
 // Metadata tells where key lives (QueryMetadataForKey).
 func (s *ReadOnlySessionStore[K, V]) Metadata(key K) (KeyQueryMetadata, error) {
