@@ -175,10 +175,12 @@ func verifyFinal(in *input, n int, out []kafkatest.Record, exact bool) report {
 	r := report{family: "final", got: len(out), expected: len(must)}
 	seen := map[string]int{}
 	full := map[string]bool{}
+	counts := map[string][]string{} // emitted counts per window, for the report
 	for _, rec := range out {
 		w := string(rec.Key)
 		c, err := strconv.ParseInt(string(rec.Value), 10, 64)
 		seen[w]++
+		counts[w] = append(counts[w], string(rec.Value))
 		switch {
 		case err != nil || all[w] == 0:
 			r.duplicates++
@@ -198,7 +200,7 @@ func verifyFinal(in *input, n int, out []kafkatest.Record, exact bool) report {
 	for w, c := range must {
 		if !full[w] && (!exact || seen[w] == 0) {
 			r.lost++
-			r.problem("%s: closed, never emitted with its count %d", w, c)
+			r.problem("%s: closed, never emitted with its count %d (emitted: %v)", w, c, counts[w])
 		}
 	}
 	return r

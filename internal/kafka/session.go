@@ -264,6 +264,15 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 		kgo.FetchMaxWait(200*time.Millisecond),
 		kgo.ProducerLinger(5*time.Millisecond),
 		kgo.MaxBufferedRecords(maxBufferedRecords),
+		// A connection a broker closes on its first request is, to franz-go, a TLS or SASL
+		// misconfiguration: it fails the records buffered for the partitions whose metadata it
+		// was loading, for good. A session starts only after the admin client reached the
+		// cluster with the same configuration, so here it is a broker shutting down, and Kafka's
+		// Java producer retries it until delivery.timeout.ms. Failing the sends instead made
+		// at-least-once lose outputs on real Kafka: the task migrated, its changelog records
+		// (sent to another broker) survived, and the replay counted the records again, so the
+		// lost updates never came back (issue 14; TestSessionRetriesSendsOverFirstReadEOF).
+		kgo.AlwaysRetryEOF(),
 	)
 	if cfg.Balancer != nil {
 		opts = append(opts, kgo.Balancers(cfg.Balancer))
