@@ -116,6 +116,12 @@ type Config struct {
 	CommitInterval time.Duration
 	// MaxPollRecords bounds the records taken per poll (default 1000).
 	MaxPollRecords int
+	// RepartitionPurgeInterval is how often, after a commit, a stream thread deletes the
+	// records of the repartition topics it reads below the offsets it committed (Kafka
+	// Streams' repartition.purge.interval.ms, default 30s; negative: never). Repartition
+	// topics are created with infinite retention, so that no record goes before it is read:
+	// without the purge they would grow without bound.
+	RepartitionPurgeInterval time.Duration
 	// MaxTaskIdle is how long a task reading several partitions (a join's two topics, say)
 	// waits when one of them has no records queued, before processing the others anyway, as
 	// Kafka Streams' max.task.idle.ms. A task processes its queued records in timestamp order
@@ -415,7 +421,7 @@ func New(topo *topology.Topology, cfg Config) (*App, error) {
 		SessionTimeout: cfg.SessionTimeout, RestoreStallTimeout: cfg.RestoreStallTimeout,
 		MaxTaskIdle: cfg.MaxTaskIdle, BufferedRecordsPerPartition: cfg.BufferedRecordsPerPartition,
 		RestoreListener: cfg.RestoreListener, CacheMaxBytes: cfg.CacheMaxBytes,
-		TimestampExtractor: cfg.TimestampExtractor,
+		TimestampExtractor: cfg.TimestampExtractor, RepartitionPurgeInterval: cfg.RepartitionPurgeInterval,
 		OnState: func(s State) {
 			stMu.Lock()
 			old := last

@@ -43,6 +43,7 @@ var suite = []string{
 	"TestStaticMemberRestartMovesNoTask",
 	"TestStatelessMatchesTestDriver",
 	"TestCustomPartitionerOnBroker",
+	"TestRepartitionTopicsArePurged",
 	"TestCogroupWindowedOnBroker",
 	"TestStatefulTwoInstancesExactlyOnce",
 	"TestRestartRestoresState",

@@ -179,3 +179,27 @@ func (a *Admin) ClusterID(ctx context.Context) (string, error) {
 		return md.Cluster, nil
 	})
 }
+
+// DeleteRecordsBefore deletes, per partition, the records before the given offset (Kafka's
+// DeleteRecords: the partition's log start offset moves up). One attempt, no retry: the
+// runtime purges repartition topics this way after commits, and a purge that fails is made
+// again, further on, after a later commit.
+func (a *Admin) DeleteRecordsBefore(ctx context.Context, before map[string]map[int32]int64) error {
+	os := kadm.Offsets{}
+	for t, ps := range before {
+		for p, o := range ps {
+			os.Add(kadm.Offset{Topic: t, Partition: p, At: o, LeaderEpoch: -1})
+		}
+	}
+	resp, err := a.adm.DeleteRecords(ctx, os)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	resp.Each(func(r kadm.DeleteRecordsResponse) {
+		if r.Err != nil {
+			errs = append(errs, fmt.Errorf("%s[%d]: %w", r.Topic, r.Partition, r.Err))
+		}
+	})
+	return errors.Join(errs...)
+}

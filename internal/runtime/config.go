@@ -58,6 +58,10 @@ type Config struct {
 	// CacheMaxBytes is the record cache budget of the whole instance, split evenly between
 	// its stream threads (Kafka Streams' statestore.cache.max.bytes); 0 caches nothing.
 	CacheMaxBytes int64
+	// RepartitionPurgeInterval is how often a thread deletes, after a commit, the records of
+	// its repartition partitions below the committed offsets (purge.go; 0: every 30 s, as
+	// Kafka Streams; negative: never).
+	RepartitionPurgeInterval time.Duration
 	// TimestampExtractor is the default of sources without their own (nil: record time).
 	TimestampExtractor processor.TimestampExtractor
 	// OnState is called on every state change of the runtime.

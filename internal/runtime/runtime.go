@@ -39,6 +39,10 @@ type Runtime struct {
 	patterns      []patternSource
 	patternTopics map[string][]string
 
+	// repartition names the repartition topics (fully qualified), set by prepareTopics:
+	// what purge.go may delete records from.
+	repartition map[string]bool
+
 	admin *kafka.Admin
 	// dirs hands task state directories to one stream thread at a time.
 	dirs taskDirs
@@ -65,8 +69,12 @@ func New(topo *topology.Topology, cfg Config) (*Runtime, error) {
 	if cfg.RestoreStallTimeout <= 0 {
 		cfg.RestoreStallTimeout = DefaultRestoreStallTimeout
 	}
+	if cfg.RepartitionPurgeInterval == 0 {
+		cfg.RepartitionPurgeInterval = DefaultRepartitionPurgeInterval
+	}
 	r := &Runtime{cfg: cfg, topo: topo, subs: map[int]*engine.Subtopology{}, taskTopics: kafka.TaskTopics{},
-		topicSub: map[string]int{}, stateful: map[int]bool{}, running: map[int]bool{}, patternTopics: map[string][]string{}}
+		topicSub: map[string]int{}, stateful: map[int]bool{}, running: map[int]bool{}, patternTopics: map[string][]string{},
+		repartition: map[string]bool{}}
 	for _, sub := range topo.Subtopologies() {
 		if sub.Global {
 			r.globalSubs = append(r.globalSubs, sub)
@@ -282,6 +290,7 @@ func (r *Runtime) prepareTopics(ctx context.Context) error {
 			}
 			name := app + "-" + sink.Topic
 			counts[name] = p
+			r.repartition[name] = true
 			specs = append(specs, kafka.TopicSpec{Name: name, Partitions: p, ReplicationFactor: r.cfg.ReplicationFactor,
 				Configs: map[string]string{"cleanup.policy": "delete", "retention.ms": "-1", "message.timestamp.type": "CreateTime"}})
 		}

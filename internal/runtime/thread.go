@@ -67,6 +67,10 @@ type thread struct {
 	migrations []time.Time
 
 	lastCommit time.Time
+	// lastPurge is when the thread last purged its repartition partitions; purging is set
+	// while a purge runs (purge.go).
+	lastPurge time.Time
+	purging   atomic.Bool
 	dirty      bool // processed something since the last commit
 
 	// paused are the input partitions whose fetching the thread paused because their task
@@ -728,6 +732,7 @@ func (th *thread) commitLocked(ctx context.Context) error {
 	}
 	th.dirty = false
 	th.lastCommit = time.Now()
+	th.purgeAfterCommitLocked(processed)
 	return nil
 }
 
