@@ -71,7 +71,7 @@ type thread struct {
 	// while a purge runs (purge.go).
 	lastPurge time.Time
 	purging   atomic.Bool
-	dirty      bool // processed something since the last commit
+	dirty     bool // processed something since the last commit
 
 	// paused are the input partitions whose fetching the thread paused because their task
 	// queued more than BufferedRecordsPerPartition records (back-pressure); mu protects it.
