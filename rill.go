@@ -225,6 +225,11 @@ type Config struct {
 	ClientOptions []kgo.Opt
 	// StateListener is called on every state change, from the goroutine that changed it.
 	StateListener func(old, new State)
+	// ThreadFailureHandler decides what happens when a stream thread fails with an error no
+	// other handler took (Kafka Streams' uncaught exception handler): ShutdownClient (the
+	// default, when nil), ReplaceThread or ShutdownApplication. It is called on the failed
+	// thread's goroutine, after the thread closed its tasks.
+	ThreadFailureHandler func(err error) ThreadFailureResponse
 	// RestoreListener is told of each task restoration (records restored, time taken).
 	RestoreListener func(RestoreEvent)
 }
@@ -253,6 +258,28 @@ var (
 	ErrStateDirLocked = runtime.ErrStateDirLocked
 	// ErrAuthentication: the brokers refused the SASL credentials (Config.SASL).
 	ErrAuthentication = kafka.ErrAuthentication
+	// ErrShutdownRequested: Run stopped because an instance of the application (this one or
+	// another) had a stream thread fail and its ThreadFailureHandler answered
+	// ShutdownApplication.
+	ErrShutdownRequested = runtime.ErrShutdownRequested
+)
+
+// ThreadFailureResponse is a ThreadFailureHandler's answer (Kafka Streams'
+// StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse).
+type ThreadFailureResponse int
+
+const (
+	// ShutdownClient stops this instance: Run stops every stream thread, commits what they
+	// can, and returns the error (state ERROR). The default, as in Kafka Streams.
+	ShutdownClient ThreadFailureResponse = iota
+	// ReplaceThread starts a new stream thread in place of the failed one: its tasks were
+	// closed without a commit and go on from the committed offsets. A record that fails every
+	// time fails every replacement; replacements are a second apart.
+	ReplaceThread
+	// ShutdownApplication stops every instance of the application: the group leader tells
+	// every member to shut down, and each Run returns ErrShutdownRequested (this instance's
+	// with the thread's error too). For failures every instance would meet sooner or later.
+	ShutdownApplication
 )
 
 var appIDPattern = regexp.MustCompile(`^[a-zA-Z0-9._-]+$`)
@@ -422,6 +449,7 @@ func New(topo *topology.Topology, cfg Config) (*App, error) {
 		MaxTaskIdle: cfg.MaxTaskIdle, BufferedRecordsPerPartition: cfg.BufferedRecordsPerPartition,
 		RestoreListener: cfg.RestoreListener, CacheMaxBytes: cfg.CacheMaxBytes,
 		TimestampExtractor: cfg.TimestampExtractor, RepartitionPurgeInterval: cfg.RepartitionPurgeInterval,
+		OnThreadFailure: threadFailure(cfg.ThreadFailureHandler),
 		OnState: func(s State) {
 			stMu.Lock()
 			old := last
@@ -486,3 +514,20 @@ func (a *App) Close(ctx context.Context) error {
 
 // State returns the app's state.
 func (a *App) State() State { return a.rt.State() }
+
+// threadFailure adapts the user's ThreadFailureHandler to the runtime's.
+func threadFailure(h func(error) ThreadFailureResponse) func(int, error) runtime.FailureResponse {
+	if h == nil {
+		return nil
+	}
+	return func(_ int, err error) runtime.FailureResponse {
+		switch h(err) {
+		case ReplaceThread:
+			return runtime.ReplaceThread
+		case ShutdownApplication:
+			return runtime.ShutdownApplication
+		default:
+			return runtime.ShutdownClient
+		}
+	}
+}

@@ -44,6 +44,8 @@ var suite = []string{
 	"TestStatelessMatchesTestDriver",
 	"TestCustomPartitionerOnBroker",
 	"TestRepartitionTopicsArePurged",
+	"TestThreadFailureReplaceThread",
+	"TestThreadFailureShutdownApplication",
 	"TestCogroupWindowedOnBroker",
 	"TestStatefulTwoInstancesExactlyOnce",
 	"TestRestartRestoresState",

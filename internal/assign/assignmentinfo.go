@@ -28,6 +28,11 @@ type AssignmentInfo struct {
 
 const flagProbing = 1 << 0
 
+// ErrorShutdownRequested is the AssignmentInfo.ErrorCode telling every member to shut down:
+// some member asked for it (Subscription.ShutdownRequested). Kafka Streams' AssignorError
+// SHUTDOWN_REQUESTED has the same code.
+const ErrorShutdownRequested = 4
+
 // EncodeAssignment encodes a, version AssignmentVersion. Task lists are written sorted and
 // without duplicates; hosts in order.
 //

@@ -71,7 +71,7 @@ func TestSubscriptionCanonical(t *testing.T) {
 	for p := range 64 {
 		ts = append(ts, TaskID{3, int32(p)})
 	}
-	if n := len(EncodeSubscription(Subscription{PrevActive: ts})); n > 72 {
+	if n := len(EncodeSubscription(Subscription{PrevActive: ts})); n > 73 {
 		t.Fatalf("64 tasks take %d bytes", n)
 	}
 }
@@ -97,15 +97,22 @@ func TestAssignmentRoundTrip(t *testing.T) {
 // TestForwardCompatible: a later version with appended fields decodes; the same trailing
 // bytes in the current version are an error.
 func TestForwardCompatible(t *testing.T) {
-	sub := EncodeSubscription(sampleSubscription())
-	next := append([]byte{2}, sub[1:]...)
+	want := sampleSubscription()
+	want.ShutdownRequested = true
+	sub := EncodeSubscription(want)
+	next := append([]byte{SubscriptionVersion + 1}, sub[1:]...)
 	next = append(next, 0xAA, 0x01, 'x')
 	s, err := DecodeSubscription(next)
-	if err != nil || s.Version != 2 || s.ProcessID != sampleSubscription().ProcessID {
-		t.Fatalf("v2 subscription: %+v, %v", s, err)
+	if err != nil || s.Version != SubscriptionVersion+1 || s.ProcessID != want.ProcessID || !s.ShutdownRequested {
+		t.Fatalf("next version's subscription: %+v, %v", s, err)
 	}
 	if _, err := DecodeSubscription(append(sub, 0)); !errors.Is(err, ErrMalformed) {
-		t.Fatalf("trailing byte in v1: %v", err)
+		t.Fatalf("trailing byte in the current version: %v", err)
+	}
+	// Version 1 (no flags) still decodes: members of an older rill in a rolling upgrade.
+	v1 := append([]byte{1}, sub[1:len(sub)-1]...)
+	if s, err := DecodeSubscription(v1); err != nil || s.Version != 1 || s.ShutdownRequested || s.ProcessID != want.ProcessID {
+		t.Fatalf("v1 subscription: %+v, %v", s, err)
 	}
 	asg := EncodeAssignment(sampleAssignment())
 	nextA := append([]byte{7}, asg[1:]...)

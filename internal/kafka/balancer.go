@@ -159,11 +159,16 @@ func (b *Balancer) Balance(cb *kgo.ConsumerBalancer, topics map[string]int32) kg
 	sums := make(map[string]map[assign.TaskID]int64)
 	var order []string
 	var decodeErr error
+	var members, shutdownBy []string
 	cb.EachMember(func(m *kmsg.JoinGroupResponseMember, meta *kmsg.ConsumerMemberMetadata) {
+		members = append(members, m.MemberID)
 		sub, err := assign.DecodeSubscription(meta.UserData)
 		if err != nil {
 			decodeErr = fmt.Errorf("rill: member %s: %w", m.MemberID, err)
 			return
+		}
+		if sub.ShutdownRequested {
+			shutdownBy = append(shutdownBy, sub.ProcessID)
 		}
 		c := byProcess[sub.ProcessID]
 		if c == nil {
@@ -190,6 +195,9 @@ func (b *Balancer) Balance(cb *kgo.ConsumerBalancer, topics map[string]int32) kg
 	if decodeErr != nil {
 		cb.SetError(decodeErr)
 		return nil
+	}
+	if len(shutdownBy) > 0 {
+		return b.shutdownPlan(members, shutdownBy)
 	}
 	var stateful []assign.TaskID
 	for _, t := range in.Tasks {
@@ -257,6 +265,22 @@ func (b *Balancer) Balance(cb *kgo.ConsumerBalancer, topics map[string]int32) kg
 				HostTasks: hostTasks, HostStandbys: hostStandbys, ProbingRebalance: out.ProbingRebalanceNeeded})
 			plan.assignments[m] = ka
 		}
+	}
+	return plan
+}
+
+// shutdownPlan tells every member to shut down (Kafka Streams' SHUTDOWN_REQUESTED): no
+// partitions, and ErrorShutdownRequested in the user data. A member asked for it because one
+// of its stream threads failed and the app's failure handler answered ShutdownApplication.
+func (b *Balancer) shutdownPlan(members, by []string) kgo.IntoSyncAssignment {
+	slices.Sort(by)
+	b.cfg.Logger.Error("rill: a member asked the application to shut down; telling every member",
+		zap.Strings("requested_by_process", slices.Compact(by)), zap.Int("members", len(members)))
+	plan := &taskPlan{assignments: make(map[string]kmsg.ConsumerMemberAssignment)}
+	for _, m := range members {
+		ka := kmsg.NewConsumerMemberAssignment()
+		ka.UserData = assign.EncodeAssignment(assign.AssignmentInfo{ErrorCode: assign.ErrorShutdownRequested})
+		plan.assignments[m] = ka
 	}
 	return plan
 }

@@ -62,6 +62,9 @@ type Config struct {
 	// its repartition partitions below the committed offsets (purge.go; 0: every 30 s, as
 	// Kafka Streams; negative: never).
 	RepartitionPurgeInterval time.Duration
+	// OnThreadFailure answers what to do about a stream thread that failed (failure.go); nil
+	// answers ShutdownClient.
+	OnThreadFailure func(thread int, err error) FailureResponse
 	// TimestampExtractor is the default of sources without their own (nil: record time).
 	TimestampExtractor processor.TimestampExtractor
 	// OnState is called on every state change of the runtime.

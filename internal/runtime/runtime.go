@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rillstreams/rill/changelog"
@@ -57,6 +58,9 @@ type Runtime struct {
 	// that count: where interactive queries find a key's partition (set once topics are
 	// checked).
 	subPartitions map[int]StoreInfo
+	// shutdownRequested is set once a failure handler answered ShutdownApplication: every
+	// thread's subscription carries it from then on (failure.go).
+	shutdownRequested atomic.Bool
 }
 
 // New prepares a runtime; nothing connects before Run.
@@ -222,8 +226,8 @@ func (r *Runtime) run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := th.run(ctx); err != nil {
-				errs <- fmt.Errorf("rill: stream thread %d: %w", th.index, err)
+			if err := r.runThread(ctx, th); err != nil {
+				errs <- err
 				cancel()
 			}
 		}()

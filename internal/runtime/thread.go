@@ -71,6 +71,8 @@ type thread struct {
 	// while a purge runs (purge.go).
 	lastPurge time.Time
 	purging   atomic.Bool
+	// failure is the failure handler's answer when the thread failed (failure.go).
+	failure FailureResponse
 	dirty     bool // processed something since the last commit
 
 	// paused are the input partitions whose fetching the thread paused because their task
@@ -164,7 +166,7 @@ func (th *thread) subscription() assign.Subscription {
 	th.mu.Lock()
 	defer th.mu.Unlock()
 	sub := assign.Subscription{ProcessID: th.rt.cfg.ProcessID, HostPort: th.rt.cfg.ApplicationServer,
-		TaskOffsetSums: sums}
+		TaskOffsetSums: sums, ShutdownRequested: th.rt.shutdownRequested.Load()}
 	for t, s := range th.standbyOffsetSumsLocked() {
 		sub.PrevStandby = append(sub.PrevStandby, t)
 		sums[t] = s
@@ -256,6 +258,12 @@ func (th *thread) onAssigned(ctx context.Context, _ map[string][]int32) {
 	defer th.migrating.Store(false)
 	th.rebalanced = true
 	info := th.bal.Assignment()
+	if info.ErrorCode == assign.ErrorShutdownRequested {
+		// Some instance asked the whole application to shut down (failure.go): this
+		// assignment has no task, and the thread stops with the error.
+		th.assignErr = ErrShutdownRequested
+		return
+	}
 	wantActive, wantStandby := taskSet(info.Active), taskSet(info.Standby)
 	th.probeAt = time.Time{}
 	if info.ProbingRebalance && th.bal.Leader() {
@@ -365,8 +373,18 @@ func (th *thread) run(ctx context.Context) (err error) {
 	// close dirty, keeping only what their stores committed.
 	cutShort := false
 	defer func() {
+		if err != nil && ctx.Err() == nil && !errors.Is(err, ErrShutdownRequested) {
+			// Before the session closes: asking the application to shut down goes through
+			// it (failure.go).
+			th.failure = th.rt.threadFailure(th.index, err)
+			if th.failure == ShutdownApplication && th.requestShutdown(ctx) {
+				err = errors.Join(err, ErrShutdownRequested)
+			}
+		}
 		th.lock()
-		clean := err == nil && !cutShort
+		// A shutdown the application asked for (failure.go) stops cleanly: the rebalance that
+		// brought it came after the thread committed what it processed.
+		clean := (err == nil || errors.Is(err, ErrShutdownRequested)) && !cutShort
 		if clean && th.dirty {
 			clean = th.commitLocked(context.Background()) == nil
 		}
