@@ -73,7 +73,7 @@ type thread struct {
 	purging   atomic.Bool
 	// failure is the failure handler's answer when the thread failed (failure.go).
 	failure FailureResponse
-	dirty     bool // processed something since the last commit
+	dirty   bool // processed something since the last commit
 
 	// paused are the input partitions whose fetching the thread paused because their task
 	// queued more than BufferedRecordsPerPartition records (back-pressure); mu protects it.
