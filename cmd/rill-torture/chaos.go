@@ -183,10 +183,13 @@ func runChaos(c chaosConfig) error {
 	}); err != nil {
 		return fmt.Errorf("create topics: %w", err)
 	}
-	if err := kafkatest.Produce(ctx, addrs, append(globals(c.keys), fkTable()...)...); err != nil {
+	in := generate(c.records, c.keys, c.seed)
+	// The tables are stamped before the first input record: a task joins in timestamp order,
+	// and a label stamped later would rightly be missing for the records before it.
+	tablesAt := time.UnixMilli(in.base - 1000)
+	if err := kafkatest.Produce(ctx, addrs, append(globals(c.keys, tablesAt), fkTable(tablesAt)...)...); err != nil {
 		return err
 	}
-	in := generate(c.records, c.keys, c.seed)
 	rng := rand.New(rand.NewPCG(c.seed+1, c.seed^0x5851f42d4c957f2d))
 
 	out := &outputs{recs: map[string][]kafkatest.Record{}, aggSeen: map[string]bool{}}

@@ -32,11 +32,11 @@ const (
 
 func fkOf(v int64) string { return "f" + strconv.FormatInt(v%fkKeys, 10) }
 
-// fkTable is the foreign-key join's right table, written once at the start.
-func fkTable() []kafkatest.Record {
+// fkTable is the foreign-key join's right table, written once at the start, stamped at.
+func fkTable(at time.Time) []kafkatest.Record {
 	out := make([]kafkatest.Record, fkKeys)
 	for r := range fkKeys {
-		out[r] = kafkatest.Record{Topic: topicFKIn, Key: []byte("f" + strconv.Itoa(r)), Value: []byte("F" + strconv.Itoa(r)), Timestamp: time.Now()}
+		out[r] = kafkatest.Record{Topic: topicFKIn, Key: []byte("f" + strconv.Itoa(r)), Value: []byte("F" + strconv.Itoa(r)), Timestamp: at}
 	}
 	return out
 }
@@ -183,7 +183,7 @@ func verifyFinal(in *input, n int, out []kafkatest.Record, exact bool) report {
 		counts[w] = append(counts[w], string(rec.Value))
 		switch {
 		case err != nil || all[w] == 0:
-			r.duplicates++
+			r.wrong++
 			r.problem("%s: unexpected window or count %q", w, rec.Value)
 		case exact && c != all[w]:
 			r.lost++
@@ -243,7 +243,7 @@ func verifyFK(in *input, n int, out []kafkatest.Record, exact bool) report {
 		is, label, _ := strings.Cut(v, ":")
 		i, err := strconv.ParseInt(is, 10, 64)
 		if err != nil || i < 0 || i >= int64(n) || in.keys[i] != k || label != "F"+strconv.FormatInt(i%fkKeys, 10) {
-			r.duplicates++
+			r.wrong++
 			r.problem("%s: unexpected result %q", k, v)
 			continue
 		}

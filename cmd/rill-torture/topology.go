@@ -111,11 +111,11 @@ func (in *input) records(from, to int) []kafkatest.Record {
 }
 
 // globals is the global table: a label per key.
-func globals(numKeys int) []kafkatest.Record {
+func globals(numKeys int, at time.Time) []kafkatest.Record {
 	out := make([]kafkatest.Record, numKeys)
 	for k := range numKeys {
 		key := "k" + strconv.Itoa(k)
-		out[k] = kafkatest.Record{Topic: topicGlobal, Key: []byte(key), Value: []byte("L" + key), Timestamp: time.Now()}
+		out[k] = kafkatest.Record{Topic: topicGlobal, Key: []byte(key), Value: []byte("L" + key), Timestamp: at}
 	}
 	return out
 }

@@ -110,6 +110,13 @@ func TestVerifierCatchesLossAndDuplicates(t *testing.T) {
 	if r := verify(in, 2000, fk, true)[6]; r.ok(true) || r.duplicates != 1 || r.lost == 0 {
 		t.Fatalf("foreign-key join: a repeat and lost keys not caught: %v", r)
 	}
+	// A join result no input can produce (a label missing: a store that lost its rows) fails
+	// under either guarantee.
+	null := exactOutputs(in, 2000)
+	null[topicFK] = slices.Insert(null[topicFK], 3, kafkatest.Record{Key: null[topicFK][3].Key})
+	if r := verify(in, 2000, null, false)[6]; r.ok(false) || r.wrong != 1 {
+		t.Fatalf("foreign-key join: a null result not caught at least once: %v", r)
+	}
 	short := exactOutputs(in, 2000)
 	short[topicTT] = short[topicTT][:len(short[topicTT])-1]
 	if r := verify(in, 2000, short, false)[4]; r.lost == 0 {
