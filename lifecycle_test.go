@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/rillstreams/rill/dsl"
 	"github.com/rillstreams/rill/kafkatest"
 	"github.com/rillstreams/rill/serde"
+	"github.com/rillstreams/rill/state/memory"
 	"github.com/rillstreams/rill/topology"
 )
 
@@ -385,4 +388,39 @@ func TestStateFilesAreOwnerOnly(t *testing.T) {
 		t.Errorf("%d of %d files and directories are not owner-only:\n%s", len(open), files+dirs, strings.Join(open, "\n"))
 	}
 	t.Logf("%d files and %d directories checked", files, dirs)
+}
+
+// Stopping is one way, as in Kafka Streams: after PENDING_SHUTDOWN the only transition is to
+// NOT_RUNNING. The group leave revoked the tasks while the thread stopped, and the revoke
+// callback reported REBALANCING (rill-torture: PENDING_SHUTDOWN -> REBALANCING -> NOT_RUNNING).
+func TestShutdownStatesGoOneWay(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	broker := newBroker(t, ctx, 2, "in", "out")
+	var mu sync.Mutex
+	var states []string
+	running := make(chan struct{})
+	var once sync.Once
+	stop := startApp(t, ctx, statelessTopology(t), rill.Config{CacheMaxBytes: -1, ApplicationID: "one-way", Bootstrap: broker.Addrs(),
+		StateDir: t.TempDir(), StoreBackend: memory.Backend(),
+		StateListener: func(_, s rill.State) {
+			mu.Lock()
+			states = append(states, s.String())
+			mu.Unlock()
+			if s == rill.Running {
+				once.Do(func() { close(running) })
+			}
+		}})
+	select {
+	case <-running:
+	case <-ctx.Done():
+		t.Fatal("never RUNNING")
+	}
+	must(t, stop())
+	mu.Lock()
+	defer mu.Unlock()
+	i := slices.Index(states, rill.PendingShutdown.String())
+	if i < 0 || !slices.Equal(states[i:], []string{rill.PendingShutdown.String(), rill.NotRunning.String()}) {
+		t.Fatalf("states %v: after PENDING_SHUTDOWN want only NOT_RUNNING", states)
+	}
 }

@@ -46,6 +46,7 @@ var suite = []string{
 	"TestRepartitionTopicsArePurged",
 	"TestThreadFailureReplaceThread",
 	"TestThreadFailureShutdownApplication",
+	"TestShutdownStatesGoOneWay",
 	"TestCogroupWindowedOnBroker",
 	"TestStatefulTwoInstancesExactlyOnce",
 	"TestRestartRestoresState",

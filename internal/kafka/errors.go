@@ -76,7 +76,29 @@ var taskMigratedErrors = []error{kerr.ProducerFenced, kerr.InvalidProducerEpoch,
 // IsTaskMigrated tells whether an error of the stream thread calls for closing its tasks dirty,
 // a new producer and a rejoin rather than stopping.
 func IsTaskMigrated(err error) bool {
+	if IsGroupLeft(err) {
+		return true
+	}
 	for _, f := range taskMigratedErrors {
+		if errors.Is(err, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// groupLeftErrors are a group coordinator's answers to an offset commit from a member it no
+// longer counts in the current generation: the member's session timed out (a loaded host, a
+// long pause), or the group rebalanced under the commit. The commit is lost and the member's
+// partitions may already be someone else's; Kafka Streams turns the CommitFailedException
+// into TaskMigratedException: close the tasks dirty and rejoin.
+var groupLeftErrors = []error{kerr.UnknownMemberID, kerr.IllegalGeneration, kerr.RebalanceInProgress}
+
+// IsGroupLeft tells whether err is an offset commit refused because the member is not (or no
+// longer) in the group's current generation. It is a task migration (IsTaskMigrated), but
+// says nothing against the producer: it does not count as a fencing.
+func IsGroupLeft(err error) bool {
+	for _, f := range groupLeftErrors {
 		if errors.Is(err, f) {
 			return true
 		}

@@ -96,7 +96,7 @@ func (th *thread) migrate(ctx context.Context, cause error) error {
 	}
 	// Only fencings count against the limit: a broker restart may fail several commits in a
 	// row, and a new session that cannot reach the brokers fails the thread anyway.
-	unavailable := errors.Is(cause, errBrokersUnavailable)
+	unavailable := errors.Is(cause, errBrokersUnavailable) || kafka.IsGroupLeft(cause)
 	if !unavailable {
 		recent = append(recent, now)
 	}
@@ -105,10 +105,14 @@ func (th *thread) migrate(ctx context.Context, cause error) error {
 		return fmt.Errorf("rill: the producer was fenced %d times within %v; does another running instance use ProcessID %q? %w",
 			len(th.migrations), migrationWindow, th.rt.cfg.ProcessID, cause)
 	}
-	if unavailable {
+	switch {
+	case kafka.IsGroupLeft(cause):
+		th.log.Warn("rill: the group coordinator refused a commit: this member is no longer in the group's current "+
+			"generation (a session timeout or a rebalance); closing the tasks dirty and rejoining the group", zapErr(cause))
+	case unavailable:
 		th.log.Warn("rill: a commit or a send failed with the brokers unreachable: closing the tasks dirty, "+
 			"re-initializing the producer and rejoining the group", zapErr(cause))
-	} else {
+	default:
 		th.log.Warn("rill: the producer was fenced or lost its epoch (task migrated): closing the tasks dirty, "+
 			"re-initializing the producer and rejoining the group", zapErr(cause))
 	}

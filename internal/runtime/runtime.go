@@ -109,6 +109,13 @@ func New(topo *topology.Topology, cfg Config) (*Runtime, error) {
 
 func (r *Runtime) setState(s State) {
 	r.mu.Lock()
+	if r.state == PendingShutdown && s != NotRunning && s != Error {
+		// Shutting down is one way, as in Kafka Streams: a rebalance callback running while the
+		// threads stop (the group leave revokes their tasks) must not report REBALANCING
+		// (rill-torture showed PENDING_SHUTDOWN -> REBALANCING -> NOT_RUNNING).
+		r.mu.Unlock()
+		return
+	}
 	changed := r.state != s
 	r.state = s
 	r.mu.Unlock()
