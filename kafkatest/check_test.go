@@ -34,6 +34,11 @@ func TestCheckCounts(t *testing.T) {
 		{"reordered", recs("a", "2", "a", "1", "a", "3", "b", "1"), false, true},
 		{"unexpected key", recs("a", "1", "a", "2", "a", "3", "b", "1", "c", "1"), false, true},
 		{"bad value", recs("a", "1", "a", "2", "a", "3", "b", "x"), false, false},
+		// At least once, records counted twice after a failure whose first outputs were lost:
+		// the counter skips 2 and 3 and ends at 5, with as many distinct updates as inputs.
+		{"recounted", recs("a", "1", "a", "4", "a", "5", "b", "1"), false, true},
+		// A gap without the updates that would make up for it is a loss.
+		{"gap not made up", recs("a", "1", "a", "4", "b", "1"), false, false},
 	} {
 		if err := CheckCounts(c.out, want, true, counter).Err(true); (err == nil) != c.exactOK {
 			t.Errorf("%s, exactly once: %v", c.name, err)

@@ -398,16 +398,17 @@ func runChaos(c chaosConfig) error {
 		c.seed, c.guarantee, c.records, stats.kills, stats.zombies, stats.scales, stats.brokerRestarts, rebalances,
 		p50.Round(time.Millisecond), pmax.Round(time.Millisecond), unrecovered)
 	failed := false
-	var lost, dups int
+	var lost, dups, recounted int
 	for _, r := range reps {
 		fmt.Println("  " + r.String())
 		lost += r.lost
 		dups += r.duplicates
+		recounted += r.recounted
 		if !r.ok(exact) {
 			failed = true
 		}
 	}
-	fmt.Printf("summary: lost %d, duplicates %d\n", lost, dups)
+	fmt.Printf("summary: lost %d, duplicates %d, recounted %d\n", lost, dups, recounted)
 	if n := died.Load(); n > 0 {
 		fmt.Printf("instances that exited on their own: %d\n", n)
 		failed = true

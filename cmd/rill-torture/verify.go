@@ -17,6 +17,7 @@ type report struct {
 	lost       int // expected updates never seen
 	duplicates int // records seen more than once
 	wrong      int // records no input could produce (a join with a missing row, say): a failure under either guarantee
+	recounted  int // at least once: updates skipped by a counter that counted records twice (kafkatest.CountReport.Recounted)
 	problems   []string
 }
 
@@ -30,6 +31,9 @@ func (r report) String() string {
 	s := fmt.Sprintf("%-8s expected %d, read %d, lost %d, duplicates %d", r.family, r.expected, r.got, r.lost, r.duplicates)
 	if r.wrong > 0 {
 		s += fmt.Sprintf(", wrong %d", r.wrong)
+	}
+	if r.recounted > 0 {
+		s += fmt.Sprintf(", recounted %d", r.recounted)
 	}
 	for _, p := range r.problems {
 		s += "\n    " + p
@@ -51,7 +55,7 @@ func (in *input) expectedCounts(n int) map[string]int64 {
 // once) each update at least once. value parses a record's count.
 func verifyCounts(family string, out []kafkatest.Record, want map[string]int64, exact bool, value func([]byte) (int64, error)) report {
 	c := kafkatest.CheckCounts(out, want, exact, value)
-	return report{family: family, expected: c.Expected, got: c.Got, lost: c.Lost, duplicates: c.Duplicates, problems: c.Problems}
+	return report{family: family, expected: c.Expected, got: c.Got, lost: c.Lost, duplicates: c.Duplicates, recounted: c.Recounted, problems: c.Problems}
 }
 
 // verify checks every output family against the first n left records.
