@@ -8,15 +8,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
-	"go.uber.org/zap"
 
-	"github.com/rillstreams/rill/dsl"
-	"github.com/rillstreams/rill/internal/kafka"
-	"github.com/rillstreams/rill/kafkatest"
-	"github.com/rillstreams/rill/serde"
 	"github.com/rillstreams/rill/state/memory"
 )
 
@@ -35,15 +29,9 @@ func TestRefusedCommitMigratesTasks(t *testing.T) {
 func refusedCommitRun(t *testing.T, code *kerr.Error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "in", "out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
 	// The third commit is refused.
 	var commits, refused atomic.Int32
-	cluster.ControlKey(kmsg.OffsetCommit.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		cluster.KeepControl()
+	cluster := faultCluster(t, kmsg.OffsetCommit, func(req kmsg.Request) (kmsg.Response, error, bool) {
 		if commits.Add(1) != 3 {
 			return nil, nil, false
 		}
@@ -64,34 +52,9 @@ func refusedCommitRun(t *testing.T, code *kerr.Error) {
 	})
 	addrs := cluster.ListenAddrs()
 	const n, keys = 2000, 10
-	b := dsl.NewBuilder()
-	b.Stream("in", serde.String(), serde.String()).GroupByKey().Count(dsl.Materialized("counts")).
-		ToStream().MapValues(func(_ string, c int64) string { return strconv.FormatInt(c, 10) }).To("out")
-	topo, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt, err := New(topo, Config{ApplicationID: "refused", Client: kafka.ClientConfig{Bootstrap: addrs},
-		StateDir: t.TempDir(), ProcessID: "p1", NumThreads: 1, CommitInterval: 20 * time.Millisecond,
-		MaxPollRecords: 100, ReplicationFactor: -1, Backend: memory.Backend(), Logger: zap.NewNop(),
-		AcceptableRecoveryLag: 10000, MaxWarmupReplicas: 2, ProbingRebalanceInterval: time.Minute,
-		SessionTimeout: 10 * time.Second, BufferedRecordsPerPartition: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- rt.Run(rctx) }()
-	for i := 0; i < n; i += n / 10 {
-		var recs []kafkatest.Record
-		for j := i; j < i+n/10; j++ {
-			recs = append(recs, kafkatest.Record{Topic: "in", Key: []byte("k" + strconv.Itoa(j%keys)), Value: []byte("v"), Timestamp: time.Now()})
-		}
-		if err := kafkatest.Produce(ctx, addrs, recs...); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	run := startCountApp(t, ctx, addrs, "refused", false, memory.Backend())
+	done, stop := run.done, run.stop
+	produceCountInput(t, ctx, addrs, n, keys)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics("out"))
 	if err != nil {
 		t.Fatal(err)

@@ -36,15 +36,9 @@ func TestFencedProducerMigratesTasks(t *testing.T) {
 func fencedRun(t *testing.T, code *kerr.Error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "in", "out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
 	// The third commit is refused: the coordinator has moved on from this producer's epoch.
 	var commits, refused atomic.Int32
-	cluster.ControlKey(kmsg.EndTxn.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		cluster.KeepControl()
+	cluster := faultCluster(t, kmsg.EndTxn, func(req kmsg.Request) (kmsg.Response, error, bool) {
 		if !req.(*kmsg.EndTxnRequest).Commit || commits.Add(1) != 3 {
 			return nil, nil, false
 		}
@@ -55,40 +49,14 @@ func fencedRun(t *testing.T, code *kerr.Error) {
 	})
 	addrs := cluster.ListenAddrs()
 	const n, keys = 3000, 10
-	var recs []kafkatest.Record
-	for i := 0; i < n; i++ {
-		recs = append(recs, kafkatest.Record{Topic: "in", Key: []byte("k" + strconv.Itoa(i%keys)), Value: []byte("v"), Timestamp: time.Now()})
-	}
-	b := dsl.NewBuilder()
-	b.Stream("in", serde.String(), serde.String()).GroupByKey().Count(dsl.Materialized("counts")).
-		ToStream().MapValues(func(_ string, c int64) string { return strconv.FormatInt(c, 10) }).To("out")
-	topo, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
 	backend, err := rocksdb.NewBackend(rocksdb.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer backend.Close()
-	rt, err := New(topo, Config{ApplicationID: "fenced", Client: kafka.ClientConfig{Bootstrap: addrs},
-		StateDir: t.TempDir(), ProcessID: "p1", NumThreads: 1, ExactlyOnce: true, CommitInterval: 20 * time.Millisecond,
-		MaxPollRecords: 100, ReplicationFactor: -1, Backend: backend, Logger: zap.NewNop(),
-		AcceptableRecoveryLag: 10000, MaxWarmupReplicas: 2, ProbingRebalanceInterval: time.Minute,
-		SessionTimeout: 10 * time.Second, BufferedRecordsPerPartition: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- rt.Run(rctx) }()
-	// Input in slices, so that the app commits several times while it arrives.
-	for i := 0; i < n; i += n / 10 {
-		if err := kafkatest.Produce(ctx, addrs, recs[i:i+n/10]...); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	run := startCountApp(t, ctx, addrs, "fenced", true, backend)
+	done, stop := run.done, run.stop
+	produceCountInput(t, ctx, addrs, n, keys)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics("out"), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	if err != nil {
 		t.Fatal(err)
