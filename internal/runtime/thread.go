@@ -227,6 +227,12 @@ func (th *thread) resetQueuesLocked() {
 // active tasks close dirty. Standbys stay: they only hold committed data.
 func (th *thread) onLost(_ context.Context, _ map[string][]int32) {
 	th.migrating.Store(true)
+	// The state listener hears of it, as of any rebalance: the member's session ended (brokers
+	// unreachable past the session timeout, or the thread stalled), and its tasks are gone
+	// until it rejoins; the next assignment brings RUNNING back.
+	th.rt.setState(Rebalancing)
+	th.log.Warn("rill: the group session was lost (brokers unreachable past the session timeout, or the thread " +
+		"stalled): closing the tasks dirty and rejoining")
 	th.lock()
 	defer th.unlock()
 	for id, rt := range th.tasks {
