@@ -64,8 +64,8 @@ func (b *Builder) Streams[K, V any](topics []string, keySerde serde.Serde[K], va
 	}
 	name := b.nameOr(cfg.name, "KSTREAM-SOURCE-")
 	ks, vs, ok := b.sourceSerdes(name, keySerde, valueSerde)
-	if ok && b.check(b.topo.AddSource(name, ks, vs, topics...)) && cfg.extractor != nil {
-		b.check(b.topo.SetTimestampExtractor(name, cfg.extractor))
+	if ok && b.check(b.topo.AddSource(name, ks, vs, topics...)) {
+		b.sourceOptions(name, cfg)
 	}
 	return &Stream[K, V]{b: b, node: name, keySerde: ks, valueSerde: vs}
 }
@@ -81,10 +81,20 @@ func (b *Builder) StreamPattern[K, V any](pattern *regexp.Regexp, keySerde serde
 	}
 	name := b.nameOr(cfg.name, "KSTREAM-SOURCE-")
 	ks, vs, ok := b.sourceSerdes(name, keySerde, valueSerde)
-	if ok && b.check(b.topo.AddPatternSource(name, ks, vs, pattern)) && cfg.extractor != nil {
-		b.check(b.topo.SetTimestampExtractor(name, cfg.extractor))
+	if ok && b.check(b.topo.AddPatternSource(name, ks, vs, pattern)) {
+		b.sourceOptions(name, cfg)
 	}
 	return &Stream[K, V]{b: b, node: name, keySerde: ks, valueSerde: vs}
+}
+
+// sourceOptions applies a source's timestamp extractor and offset reset policy.
+func (b *Builder) sourceOptions(name string, cfg sourceConfig) {
+	if cfg.extractor != nil {
+		b.check(b.topo.SetTimestampExtractor(name, cfg.extractor))
+	}
+	if cfg.reset != nil {
+		b.check(b.topo.SetOffsetReset(name, *cfg.reset))
+	}
 }
 
 // AddStateStore adds a store that processors plugged in with Stream.Process can use, by

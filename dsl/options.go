@@ -90,6 +90,7 @@ func (o StoresOption) applyProcess(c *processConfig) { c.stores = append(c.store
 type sourceConfig struct {
 	name      string
 	extractor processor.TimestampExtractor
+	reset     *processor.OffsetReset
 }
 
 // TimestampOption is what WithTimestampExtractor returns.
@@ -105,6 +106,19 @@ func WithTimestampExtractor(ex processor.TimestampExtractor) TimestampOption {
 }
 
 func (o TimestampOption) applySource(c *sourceConfig) { c.extractor = o.ex }
+
+// OffsetResetOption is what WithOffsetReset returns.
+type OffsetResetOption struct{ r processor.OffsetReset }
+
+// WithOffsetReset makes a source start, in partitions the application has no committed offset
+// for, where r says instead of at the earliest record (Kafka Streams'
+// Consumed.withOffsetResetPolicy):
+//
+//	b.Stream("clicks", serde.String(), serde.String(), dsl.WithOffsetReset(processor.OffsetResetLatest()))
+//	b.Stream("audit", serde.String(), serde.String(), dsl.WithOffsetReset(processor.OffsetResetByDuration(24*time.Hour)))
+func WithOffsetReset(r processor.OffsetReset) OffsetResetOption { return OffsetResetOption{r: r} }
+
+func (o OffsetResetOption) applySource(c *sourceConfig) { c.reset = &o.r }
 
 type sinkConfig struct {
 	name        string

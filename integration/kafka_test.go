@@ -47,6 +47,7 @@ var suite = []string{
 	"TestThreadFailureReplaceThread",
 	"TestThreadFailureShutdownApplication",
 	"TestShutdownStatesGoOneWay",
+	"TestOffsetResetPerSource",
 	"TestCogroupWindowedOnBroker",
 	"TestStatefulTwoInstancesExactlyOnce",
 	"TestRestartRestoresState",

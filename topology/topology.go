@@ -214,6 +214,24 @@ func (t *Topology) SetTimestampExtractor(source string, ex processor.TimestampEx
 	return nil
 }
 
+// SetOffsetReset makes source start reading, in partitions its application has no committed
+// offset for, where r says (Kafka Streams' Consumed.withOffsetResetPolicy) instead of at the
+// earliest record. Sources of repartition topics always start at the earliest.
+func (t *Topology) SetOffsetReset(source string, r processor.OffsetReset) error {
+	if t.sealed {
+		return ErrSealed
+	}
+	if err := r.Validate(); err != nil {
+		return fmt.Errorf("%w: source %q: %w", ErrInvalidTopology, source, err)
+	}
+	n, ok := t.byName[source]
+	if !ok || n.Kind != engine.SourceNode || n.Internal {
+		return fmt.Errorf("%w: %q is not a source of a user topic", ErrInvalidTopology, source)
+	}
+	n.OffsetReset = r
+	return nil
+}
+
 func (t *Topology) addNode(spec *engine.NodeSpec, parents ...string) error {
 	if t.sealed {
 		return ErrSealed

@@ -35,6 +35,8 @@ type NodeSpec struct {
 	TopicFuncName string
 	// TimestampExtractor of a source (nil: the task's default, Config.TimestampExtractor).
 	TimestampExtractor processor.TimestampExtractor
+	// OffsetReset of a source: where it starts reading a partition without a committed offset.
+	OffsetReset processor.OffsetReset
 	// Internal marks sources and sinks of repartition topics, whose names the task prefixes
 	// with the application id.
 	Internal bool

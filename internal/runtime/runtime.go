@@ -40,6 +40,9 @@ type Runtime struct {
 	patterns      []patternSource
 	patternTopics map[string][]string
 
+	// resets are the offset reset policies of source topics other than earliest (set at
+	// start, offsetreset.go).
+	resets map[string]processor.OffsetReset
 	// repartition names the repartition topics (fully qualified), set by prepareTopics:
 	// what purge.go may delete records from.
 	repartition map[string]bool
@@ -179,6 +182,7 @@ func (r *Runtime) run(ctx context.Context) error {
 	if err := r.prepareTopics(ctx); err != nil {
 		return err
 	}
+	r.resets = r.offsetResets()
 	var wg sync.WaitGroup
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -73,7 +73,12 @@ type thread struct {
 	purging   atomic.Bool
 	// failure is the failure handler's answer when the thread failed (failure.go).
 	failure FailureResponse
-	dirty   bool // processed something since the last commit
+	// skipBelow is, per partition starting by its source's offset reset policy, the first
+	// offset to process (offsetreset.go). Guarded by mu.
+	skipBelow kafka.Offsets
+	// resetStart is the start each such partition was first given, kept for the thread's life.
+	resetStart kafka.Offsets
+	dirty      bool // processed something since the last commit
 
 	// paused are the input partitions whose fetching the thread paused because their task
 	// queued more than BufferedRecordsPerPartition records (back-pressure); mu protects it.
@@ -137,7 +142,7 @@ func maxTaskIdleMillis(d time.Duration) int64 {
 func newThread(ctx context.Context, rt *Runtime, index int) (*thread, error) {
 	th := &thread{rt: rt, index: index, runCtx: ctx, tasks: map[processor.TaskID]*runningTask{},
 		standbys: map[processor.TaskID]*standbyTask{}, standbyParts: map[changelog.TopicPartition]*standbyTask{},
-		log: rt.cfg.Logger.With(zap.Int("thread", index)), paused: map[tpKey]bool{}, lagMisses: map[string][]int32{},
+		log: rt.cfg.Logger.With(zap.Int("thread", index)), paused: map[tpKey]bool{}, lagMisses: map[string][]int32{}, skipBelow: kafka.Offsets{}, resetStart: kafka.Offsets{},
 		cache: state.NewRecordCache(rt.cfg.CacheMaxBytes / int64(max(rt.cfg.NumThreads, 1)))}
 	th.bal = kafka.NewBalancer(kafka.BalancerConfig{
 		Tasks: rt.taskTopics, Stateful: rt.stateful, NumStandbyReplicas: rt.cfg.NumStandbyReplicas,
@@ -339,6 +344,10 @@ func (th *thread) onAssigned(ctx context.Context, _ map[string][]int32) {
 		}
 		th.standbys[id] = st
 	}
+	if err := th.planResetsLocked(ctx); err != nil {
+		th.assignErr = err
+		return
+	}
 	th.log.Info("rill: tasks assigned", zap.Int("active", len(th.tasks)), zap.Int("standby", len(th.standbys)))
 	th.rt.threadRunning(th.index)
 }
@@ -515,6 +524,7 @@ func (th *thread) processLocked(ctx context.Context, recs []engine.RawRecord) (c
 			recs = nil
 		}
 	}
+	recs = th.skipResetLocked(recs)
 	if len(recs) > 0 {
 		if err := th.sess.Begin(); err != nil {
 			return false, 0, err
