@@ -81,6 +81,11 @@ type overlay struct {
 	dirty []ovRef // keys with a dirty entry, each once
 	bytes int     // of every entry, clean or dirty
 	probe ovEntry // search key of lookups, to avoid allocating one per Get
+
+	// span's search bounds, collector and results, reused by every scan.
+	lo, hi  ovEntry
+	collect func(*ovEntry) bool
+	found   []*ovEntry
 }
 
 func newOverlay() *overlay {
@@ -136,25 +141,42 @@ func (o *overlay) abort() {
 	o.dirty = o.dirty[:0]
 }
 
-// span returns the buffered writes of cf with keys in [lower, upper) (nil: open), by key.
+// span returns the buffered writes of cf with keys in [lower, upper) (nil: open), by key:
+// nil, without allocating, when there are none, which is what most scans of a stream-stream
+// join or a windowed aggregation find (the overlay holds the writes of one commit interval,
+// and a scan is bounded to one key).
 func (o *overlay) span(cf *grocksdb.ColumnFamilyHandle, lower, upper []byte) []*ovEntry {
 	t := o.cfs[cf]
 	if t == nil || t.Len() == 0 {
 		return nil
 	}
-	var out []*ovEntry
-	add := func(e *ovEntry) bool { out = append(out, e); return true }
-	lo, hi := &ovEntry{key: lower}, &ovEntry{key: upper}
-	switch {
-	case lower != nil && upper != nil:
-		t.AscendRange(lo, hi, add)
-	case lower != nil:
-		t.AscendGreaterOrEqual(lo, add)
-	case upper != nil:
-		t.AscendLessThan(hi, add)
-	default:
-		t.Ascend(add)
+	// Bounds and collector are the overlay's, set up once: a closure or search entries made
+	// per call would be allocated per scan.
+	if o.collect == nil {
+		o.collect = func(e *ovEntry) bool {
+			if o.hi.key != nil && bytes.Compare(e.key, o.hi.key) >= 0 {
+				return false
+			}
+			o.found = append(o.found, e)
+			return true
+		}
 	}
+	o.found = o.found[:0]
+	o.hi.key = upper
+	if lower != nil {
+		o.lo.key = lower
+		t.AscendGreaterOrEqual(&o.lo, o.collect)
+	} else {
+		t.Ascend(o.collect)
+	}
+	o.lo.key, o.hi.key = nil, nil
+	if len(o.found) == 0 {
+		return nil
+	}
+	// The cursor keeps its own copy (several cursors may be open at once); found keeps only
+	// its storage, and no entry alive.
+	out := slices.Clone(o.found)
+	clear(o.found)
 	return out
 }
 
