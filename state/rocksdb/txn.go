@@ -86,18 +86,44 @@ type overlay struct {
 	lo, hi  ovEntry
 	collect func(*ovEntry) bool
 	found   []*ovEntry
+
+	// allDirty marks an overlay emptied at every commit (txn_buffer.go): it keeps no dirty
+	// list but a count, and allocates its entries from chunks.
+	allDirty bool
+	ndirty   int
+	entries  []ovEntry // the current chunk of entries
+	chunk    []byte    // the current chunk of key and value bytes
 }
 
-func newOverlay() *overlay {
-	return &overlay{cfs: map[*grocksdb.ColumnFamilyHandle]*btree.BTreeG[*ovEntry]{}}
+// newOverlay returns an empty overlay; allDirty for stores that keep no committed writes.
+func newOverlay(allDirty bool) *overlay {
+	return &overlay{cfs: map[*grocksdb.ColumnFamilyHandle]*btree.BTreeG[*ovEntry]{}, allDirty: allDirty}
 }
 
-func (o *overlay) put(cf *grocksdb.ColumnFamilyHandle, key, value []byte, del bool) {
+// tree returns cf's tree, creating it.
+func (o *overlay) tree(cf *grocksdb.ColumnFamilyHandle) *btree.BTreeG[*ovEntry] {
 	t := o.cfs[cf]
 	if t == nil {
 		t = btree.NewG(16, ovLess)
 		o.cfs[cf] = t
 	}
+	return t
+}
+
+// dirtyCount is the number of dirty entries.
+func (o *overlay) dirtyCount() int {
+	if o.allDirty {
+		return o.ndirty
+	}
+	return len(o.dirty)
+}
+
+func (o *overlay) put(cf *grocksdb.ColumnFamilyHandle, key, value []byte, del bool) {
+	if o.allDirty {
+		o.putBuffered(cf, key, value, del)
+		return
+	}
+	t := o.tree(cf)
 	// Key and value share one allocation: this runs for every write of a task.
 	buf := make([]byte, len(key)+len(value))
 	n := copy(buf, key)
@@ -131,6 +157,10 @@ func (o *overlay) lookup(cf *grocksdb.ColumnFamilyHandle, key []byte) (*ovEntry,
 // abort drops the dirty entries: reads of their keys go to RocksDB again, which holds the
 // committed values.
 func (o *overlay) abort() {
+	if o.allDirty {
+		*o = *newOverlay(true) // everything was dirty
+		return
+	}
 	for _, r := range o.dirty {
 		o.probe.key = r.key
 		if e, ok := o.cfs[r.cf].Delete(&o.probe); ok {
@@ -186,7 +216,7 @@ func (s *store) BeginTransactions() error {
 		return s.closedErr()
 	}
 	if s.txn == nil {
-		s.txn = newOverlay()
+		s.txn = newOverlay(s.noCache)
 	}
 	return nil
 }
@@ -196,7 +226,7 @@ func (s *store) Buffered() int {
 	if s.txn == nil {
 		return 0
 	}
-	return len(s.txn.dirty)
+	return s.txn.dirtyCount()
 }
 
 // CommitTransaction writes the buffered writes and the changelog offset atomically.
@@ -216,6 +246,9 @@ func (s *store) commitTxn(changelogOffset int64, extra func(wb *grocksdb.WriteBa
 	wb := grocksdb.NewWriteBatch()
 	defer wb.Destroy()
 	o := s.txn
+	if o.bufferOnly() {
+		o.writeBuffered(wb)
+	}
 	// In key order per column family, as RocksDB's memtable inserts best: sorting the
 	// dirty keys costs less than walking a cache-sized tree, and inserting them as they
 	// came made window-heavy workloads markedly slower.
@@ -284,7 +317,7 @@ func (s *store) commitTxn(changelogOffset int64, extra func(wb *grocksdb.WriteBa
 	}
 	// The entries stay, clean: a cache of what RocksDB now holds, within cacheBytes.
 	if o.bytes > cacheBytes || s.noCache {
-		s.txn = newOverlay()
+		s.txn = newOverlay(s.noCache)
 		return nil
 	}
 	for _, r := range o.dirty {
