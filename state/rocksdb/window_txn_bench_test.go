@@ -18,10 +18,10 @@ func txnBenchKey(dst []byte, i int) []byte {
 	return binary.BigEndian.AppendUint32(dst[:0], uint32(i%txnBenchKeys))
 }
 
-func benchTxnWindow(b *testing.B) *windowStore {
+func benchTxnWindow(b *testing.B, dups bool) *windowStore {
 	be := newTestBackend(b)
 	// A 24 h grace, as rill-bench's windowed workloads: one segment for the whole run.
-	s, err := be.Window("bench", b.TempDir(), state.WindowOptions{Retention: 24*3600*1000 + 20_000})
+	s, err := be.Window("bench", b.TempDir(), state.WindowOptions{Retention: 24*3600*1000 + 20_000, RetainDuplicates: dups})
 	must(b, err)
 	b.Cleanup(func() { s.Close() })
 	w := s.(*windowStore)
@@ -35,7 +35,7 @@ func benchTxnWindow(b *testing.B) *windowStore {
 func BenchmarkWindowFetchMissPut(b *testing.B) {
 	for _, every := range []int{250, 50_000} {
 		b.Run(commitName(every), func(b *testing.B) {
-			w := benchTxnWindow(b)
+			w := benchTxnWindow(b, false)
 			var k []byte
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -55,11 +55,11 @@ func BenchmarkWindowFetchMissPut(b *testing.B) {
 }
 
 // BenchmarkWindowJoinStep is a stream-stream join's step: buffer the record, then scan the
-// other side's buffer for its key within ±10 s.
+// other side's buffer for its key within ±10 s (join buffers retain duplicates).
 func BenchmarkWindowJoinStep(b *testing.B) {
 	for _, every := range []int{250, 50_000} {
 		b.Run(commitName(every), func(b *testing.B) {
-			this, other := benchTxnWindow(b), benchTxnWindow(b)
+			this, other := benchTxnWindow(b, true), benchTxnWindow(b, true)
 			var k []byte
 			b.ReportAllocs()
 			b.ResetTimer()
