@@ -87,21 +87,30 @@ func (it *sortedWindowIter) Next() bool {
 	return false
 }
 
+// cur is the current window; a zero one before the first Next and after the last, where
+// the methods of windowIter return empty values too.
+func (it *sortedWindowIter) cur() sortedWindowEntry {
+	if it.done || it.i < 0 || it.i >= len(it.ents) {
+		return sortedWindowEntry{}
+	}
+	return it.ents[it.i]
+}
+
 func (it *sortedWindowIter) Key() []byte {
-	if k := it.ents[it.i].key; k != nil {
+	if k := it.cur().key; k != nil {
 		return k
 	}
 	return emptyValue
 }
 
 func (it *sortedWindowIter) Value() []byte {
-	if v := it.ents[it.i].value; v != nil {
+	if v := it.cur().value; v != nil {
 		return v
 	}
 	return emptyValue
 }
 
-func (it *sortedWindowIter) WindowStart() int64 { return it.ents[it.i].start }
+func (it *sortedWindowIter) WindowStart() int64 { return it.cur().start }
 func (it *sortedWindowIter) Err() error         { return it.err }
 
 func (it *sortedWindowIter) Close() error {
