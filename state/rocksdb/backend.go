@@ -154,7 +154,7 @@ func (b *Backend) openStore(name, dir string, open func(s *store) error) (*store
 	}
 	// The options take their own reference to the cache: from here the store does not
 	// depend on the Backend's handle.
-	s := newStore(b, name, path, b.newOptions(name))
+	s := newStore(b, name, path, b.newOptions(name, open != nil)) // open: a segmented store's
 	b.mu.Unlock()
 
 	if open == nil {

@@ -15,6 +15,11 @@ const (
 	DefaultBloomFilterBits  = 10
 )
 
+// memtableBloomRatio is the share of a memtable's size given to its whole-key Bloom filter:
+// 2% of a 16 MiB memtable is 2.7 Mbit, about 25 bits per entry of 100-byte values, far below
+// 1% false positives.
+const memtableBloomRatio = 0.02
+
 // blockSize is Kafka Streams' block size: small blocks suit point lookups of small values.
 const blockSize = 4 << 10
 
@@ -81,8 +86,9 @@ func (o *storeOptions) destroy() {
 }
 
 // newOptions builds the options of store name: Kafka Streams' RocksDBStore settings plus its
-// bounded-memory recipe (shared cache holding index and filter blocks, L0 ones pinned).
-func (b *Backend) newOptions(name string) *storeOptions {
+// bounded-memory recipe (shared cache holding index and filter blocks, L0 ones pinned);
+// segmented is set for window and session stores.
+func (b *Backend) newOptions(name string, segmented bool) *storeOptions {
 	bbto := grocksdb.NewDefaultBlockBasedTableOptions()
 	// The table options keep their own reference to the cache (a shared_ptr copy), so the
 	// Backend may release its handle while stores still use the cache.
@@ -100,6 +106,18 @@ func (b *Backend) newOptions(name string) *storeOptions {
 	opts.SetErrorIfExists(false)
 	opts.SetWriteBufferSize(uint64(b.cfg.WriteBufferBytes))
 	opts.SetMaxWriteBufferNumber(b.cfg.MaxWriteBuffers)
+	if segmented {
+		// A whole-key Bloom filter in each memtable of window and session stores: a Get of
+		// a key the memtables do not hold then skips their skip lists. Windowed
+		// aggregations read mostly absent keys (a record's windows are new until a later
+		// record of its key lands in them), and a miss in the skip list of a 16 MiB
+		// memtable is a dozen cache-missing comparisons: getInto was 20% of
+		// streamcountwindowed/eos (docs/benchmarks.md). Key-value stores, whose reads
+		// mostly find their key, go without: the filter is memtableBloomRatio of every
+		// memtable's size, taken from its arena when the memtable is created.
+		opts.SetMemTablePrefixBloomSizeRatio(memtableBloomRatio)
+		opts.SetMemtableWholeKeyFiltering(true)
+	}
 	// Kafka Streams' choices: values are often already compact serialized records, and
 	// universal compaction writes less for update-heavy aggregates.
 	opts.SetCompression(grocksdb.NoCompression)

@@ -168,6 +168,14 @@ func parseSegmentName(n string) (int64, bool) {
 // readMeta checks the layout and segment interval (recording them in a new store), then
 // reads back the stream time and sequence number the segments hold.
 func (sg *segments) readMeta() error {
+	if sg.layout == layoutDupsKeyOrder {
+		// A duplicates store created with a time index keeps it (window_dups.go).
+		if v, err := sg.get(sg.defaultCF, []byte(metaLayout)); err != nil {
+			return err
+		} else if string(v) == layoutDupsIndexed {
+			sg.layout = layoutDupsIndexed
+		}
+	}
 	created, err := sg.checkMeta(metaLayout, []byte(sg.layout))
 	if err != nil {
 		return err

@@ -81,18 +81,49 @@ type overlay struct {
 	dirty []ovRef // keys with a dirty entry, each once
 	bytes int     // of every entry, clean or dirty
 	probe ovEntry // search key of lookups, to avoid allocating one per Get
+
+	// span's search bounds, collector and results, reused by every scan.
+	lo, hi  ovEntry
+	collect func(*ovEntry) bool
+	found   []*ovEntry
+
+	// allDirty marks an overlay emptied at every commit (txn_buffer.go): it keeps no dirty
+	// list but a count, and allocates its entries from chunks.
+	allDirty bool
+	ndirty   int
+	entries  []ovEntry // the current chunk of entries
+	chunk    []byte    // the current chunk of key and value bytes
 }
 
-func newOverlay() *overlay {
-	return &overlay{cfs: map[*grocksdb.ColumnFamilyHandle]*btree.BTreeG[*ovEntry]{}}
+// newOverlay returns an empty overlay; allDirty for stores that keep no committed writes.
+func newOverlay(allDirty bool) *overlay {
+	return &overlay{cfs: map[*grocksdb.ColumnFamilyHandle]*btree.BTreeG[*ovEntry]{}, allDirty: allDirty}
 }
 
-func (o *overlay) put(cf *grocksdb.ColumnFamilyHandle, key, value []byte, del bool) {
+// tree returns cf's tree, creating it.
+func (o *overlay) tree(cf *grocksdb.ColumnFamilyHandle) *btree.BTreeG[*ovEntry] {
 	t := o.cfs[cf]
 	if t == nil {
 		t = btree.NewG(16, ovLess)
 		o.cfs[cf] = t
 	}
+	return t
+}
+
+// dirtyCount is the number of dirty entries.
+func (o *overlay) dirtyCount() int {
+	if o.allDirty {
+		return o.ndirty
+	}
+	return len(o.dirty)
+}
+
+func (o *overlay) put(cf *grocksdb.ColumnFamilyHandle, key, value []byte, del bool) {
+	if o.allDirty {
+		o.putBuffered(cf, key, value, del)
+		return
+	}
+	t := o.tree(cf)
 	// Key and value share one allocation: this runs for every write of a task.
 	buf := make([]byte, len(key)+len(value))
 	n := copy(buf, key)
@@ -126,6 +157,10 @@ func (o *overlay) lookup(cf *grocksdb.ColumnFamilyHandle, key []byte) (*ovEntry,
 // abort drops the dirty entries: reads of their keys go to RocksDB again, which holds the
 // committed values.
 func (o *overlay) abort() {
+	if o.allDirty {
+		*o = *newOverlay(true) // everything was dirty
+		return
+	}
 	for _, r := range o.dirty {
 		o.probe.key = r.key
 		if e, ok := o.cfs[r.cf].Delete(&o.probe); ok {
@@ -136,25 +171,42 @@ func (o *overlay) abort() {
 	o.dirty = o.dirty[:0]
 }
 
-// span returns the buffered writes of cf with keys in [lower, upper) (nil: open), by key.
+// span returns the buffered writes of cf with keys in [lower, upper) (nil: open), by key:
+// nil, without allocating, when there are none, which is what most scans of a stream-stream
+// join or a windowed aggregation find (the overlay holds the writes of one commit interval,
+// and a scan is bounded to one key).
 func (o *overlay) span(cf *grocksdb.ColumnFamilyHandle, lower, upper []byte) []*ovEntry {
 	t := o.cfs[cf]
 	if t == nil || t.Len() == 0 {
 		return nil
 	}
-	var out []*ovEntry
-	add := func(e *ovEntry) bool { out = append(out, e); return true }
-	lo, hi := &ovEntry{key: lower}, &ovEntry{key: upper}
-	switch {
-	case lower != nil && upper != nil:
-		t.AscendRange(lo, hi, add)
-	case lower != nil:
-		t.AscendGreaterOrEqual(lo, add)
-	case upper != nil:
-		t.AscendLessThan(hi, add)
-	default:
-		t.Ascend(add)
+	// Bounds and collector are the overlay's, set up once: a closure or search entries made
+	// per call would be allocated per scan.
+	if o.collect == nil {
+		o.collect = func(e *ovEntry) bool {
+			if o.hi.key != nil && bytes.Compare(e.key, o.hi.key) >= 0 {
+				return false
+			}
+			o.found = append(o.found, e)
+			return true
+		}
 	}
+	o.found = o.found[:0]
+	o.hi.key = upper
+	if lower != nil {
+		o.lo.key = lower
+		t.AscendGreaterOrEqual(&o.lo, o.collect)
+	} else {
+		t.Ascend(o.collect)
+	}
+	o.lo.key, o.hi.key = nil, nil
+	if len(o.found) == 0 {
+		return nil
+	}
+	// The cursor keeps its own copy (several cursors may be open at once); found keeps only
+	// its storage, and no entry alive.
+	out := slices.Clone(o.found)
+	clear(o.found)
 	return out
 }
 
@@ -164,7 +216,7 @@ func (s *store) BeginTransactions() error {
 		return s.closedErr()
 	}
 	if s.txn == nil {
-		s.txn = newOverlay()
+		s.txn = newOverlay(s.noCache)
 	}
 	return nil
 }
@@ -174,7 +226,7 @@ func (s *store) Buffered() int {
 	if s.txn == nil {
 		return 0
 	}
-	return len(s.txn.dirty)
+	return s.txn.dirtyCount()
 }
 
 // CommitTransaction writes the buffered writes and the changelog offset atomically.
@@ -194,6 +246,9 @@ func (s *store) commitTxn(changelogOffset int64, extra func(wb *grocksdb.WriteBa
 	wb := grocksdb.NewWriteBatch()
 	defer wb.Destroy()
 	o := s.txn
+	if o.bufferOnly() {
+		o.writeBuffered(wb)
+	}
 	// In key order per column family, as RocksDB's memtable inserts best: sorting the
 	// dirty keys costs less than walking a cache-sized tree, and inserting them as they
 	// came made window-heavy workloads markedly slower.
@@ -262,7 +317,7 @@ func (s *store) commitTxn(changelogOffset int64, extra func(wb *grocksdb.WriteBa
 	}
 	// The entries stay, clean: a cache of what RocksDB now holds, within cacheBytes.
 	if o.bytes > cacheBytes || s.noCache {
-		s.txn = newOverlay()
+		s.txn = newOverlay(s.noCache)
 		return nil
 	}
 	for _, r := range o.dirty {

@@ -28,6 +28,9 @@ const (
 type windowStore struct {
 	*segments
 	dups bool
+	// timeIndex: transaction-mode puts write the time index too (always but for the
+	// duplicates stores of window_dups.go), and FetchAll reads it.
+	timeIndex bool
 
 	// Scratch buffers for the keys of one operation (RocksDB copies what it keeps).
 	kbuf, tbuf, lbuf, ubuf []byte
@@ -36,15 +39,15 @@ type windowStore struct {
 var _ state.WindowBytesStore = (*windowStore)(nil)
 
 func openWindowStore(b *Backend, name, dir string, opts state.WindowOptions) (*windowStore, error) {
-	layout := "window/v1"
+	layout := layoutWindow
 	if opts.RetainDuplicates {
-		layout = "window-duplicates/v1"
+		layout = layoutDupsKeyOrder
 	}
 	sg, err := openSegments(b, name, dir, layout, opts)
 	if err != nil {
 		return nil, err
 	}
-	w := &windowStore{segments: sg, dups: opts.RetainDuplicates}
+	w := &windowStore{segments: sg, dups: opts.RetainDuplicates, timeIndex: sg.layout != layoutDupsKeyOrder}
 	sg.owner = w
 	if err := w.recoverObserved(); err != nil {
 		_ = w.Close()
@@ -128,6 +131,9 @@ func (w *windowStore) Put(key, value []byte, windowStart int64) error {
 		seq = w.seq
 	}
 	w.kbuf = w.appendKeyEntry(w.kbuf[:0], key, windowStart, seq)
+	if !w.timeIndex && w.txn != nil {
+		return w.write(cf, value == nil, w.kbuf, value, nil, nil) // window_dups.go
+	}
 	w.tbuf = w.appendTimeEntry(w.tbuf[:0], key, windowStart, seq)
 	return w.write(cf, value == nil, w.kbuf, value, w.tbuf, nil)
 }
@@ -208,6 +214,9 @@ func (w *windowStore) FetchKeyRange(keyFrom, keyTo []byte, from, to int64) (stat
 func (w *windowStore) FetchAll(from, to int64) (state.WindowKeyIterator, error) {
 	if w.db == nil {
 		return nil, w.closedErr()
+	}
+	if !w.timeIndex {
+		return w.fetchAllSorted(from, to)
 	}
 	it := w.newIter(true, from, to)
 	for _, seg := range w.span(it.from, it.to) {
