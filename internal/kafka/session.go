@@ -415,6 +415,15 @@ func (s *Session) Lag(topic string, partition int32) (lag int64, known bool) {
 	return lag, true
 }
 
+// Position returns the consumer's position in the partition as its lag was last measured
+// (after the records of the last fetch, or the committed offset), and whether it is known.
+func (s *Session) Position(topic string, partition int32) (int64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.lags[topicPartition{topic, partition}]
+	return l.pos, ok
+}
+
 // RefreshLags asks the broker for the lag of partitions whose lag is unknown (Lag), at most
 // every lagRefreshInterval per partition: a caught-up partition never shows up in a poll, so
 // the fetches alone would never tell. The position is the group's committed offset, or the

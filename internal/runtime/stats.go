@@ -95,7 +95,8 @@ type TaskStats struct {
 type PartitionStats struct {
 	Topic     string
 	Partition int32
-	// Offset is the next offset to process (input) or apply (changelog); -1 when unknown.
+	// Offset is the next offset to process (input; before the task processed any since its
+	// assignment, the consumer's position) or to apply (changelog); -1 when unknown.
 	Offset int64
 	// Lag is the records between the consumer's position and the partition's end, when
 	// LagKnown.
@@ -184,8 +185,15 @@ func (th *thread) publishStatsLocked(now time.Time, force bool) {
 			ps := PartitionStats{Topic: topic, Partition: id.Partition, Offset: -1}
 			if o, ok := offsets[topic]; ok {
 				ps.Offset = o
+			} else if o, ok := th.sess.Position(topic, id.Partition); ok {
+				ps.Offset = o // nothing processed since the assignment: where the consumer is
 			}
 			ps.Lag, ps.LagKnown = th.sess.Lag(topic, id.Partition)
+			if !ps.LagKnown && !slices.Contains(th.lagMisses[topic], id.Partition) {
+				// A caught-up partition never shows up in a poll: the next turn asks the
+				// broker (RefreshLags paces itself), as for a task waiting on it.
+				th.lagMisses[topic] = append(th.lagMisses[topic], id.Partition)
+			}
 			ts.Inputs = append(ts.Inputs, ps)
 		}
 		active = append(active, ts)
