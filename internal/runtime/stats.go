@@ -98,8 +98,8 @@ type PartitionStats struct {
 	// Offset is the next offset to process (input; before the task processed any since its
 	// assignment, the consumer's position) or to apply (changelog); -1 when unknown.
 	Offset int64
-	// Lag is the records between the consumer's position and the partition's end, when
-	// LagKnown.
+	// Lag is the records between the consumer's position and the partition's end, as of
+	// the last fetch that returned records of it (or the broker's answer), when LagKnown.
 	Lag      int64
 	LagKnown bool
 }
@@ -183,15 +183,16 @@ func (th *thread) publishStatsLocked(now time.Time, force bool) {
 		rt.task.Positions(func(topic string, _ int32, next int64) { offsets[topic] = next })
 		for _, topic := range th.rt.taskTopics[id.Subtopology] {
 			ps := PartitionStats{Topic: topic, Partition: id.Partition, Offset: -1}
+			pos, lag, measured := th.sess.Measured(topic, id.Partition)
 			if o, ok := offsets[topic]; ok {
 				ps.Offset = o
-			} else if o, ok := th.sess.Position(topic, id.Partition); ok {
-				ps.Offset = o // nothing processed since the assignment: where the consumer is
+			} else if measured {
+				ps.Offset = pos // nothing processed since the assignment: where the consumer is
 			}
-			ps.Lag, ps.LagKnown = th.sess.Lag(topic, id.Partition)
-			if !ps.LagKnown && !slices.Contains(th.lagMisses[topic], id.Partition) {
+			ps.Lag, ps.LagKnown = lag, measured
+			if !measured && !slices.Contains(th.lagMisses[topic], id.Partition) {
 				// A caught-up partition never shows up in a poll: the next turn asks the
-				// broker (RefreshLags paces itself), as for a task waiting on it.
+				// broker once (RefreshLags paces itself), as for a task waiting on it.
 				th.lagMisses[topic] = append(th.lagMisses[topic], id.Partition)
 			}
 			ts.Inputs = append(ts.Inputs, ps)

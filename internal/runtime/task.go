@@ -265,7 +265,8 @@ func (th *thread) restore(ctx context.Context, rt *runningTask, cp changelog.Che
 	slices.SortFunc(progList, func(a, b *storeRestore) int { return cmp.Compare(a.store, b.store) })
 	th.restoreStarted(rt.task.ID(), progList)
 	defer func() {
-		rt.restoreStats = rt.restoreStats[:0]
+		// A new slice: published copies of the old one may be read meanwhile.
+		rt.restoreStats = make([]StoreRestoreStats, 0, len(progList))
 		for _, p := range progList {
 			rt.restoreStats = append(rt.restoreStats, StoreRestoreStats{Store: p.store, Total: p.total.Load(), Remaining: p.remaining.Load()})
 		}
