@@ -126,12 +126,15 @@ type threadCounters struct {
 
 // threadStats is what a thread publishes and how it got there.
 type threadStats struct {
-	// mu protects pub and restoring.
+	// mu protects pub, restoring and restored.
 	mu  sync.Mutex
 	pub ThreadStats
 	// restoring are the restorations under way, by task: updated with atomics while the
-	// rebalance callback restoring holds the thread's mu.
+	// rebalance callback restoring holds the thread's mu. restored are those finished since
+	// pub was written, so that a task does not vanish from Stats between its restoration's
+	// end and the next publication.
 	restoring map[processor.TaskID][]*storeRestore
+	restored  map[processor.TaskID][]StoreRestoreStats
 	// published is when pub was last written; dirty asks for the next loop turn to publish
 	// (tasks changed). The thread's mu protects both.
 	published time.Time
@@ -222,6 +225,7 @@ func (th *thread) publishStatsLocked(now time.Time, force bool) {
 		Punctuations: c.punctuations, Polls: c.polls, TasksCreated: c.created, TasksClosed: c.closed,
 		ProcessLatency: c.processLatency, CommitLatency: c.commitLatency, PollLatency: c.pollLatency,
 		Cache: th.cache.Stats(), CacheEnabled: th.cache.MaxBytes() > 0, Active: active, Standby: standby}
+	clear(s.restored)
 	s.mu.Unlock()
 }
 
@@ -234,6 +238,11 @@ func (th *thread) snapshot() ThreadStats {
 	out := s.pub
 	out.Active = slices.Clone(out.Active)
 	out.Standby = slices.Clone(out.Standby)
+	for _, id := range sortedIDs(s.restored) {
+		if !slices.ContainsFunc(out.Active, func(t TaskStats) bool { return t.ID == id }) {
+			out.Active = append(out.Active, TaskStats{ID: id, State: TaskRunning, Restore: s.restored[id]})
+		}
+	}
 	for _, id := range sortedIDs(s.restoring) {
 		var rs []StoreRestoreStats
 		for _, p := range s.restoring[id] {
@@ -259,10 +268,14 @@ func (th *thread) restoreStarted(id processor.TaskID, progress []*storeRestore) 
 	th.stats.restoring[id] = progress
 }
 
-func (th *thread) restoreDone(id processor.TaskID) {
+func (th *thread) restoreDone(id processor.TaskID, final []StoreRestoreStats) {
 	th.stats.mu.Lock()
 	defer th.stats.mu.Unlock()
 	delete(th.stats.restoring, id)
+	if th.stats.restored == nil {
+		th.stats.restored = map[processor.TaskID][]StoreRestoreStats{}
+	}
+	th.stats.restored[id] = final
 }
 
 // Stats returns the metrics and tasks of every stream thread of the current (or last) Run,

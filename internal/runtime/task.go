@@ -270,7 +270,7 @@ func (th *thread) restore(ctx context.Context, rt *runningTask, cp changelog.Che
 		for _, p := range progList {
 			rt.restoreStats = append(rt.restoreStats, StoreRestoreStats{Store: p.store, Total: p.total.Load(), Remaining: p.remaining.Load()})
 		}
-		th.restoreDone(rt.task.ID())
+		th.restoreDone(rt.task.ID(), rt.restoreStats)
 	}()
 	began := time.Now()
 	var n int64
