@@ -37,6 +37,8 @@ import (
 // of the root package but the ones that need no broker (TestCheckExactDetectsDuplicates,
 // TestNewValidatesConfig).
 var suite = []string{
+	"TestMetricsAndStatusEndpoint",
+	"TestMetricsRestoreAndStatusAddr",
 	"TestDeadLetterAnswerToFailedDeadLetterIsLast",
 	"TestLargeDeadLetter",
 	"TestClientOptionsMustNotChangeTheGroup",

@@ -67,6 +67,8 @@ type workload struct {
 	run func(ctx context.Context, s childSpec, p *progress) error
 	// gokaStorage is goka's storage: leveldb or memory.
 	gokaStorage string
+	// optIn rows run only when named, not with "all" (metrics twins).
+	optIn bool
 }
 
 func allRecords(_ gen, n int) int64 { return int64(n) }
@@ -127,6 +129,7 @@ func init() {
 		}
 	}
 	catalogue = all
+	addMetricsTwins()
 }
 
 // hasOutput says whether the workload writes results to "out" (else its child counts what it
@@ -221,7 +224,7 @@ func selectRows(spec string, goka, kstreams bool) ([]row, error) {
 		item = strings.TrimSpace(item)
 		if item == "all" {
 			for _, w := range catalogue {
-				if (w.kind != kindGoka || goka) && (w.kind != kindKStreams || kstreams) {
+				if (w.kind != kindGoka || goka) && (w.kind != kindKStreams || kstreams) && !w.optIn {
 					for _, r := range rowsOf(w) {
 						want[r.name()] = true
 					}

@@ -5,6 +5,7 @@
 //
 //	go run ./examples/orderemails                          # embedded broker, 1000 generated orders
 //	go run ./examples/orderemails --bootstrap localhost:9092 --generate 0
+//	go run ./examples/orderemails --status-addr localhost:8080 # /metrics, /readyz, /tasks ...
 //
 // See docs/tutorial.md for a walk through the code.
 package main
@@ -20,6 +21,9 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/rillstreams/rill"
 	"github.com/rillstreams/rill/kafkatest"
@@ -61,6 +65,7 @@ func run() error {
 	describe := flag.Bool("describe", false, "print the topology at start")
 	quiet := flag.Bool("quiet", false, "do not print a line per email")
 	mermaid := flag.Bool("mermaid", false, "print the topology as a Mermaid flowchart and exit")
+	statusAddr := flag.String("status-addr", "", "serve /metrics, /healthz, /readyz, /topology and /tasks on this host:port (docs/metrics.md)")
 	flag.Parse()
 	if *mermaid {
 		topo, err := buildTopology(&consoleEmailer{}, Counters{Order: func() {}, Payment: func() {}})
@@ -71,7 +76,13 @@ func run() error {
 		return nil
 	}
 
-	cfg := rill.Config{ApplicationID: *appID, StateDir: *stateDir}
+	cfg := rill.Config{ApplicationID: *appID, StateDir: *stateDir, StatusAddr: *statusAddr}
+	if *statusAddr != "" {
+		// Go runtime and process metrics beside rill's, on the same /metrics.
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		cfg.Metrics = reg
+	}
 	switch *guarantee {
 	case "exactly-once":
 		cfg.ProcessingGuarantee = rill.ExactlyOnceV2

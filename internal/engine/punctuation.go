@@ -90,6 +90,7 @@ func (t *Task) punctuate(q *punctuationQueue, now int64) error {
 
 func (t *Task) runPunctuator(s *schedule, now int64) (err error) {
 	t.node = s.node
+	t.punctuated++
 	t.recTS, t.recHeaders = now, nil // a punctuation's record context, as Kafka Streams'
 	defer func() {
 		t.node = ""

@@ -124,9 +124,10 @@ type Task struct {
 	// sink is the sink node handing a record to the collector (empty otherwise).
 	sink string
 
-	processed int64
-	dropped   int64
-	closed    bool
+	processed  int64
+	dropped    int64
+	punctuated int64
+	closed     bool
 }
 
 type patternSource struct {
@@ -246,6 +247,9 @@ func (t *Task) Processed() int64 { return t.processed }
 // Dropped is the number of records skipped by error handlers that continued or dropped on
 // purpose by processors (late records, say).
 func (t *Task) Dropped() int64 { return t.dropped }
+
+// Punctuations is the number of punctuators the task has run (stream time and wall clock).
+func (t *Task) Punctuations() int64 { return t.punctuated }
 
 // Buffered is the number of records waiting in the task's queues.
 func (t *Task) Buffered() int { return t.buffered }

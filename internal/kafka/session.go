@@ -415,6 +415,17 @@ func (s *Session) Lag(topic string, partition int32) (lag int64, known bool) {
 	return lag, true
 }
 
+// Measured returns the partition's last lag measurement, however old (Lag refuses a stale
+// positive one): the consumer's position then (after the records of the last fetch, or the
+// committed offset) and the lag; ok is false when the partition was never measured since the
+// assignment. For status reports.
+func (s *Session) Measured(topic string, partition int32) (pos, lag int64, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.lags[topicPartition{topic, partition}]
+	return l.pos, max(l.end-l.pos, 0), ok
+}
+
 // RefreshLags asks the broker for the lag of partitions whose lag is unknown (Lag), at most
 // every lagRefreshInterval per partition: a caught-up partition never shows up in a poll, so
 // the fetches alone would never tell. The position is the group's committed offset, or the

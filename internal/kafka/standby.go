@@ -27,7 +27,24 @@ type ChangelogRecord struct {
 // the changelog's end offset (the last stable offset) exactly: the position is what the
 // standby checkpoints and reports as its offset sum, and a promoted standby restores from it
 // without waiting for markers it cannot see.
-type ChangelogReader struct{ cl *kgo.Client }
+type ChangelogReader struct {
+	cl *kgo.Client
+	// ends is, per partition, the last stable offset the last fetch of it reported (the
+	// standby lag the metrics export). Only the goroutine that polls touches it.
+	ends map[tp]int64
+}
+
+type tp struct {
+	topic     string
+	partition int32
+}
+
+// End returns the partition's end offset (its last stable offset) as of the last fetch that
+// returned it, and whether one did. Call it from the goroutine that polls.
+func (r *ChangelogReader) End(topic string, partition int32) (int64, bool) {
+	e, ok := r.ends[tp{topic, partition}]
+	return e, ok
+}
 
 // NewChangelogReader returns a reader with no partitions yet.
 func NewChangelogReader(cfg ClientConfig) (*ChangelogReader, error) {
@@ -49,7 +66,7 @@ func NewChangelogReader(cfg ClientConfig) (*ChangelogReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ChangelogReader{cl: cl}, nil
+	return &ChangelogReader{cl: cl, ends: map[tp]int64{}}, nil
 }
 
 // Add starts reading each partition at its offset. A partition already read restarts there.
@@ -66,6 +83,11 @@ func (r *ChangelogReader) Add(from map[string]map[int32]int64) {
 
 // Remove stops reading the partitions; what was buffered for them is dropped.
 func (r *ChangelogReader) Remove(parts map[string][]int32) {
+	for t, ps := range parts {
+		for _, p := range ps {
+			delete(r.ends, tp{t, p})
+		}
+	}
 	r.cl.RemoveConsumePartitions(parts)
 }
 
@@ -81,6 +103,11 @@ func (r *ChangelogReader) Poll(max int) ([]ChangelogRecord, error) {
 	fetches.EachError(func(t string, p int32, err error) {
 		if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 			errs = append(errs, fmt.Errorf("rill: read changelog %s[%d]: %w", t, p, err))
+		}
+	})
+	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+		if fp.Err == nil {
+			r.ends[tp{fp.Topic, fp.Partition}] = fp.LastStableOffset
 		}
 	})
 	out := make([]ChangelogRecord, 0, fetches.NumRecords())

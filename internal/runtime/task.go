@@ -1,10 +1,12 @@
 package runtime
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -35,6 +37,9 @@ type runningTask struct {
 	volatile map[changelog.TopicPartition]bool
 	// txns are the task's transactional stores: they buffer writes until commits.
 	txns *storeTxns
+	// seen and restoreStats are the task's metrics the thread keeps (stats.go).
+	seen         taskSeen
+	restoreStats []StoreRestoreStats
 }
 
 // taskCollector sends a task's output and changelog records through the thread's session.
@@ -219,6 +224,7 @@ func (th *thread) openTask(ctx context.Context, sub *engine.Subtopology, id proc
 			return nil, err
 		}
 	}
+	th.counters.created++
 	return rt, nil
 }
 
@@ -230,7 +236,12 @@ func (th *thread) restore(ctx context.Context, rt *runningTask, cp changelog.Che
 	start := map[string]map[int32]int64{}
 	byTopic := map[string]state.Restorer{}
 	var topics []string
+	// progress reports the restoration to Runtime.Stats while it runs (under th.mu).
+	progress := map[string]*storeRestore{}
+	var progList []*storeRestore
 	for store, tp := range rt.logged {
+		progress[tp.Topic] = &storeRestore{store: store}
+		progList = append(progList, progress[tp.Topic])
 		r, ok := rt.task.Stores()[store].(state.Restorer)
 		if !ok {
 			return fmt.Errorf("rill: store %s cannot be restored", store)
@@ -248,6 +259,19 @@ func (th *thread) restore(ctx context.Context, rt *runningTask, cp changelog.Che
 	if err != nil {
 		return err
 	}
+	for _, tp := range rt.logged {
+		progress[tp.Topic].remaining.Store(max(end[tp.Topic][tp.Partition]-rt.restored[tp], 0))
+	}
+	slices.SortFunc(progList, func(a, b *storeRestore) int { return cmp.Compare(a.store, b.store) })
+	th.restoreStarted(rt.task.ID(), progList)
+	defer func() {
+		// A new slice: published copies of the old one may be read meanwhile.
+		rt.restoreStats = make([]StoreRestoreStats, 0, len(progList))
+		for _, p := range progList {
+			rt.restoreStats = append(rt.restoreStats, StoreRestoreStats{Store: p.store, Total: p.total.Load(), Remaining: p.remaining.Load()})
+		}
+		th.restoreDone(rt.task.ID(), rt.restoreStats)
+	}()
 	began := time.Now()
 	var n int64
 	err = kafka.ReadRange(ctx, th.rt.cfg.Client, start, end, 200*time.Millisecond,
@@ -255,6 +279,10 @@ func (th *thread) restore(ctx context.Context, rt *runningTask, cp changelog.Che
 		func(topic string, p int32, offset int64, key, value []byte, _ int64) error {
 			n++
 			rt.restored[changelog.TopicPartition{Topic: topic, Partition: p}] = offset + 1
+			if pr := progress[topic]; pr != nil {
+				pr.total.Add(1)
+				pr.remaining.Store(max(end[topic][p]-offset-1, 0))
+			}
 			if err := byTopic[topic].Restore(key, value); err != nil {
 				return err
 			}
@@ -276,6 +304,9 @@ func (th *thread) restore(ctx context.Context, rt *runningTask, cp changelog.Che
 	if err := rt.txns.commit(rt.restored); err != nil {
 		return err
 	}
+	for _, p := range progList {
+		p.remaining.Store(0) // the end reached: markers and aborted records read too
+	}
 	if l := th.rt.cfg.RestoreListener; l != nil {
 		l(RestoreEvent{Task: rt.task.ID(), Records: n, Duration: time.Since(began), FromStandby: fromStandby})
 	}
@@ -289,6 +320,9 @@ func (th *thread) restore(ctx context.Context, rt *runningTask, cp changelog.Che
 // for the next commit, leaving them at their last one; under exactly-once it wipes the
 // task's state only when some store writes straight to disk.
 func (th *thread) closeTask(rt *runningTask, clean bool) error {
+	th.foldTaskLocked(rt)
+	th.counters.closed++
+	th.stats.dirty = true
 	if n := rt.txns.abort(); n > 0 && clean {
 		// The loop commits before any clean close; writes left over mean a bug, and
 		// applying them now would put them on disk without their transaction.

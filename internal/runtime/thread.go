@@ -104,6 +104,11 @@ type thread struct {
 	// round trips. Order: mu, then queryMu.
 	queryMu      sync.Mutex
 	queryWaiting atomic.Int32
+
+	// counters are the thread's metrics (mu protects them); stats what it publishes of
+	// them (stats.go).
+	counters threadCounters
+	stats    threadStats
 }
 
 // lock takes mu and queryMu: the thread's tasks and stores are its alone.
@@ -144,6 +149,7 @@ func newThread(ctx context.Context, rt *Runtime, index int) (*thread, error) {
 		standbys: map[processor.TaskID]*standbyTask{}, standbyParts: map[changelog.TopicPartition]*standbyTask{},
 		log: rt.cfg.Logger.With(zap.Int("thread", index)), paused: map[tpKey]bool{}, lagMisses: map[string][]int32{}, skipBelow: kafka.Offsets{}, resetStart: kafka.Offsets{},
 		cache: state.NewRecordCache(rt.cfg.CacheMaxBytes / int64(max(rt.cfg.NumThreads, 1)))}
+	th.stats.pub.ThreadID = fmt.Sprintf("%s-StreamThread-%d", rt.cfg.ProcessID, index+1)
 	th.bal = kafka.NewBalancer(kafka.BalancerConfig{
 		Tasks: rt.taskTopics, Stateful: rt.stateful, NumStandbyReplicas: rt.cfg.NumStandbyReplicas,
 		AcceptableRecoveryLag: rt.cfg.AcceptableRecoveryLag, MaxWarmupReplicas: rt.cfg.MaxWarmupReplicas,
@@ -248,6 +254,7 @@ func (th *thread) onLost(_ context.Context, _ map[string][]int32) {
 		th.rt.dirs.release(id, th.index)
 	}
 	th.rebalanced = true
+	th.stats.dirty = true
 }
 
 // onAssigned applies the member's new assignment: active tasks it no longer runs become
@@ -349,6 +356,7 @@ func (th *thread) onAssigned(ctx context.Context, _ map[string][]int32) {
 		return
 	}
 	th.log.Info("rill: tasks assigned", zap.Int("active", len(th.tasks)), zap.Int("standby", len(th.standbys)))
+	th.stats.dirty = true
 	th.rt.threadRunning(th.index)
 }
 
@@ -417,7 +425,9 @@ func (th *thread) run(ctx context.Context) (err error) {
 	wait := idle
 	for {
 		pctx, cancel := context.WithTimeout(ctx, wait)
+		polled := time.Now()
 		recs, perr := th.sess.Poll(pctx, th.rt.cfg.MaxPollRecords)
+		th.counters.pollTook = time.Since(polled) // counted by step, under mu
 		cancel()
 		if ctx.Err() != nil {
 			return nil
@@ -488,6 +498,9 @@ type stepResult struct {
 func (th *thread) step(ctx context.Context, recs []engine.RawRecord) (res stepResult, err error) {
 	th.lock()
 	defer th.unlock()
+	th.counters.polls++
+	th.counters.pollLatency.observeN(th.counters.pollTook, 1)
+	defer func() { th.publishStatsLocked(time.Now(), false) }()
 	if res.standbyRecords, err = th.updateStandbysLocked(); err != nil {
 		return res, err
 	}
@@ -586,6 +599,13 @@ func (th *thread) processLocked(ctx context.Context, recs []engine.RawRecord) (c
 // milliseconds), and returns the earliest time a waiting task gives up waiting for an idle
 // partition (0: none). th.mu must be held.
 func (th *thread) processTasksLocked(now int64) (wakeAt int64, err error) {
+	began, n := time.Now(), 0
+	defer func() {
+		if n > 0 {
+			th.counters.processed += int64(n)
+			th.counters.processLatency.observeN(time.Since(began)/time.Duration(n), uint64(n))
+		}
+	}()
 	for _, rt := range th.tasks {
 		for {
 			r, wake := rt.task.Readiness(now, th.lagFn)
@@ -610,6 +630,7 @@ func (th *thread) processTasksLocked(now int64) (wakeAt int64, err error) {
 			if !ok {
 				break
 			}
+			n++
 			th.dirty = true
 			th.yieldToQueries()
 		}
@@ -669,6 +690,11 @@ func addTP(m map[string][]int32, k tpKey) map[string][]int32 {
 // commitLocked commits: at least once, flush stores, the producer and the offsets, then
 // checkpoint; exactly once, end the transaction (outputs, changelogs and offsets together).
 func (th *thread) commitLocked(ctx context.Context) error {
+	began := time.Now()
+	defer func() {
+		th.counters.commits++
+		th.counters.commitLatency.observeN(time.Since(began), 1)
+	}()
 	// Record caches first: what they hold goes to the stores, changelogs and outputs of
 	// this commit (Kafka Streams' StreamTask.prepareCommit).
 	for _, rt := range th.tasks {
