@@ -76,9 +76,12 @@ type segments struct {
 
 	// observed is the observed stream time: the largest time put so far (window start,
 	// session end). Nothing is expired before the first Put (hasObserved false).
-	observed    int64
-	hasObserved bool
-	seq         uint32 // sequence number of the last duplicate put
+	observed int64
+	// dropAfterFlush: a commit without the WAL expired segments, to drop once Flush made the
+	// commit durable (CommitTransaction).
+	dropAfterFlush bool
+	hasObserved    bool
+	seq            uint32 // sequence number of the last duplicate put
 
 	// What the last Flush recorded, to skip writing it again unchanged.
 	flushedObserved int64
@@ -285,7 +288,16 @@ func (sg *segments) Flush() error {
 	if sg.db == nil {
 		return sg.closedErr()
 	}
-	return sg.flush()
+	if err := sg.flush(); err != nil {
+		return err
+	}
+	if sg.dropAfterFlush && sg.Buffered() == 0 {
+		// What the last commit wrote is on disk now, and with it the stream time that
+		// expires these segments (see CommitTransaction).
+		sg.dropAfterFlush = false
+		return sg.dropExpiredNow()
+	}
+	return nil
 }
 
 // Close flushes, closes the iterators left open and the DB. Later calls do nothing.
@@ -458,9 +470,25 @@ func (sg *segments) CommitTransaction(changelogOffset int64) error {
 	}
 	sg.committedObserved, sg.committedHasObserved, sg.committedSeq = sg.observed, sg.hasObserved, sg.seq
 	sg.flushedObserved, sg.flushedSeq, sg.flushedMeta = sg.observed, sg.seq, sg.hasObserved
+	if changelogOffset < 0 {
+		// At least once the batch went without the WAL: it is durable only once Flush has
+		// persisted the memtables. Dropping a segment is durable at once (the MANIFEST), so
+		// dropping before the Flush let a crash in between lose both the windows the batch
+		// brought and the ones it expired, while the checkpoint of the previous commit said
+		// the store held them: rill-torture's suppressed 1 s windows (their store emptied
+		// this way at restarts) came back with partial counts. Flush drops them.
+		sg.dropAfterFlush = true
+		return nil
+	}
+	return sg.dropExpiredNow()
+}
+
+// dropExpiredNow drops the expired segments, in transaction mode too: the caller knows
+// that the stream time which expired them is durable.
+func (sg *segments) dropExpiredNow() error {
 	txn := sg.txn
 	sg.txn = nil // dropExpired drops only outside transaction mode
-	err = sg.dropExpired()
+	err := sg.dropExpired()
 	sg.txn = txn // empty: segmented stores keep no cache (noCache), so nothing of a dropped segment stays
 	return err
 }
