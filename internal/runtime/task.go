@@ -288,7 +288,16 @@ func (th *thread) restore(ctx context.Context, rt *runningTask, cp changelog.Che
 			}
 			if n%restoreCommitEvery == 0 {
 				// Large atomic batches, each with the offsets it reaches.
-				return rt.txns.commit(rt.restored)
+				if err := rt.txns.commit(rt.restored); err != nil {
+					return err
+				}
+				if !th.rt.cfg.ExactlyOnce {
+					// At least once the batches go without the WAL; a Flush makes them
+					// durable, and lets window stores drop the segments they expired
+					// (which they hold back until then), so that a long restoration does
+					// not pile up segments.
+					return rt.task.Flush()
+				}
 			}
 			return nil
 		})
