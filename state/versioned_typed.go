@@ -82,6 +82,16 @@ func (s *VersionedKeyValueStore[K, V]) Put(k K, v V, ts int64) (validTo int64, s
 	return s.bytes.Put(kb, vb, ts)
 }
 
+// PutTombstone writes a tombstone as k's version from ts (Kafka Streams' put(key, null, ts)),
+// with Put's results.
+func (s *VersionedKeyValueStore[K, V]) PutTombstone(k K, ts int64) (validTo int64, stored bool, err error) {
+	kb, err := s.key(k)
+	if err != nil {
+		return 0, false, err
+	}
+	return s.bytes.Put(kb, nil, ts)
+}
+
 // Delete writes a tombstone for k at ts and returns the version valid at ts, if any; stored
 // is false when ts is past history retention and nothing was written.
 func (s *VersionedKeyValueStore[K, V]) Delete(k K, ts int64) (prev VersionedRecord[V], found, stored bool, err error) {
