@@ -46,6 +46,7 @@ var suite = []string{
 	"TestCogroupWindowedOnBroker",
 	"TestStatefulTwoInstancesExactlyOnce",
 	"TestRestartRestoresState",
+	"TestVersionedTableQueryAndRestore",
 	"TestCrashExactlyOnce",
 	"TestCrashAtLeastOnce",
 	"TestZombieExactlyOnce",

@@ -43,8 +43,7 @@ type VersionedBytesStore struct {
 	// minExpiry is a lower bound of the expiry index's smallest validTo, so that puts skip
 	// the index scan until something may have expired (math.MinInt64: unknown, scan).
 	minExpiry int64
-	kbuf      []byte // scratch store keys
-	vbuf      []byte // scratch store values
+	vbuf      []byte // scratch store values (writes only: the task's goroutine)
 }
 
 // NewVersionedBytesStore keeps a versioned store named name in kv (which it owns from then on)
@@ -156,8 +155,8 @@ func clone(b []byte) []byte { return append(make([]byte, 0, len(b)), b...) }
 
 // latest reads key's latest entry.
 func (s *VersionedBytesStore) latest(key []byte) (version, bool, error) {
-	s.kbuf = latestKey(s.kbuf, key)
-	b, err := s.kv.Get(s.kbuf)
+	// A fresh key, not a scratch buffer: interactive queries read through here too.
+	b, err := s.kv.Get(latestKey(nil, key))
 	if err != nil || b == nil {
 		return version{}, false, err
 	}
