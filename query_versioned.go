@@ -71,7 +71,9 @@ func (s *ReadOnlyVersionedKeyValueStore[K, V]) get(ctx context.Context, key K,
 	var got state.VersionedBytes
 	var from Source
 	err = s.app.rt.QueryStore(ctx, s.name, part, o.stale, func(t runtime.QueryTarget) error {
-		vb, ok := t.Store.(interface{ Bytes() *state.VersionedBytesStore })
+		vb, ok := t.Store.(interface {
+			Bytes() *state.VersionedBytesStore
+		})
 		if !ok {
 			return fmt.Errorf("rill: store %s is a %T, not a versioned store", s.name, t.Store)
 		}

@@ -22,7 +22,7 @@ type MaterializedOption struct {
 	noCaching bool
 	retention time.Duration // window and session stores only; 0: the windows' minimum
 	// versioned keeps a versioned store with this history retention (WithVersioned).
-	versioned    bool
+	versioned        bool
 	historyRetention time.Duration
 }
 
