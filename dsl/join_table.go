@@ -67,6 +67,13 @@ func streamTableJoin[K, V, VT, VR any](s *Stream[K, V], t *Table[K, VT], left bo
 			b.errs = append(b.errs, fmt.Errorf("rill: join %s: negative grace period %v", name, *cfg.grace))
 			return derive[K, VR](b, name, ks, nil, false)
 		}
+		if *cfg.grace > t.historyRetention {
+			// Kafka Streams: "History retention must be at least grace period." Buffered
+			// records older than the history could not be joined as of their time.
+			b.errs = append(b.errs, fmt.Errorf("rill: join %s: grace period %v exceeds the table's history retention %v",
+				name, *cfg.grace, t.historyRetention))
+			return derive[K, VR](b, name, ks, nil, false)
+		}
 		bks, bvs, _, err := joinSerdes(name, cfg.serdes, ks, s.valueSerde, t.valueSerde)
 		if !b.check(err) {
 			return derive[K, VR](b, name, ks, nil, false)

@@ -2,6 +2,7 @@ package dsl
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/rillstreams/rill/joins"
 	"github.com/rillstreams/rill/processor"
@@ -37,6 +38,7 @@ type Table[K, V any] struct {
 	// versioned store (WithVersioned), or it is derived from such a table (as Kafka
 	// Streams' versioned semantics are inherited downstream).
 	upsert, versioned bool
+	historyRetention  time.Duration // of a versioned table
 }
 
 // NodeName is the name of the node the table's updates come out of.
@@ -143,7 +145,7 @@ func (t *Table[K, V]) materialize(storeName string, cfg tableConfig) bool {
 		}
 		sb = state.NewVersionedKeyValueStoreBuilder(storeName, ks, vs, m.historyRetention).WithLogging(logging).
 			WithBackend(backend)
-		t.versioned = true
+		t.versioned, t.historyRetention = true, m.historyRetention
 	}
 	if !t.b.check(t.b.topo.AddStore(sb, t.node)) {
 		return false
@@ -200,7 +202,8 @@ func addTableProcessor[KIn, VIn, K, V any](b *Builder, name string, sup processo
 // derivedTable returns the table of a processor node that transforms t, with its own state.
 func derivedTable[K, V, VR any](t *Table[K, V], name string, ks serde.Serde[K], vs serde.Serde[VR], st *upsertState,
 	cfg tableConfig) *Table[K, VR] {
-	out := &Table[K, VR]{b: t.b, node: name, keySerde: ks, valueSerde: vs, windows: t.windows, versioned: t.versioned}
+	out := &Table[K, VR]{b: t.b, node: name, keySerde: ks, valueSerde: vs, windows: t.windows, versioned: t.versioned,
+		historyRetention: t.historyRetention}
 	if cfg.materialized != nil && cfg.materialized.name != "" {
 		if out.materialize(cfg.materialized.name, cfg) {
 			st.store = cfg.materialized.name

@@ -15,9 +15,10 @@ import (
 // logged, never cached.
 //
 // Layout (also its changelog's): a buffered record is keyed by its timestamp (sign bit
-// flipped, 8 bytes big-endian) and a sequence number (8 bytes), so the store iterates in
-// timestamp order, arrival order within a timestamp; its value is the key's and value's bytes
-// and the headers, each length-prefixed. One more entry, the single byte 0x00, holds the
+// flipped, 8 bytes big-endian), its key's bytes and a sequence number (4 bytes), as Kafka
+// Streams' TimeFirstWindowKeySchema, so records are evicted in the same order: by timestamp,
+// then by serialized key; its value is the key's and value's bytes and the headers, each
+// length-prefixed. One more entry, the single byte 0x00, holds the
 // buffer's observed stream time (8 bytes), so that a restored buffer evicts as the original
 // would.
 func BufferStore(name string) *state.KeyValueStoreBuilder[[]byte, []byte] {
@@ -34,7 +35,7 @@ type graceBuffer[K, V any] struct {
 	vs         serde.Serde[V]
 	topic      string
 	streamTime int64
-	seq        uint64
+	seq        uint32
 }
 
 func openGraceBuffer[K, V any](ctx StoreSource, name string, grace int64, ks serde.Serde[K], vs serde.Serde[V]) (*graceBuffer[K, V], error) {
@@ -61,8 +62,8 @@ func openGraceBuffer[K, V any](ctx StoreSource, name string, grace int64, ks ser
 	}
 	defer it.Close()
 	for it.Next() {
-		if k := it.Key(); len(k) == 16 {
-			b.seq = max(b.seq, binary.BigEndian.Uint64(k[8:])+1)
+		if k := it.Key(); len(k) >= 12 {
+			b.seq = max(b.seq, binary.BigEndian.Uint32(k[len(k)-4:])+1)
 		}
 	}
 	return b, it.Err()
@@ -88,9 +89,9 @@ func (b *graceBuffer[K, V]) put(r processor.Record[K, V]) (bool, error) {
 	if err != nil {
 		return false, &serde.Error{Topic: b.topic, Partition: -1, Offset: -1, Serialize: true, Err: err}
 	}
-	key := binary.BigEndian.AppendUint64(nil, uint64(r.Timestamp)^(1<<63))
-	key = binary.BigEndian.AppendUint64(key, b.seq)
-	b.seq++
+	key := binary.BigEndian.AppendUint64(make([]byte, 0, 12+len(kb)), uint64(r.Timestamp)^(1<<63))
+	key = binary.BigEndian.AppendUint32(append(key, kb...), b.seq)
+	b.seq = (b.seq + 1) & math.MaxInt32 // Kafka Streams' sequence numbers wrap likewise
 	return true, b.store.Put(key, encodeBuffered(kb, vb, r.Headers))
 }
 
@@ -101,9 +102,7 @@ func (b *graceBuffer[K, V]) evict(join func(processor.Record[K, V]) error) error
 		return nil // underflow: nothing is due
 	}
 	bound := b.streamTime - b.grace
-	upper := binary.BigEndian.AppendUint64(nil, uint64(bound)^(1<<63))
-	upper = binary.BigEndian.AppendUint64(upper, math.MaxUint64)
-	it, err := b.store.Range(nil, upper)
+	it, err := b.store.All()
 	if err != nil {
 		return err
 	}
@@ -114,8 +113,11 @@ func (b *graceBuffer[K, V]) evict(join func(processor.Record[K, V]) error) error
 	var all []due
 	for it.Next() {
 		k := it.Key()
-		if len(k) != 16 {
-			continue
+		if len(k) < 12 {
+			continue // the stream time entry
+		}
+		if int64(binary.BigEndian.Uint64(k)^(1<<63)) > bound {
+			break
 		}
 		r, err := b.decode(k, it.Value())
 		if err != nil {

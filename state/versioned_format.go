@@ -107,7 +107,8 @@ func decodeVersion(b []byte) (version, error) {
 	return version{ts: int64(binary.BigEndian.Uint64(b)), tombstone: b[8] == versionTombstone, value: b[9:]}, nil
 }
 
-// The changelog of a versioned store has one record per version (see docs/versioned.md):
+// The changelog of a versioned store has one record per version (docs/DECISIONS.md,
+// "Versioned stores", says why it differs from Kafka Streams'):
 //
 //	key:   the key's bytes, then the version's timestamp (validFrom), 8 bytes big-endian
 //	value: a flag byte, 0 for a value (its bytes follow) or 1 for a tombstone version;
