@@ -15,6 +15,11 @@ import (
 type change[V any] struct {
 	newV, oldV     V
 	hasNew, hasOld bool
+	// notLatest marks an update of a versioned table older than its key's latest version
+	// (Kafka Streams' Change.isLatest false, KIP-914): it went into the table's history.
+	// Filters, mapValues and toStream pass it on; table-table joins and table groupBy skip
+	// it. Repartition topics never carry one (groupBy drops it first).
+	notLatest bool
 }
 
 // maybe is a value that may be a Kafka null. Table sources read values as maybe so that a

@@ -101,6 +101,7 @@ func (c *CogroupedStream[K, VA]) Aggregate(init func() VA, opts ...TableOption) 
 		return t
 	}
 	t.keySerde, t.valueSerde = ks, vs
+	b.check(cfg.notVersioned(merge))
 	backend, logging := cfg.storeOptions()
 	sb := state.NewTimestampedKeyValueStoreBuilder(storeName, ks, vs).WithLogging(logging).WithBackend(backend).
 		WithCaching(cfg.caching())

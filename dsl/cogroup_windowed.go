@@ -132,6 +132,7 @@ func (ws *TimeWindowedCogroupedStream[K, VA]) Aggregate(init func() VA, opts ...
 	t.node = b.nameOr(cfg.name, "COGROUPKSTREAM-MERGE-")
 	t.queryable = queryable
 	b.check(b.topo.AddProcessor(t.node, passThroughSupplier[windows.Windowed[K], change[VA]](), aggs...))
+	b.check(cfg.notVersioned(t.node))
 	backend, logging := cfg.storeOptions()
 	sb := state.NewWindowStoreBuilder(storeName, ks, state.TimestampedSerde(vs), state.WindowOptions{Retention: retention}).
 		WithLogging(logging).WithBackend(backend)
@@ -180,6 +181,7 @@ func (ss *SessionWindowedCogroupedStream[K, VA]) Aggregate(init func() VA, merge
 	t.node = b.nameOr(cfg.name, "COGROUPKSTREAM-MERGE-")
 	t.queryable = queryable
 	b.check(b.topo.AddProcessor(t.node, passThroughSupplier[windows.Windowed[K], change[VA]](), aggs...))
+	b.check(cfg.notVersioned(t.node))
 	backend, logging := cfg.storeOptions()
 	sb := state.NewSessionStoreBuilder(storeName, ks, vs, state.WindowOptions{Retention: retention}).
 		WithLogging(logging).WithBackend(backend)

@@ -33,4 +33,18 @@
 // Key-changing operations (Map, SelectKey, FlatMap, Process) mark a stream as needing a
 // repartition; groupings and joins (added in later packages) read RepartitionRequired to route
 // records through a repartition topic first. Repartition does it explicitly.
+//
+// # Versioned tables
+//
+// A table materialized as versioned keeps its history (KIP-889, KIP-914), and stream-table
+// joins read it as of each stream record's time, optionally after a grace period (KIP-923):
+//
+//	rates := b.Table("rates", serde.String(), serde.JSON[Rate](),
+//		dsl.Materialized("rates").WithVersioned(time.Hour))
+//	b.Stream("orders", serde.String(), serde.JSON[Order]()).
+//		JoinTable(rates, func(_ string, o Order, r Rate) Order { o.Rate = r; return o },
+//			dsl.WithGracePeriod(time.Minute)). // table updates up to a minute late still count
+//		To("priced-orders")
+//
+// rill.VersionedKeyValueStore queries the store while the app runs (Get, GetAsOf).
 package dsl

@@ -308,6 +308,11 @@ func (p *tableSelectOp[K, V, KR, VR]) selected(k K, v V, has bool) (kr KR, vr VR
 }
 
 func (p *tableSelectOp[K, V, KR, VR]) Process(r processor.Record[K, change[V]]) error {
+	if r.Value.notLatest {
+		// An aggregation of a versioned table counts each key's latest version only
+		// (Kafka Streams' KTableRepartitionMap with versioned semantics, KIP-914).
+		return nil
+	}
 	ok, ov, hasOld := p.selected(r.Key, r.Value.oldV, r.Value.hasOld)
 	nk, nv, hasNew := p.selected(r.Key, r.Value.newV, r.Value.hasNew)
 	if hasOld && hasNew {

@@ -31,6 +31,9 @@ func storeGetterOf[K, V any](t *Table[K, V], materialize func()) func() (joins.G
 		if t.store == "" {
 			return joins.GetterSupplier[K, V]{}, fmt.Errorf("rill: table %s cannot be joined: its store could not be made", t.node)
 		}
+		if t.versioned {
+			return joins.VersionedStoreGetter[K, V](t.store), nil
+		}
 		return joins.StoreGetter[K, V](t.store), nil
 	}
 }
@@ -46,8 +49,27 @@ func derivedGetter[K, V, VR any](parent *Table[K, V], out *Table[K, VR], f func(
 		if err != nil {
 			return joins.GetterSupplier[K, VR]{}, err
 		}
+		var asOf func(ctx joins.StoreSource) (joins.AsOfGetter[K, VR], error)
+		if pg.OpenAsOf != nil {
+			// A table derived from a versioned one is read as of a time through it too.
+			asOf = func(ctx joins.StoreSource) (joins.AsOfGetter[K, VR], error) {
+				get, err := pg.OpenAsOf(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return func(k K, ts int64) (state.ValueAndTimestamp[VR], bool, error) {
+					row, ok, err := get(k, ts)
+					if err != nil || !ok {
+						return state.ValueAndTimestamp[VR]{}, false, err
+					}
+					out, ok := f(k, row)
+					return out, ok, nil
+				}, nil
+			}
+		}
 		return joins.GetterSupplier[K, VR]{
-			Stores: pg.Stores,
+			Stores:   pg.Stores,
+			OpenAsOf: asOf,
 			Open: func(ctx joins.StoreSource) (joins.ValueGetter[K, VR], error) {
 				get, err := pg.Open(ctx)
 				if err != nil {

@@ -2,6 +2,7 @@ package dsl
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/rillstreams/rill/serde"
 )
@@ -26,7 +27,21 @@ type joinConfig struct {
 	name         string
 	materialized *MaterializedOption
 	serdes       any // a JoinSerdesOption[K, V, VO]
+	grace        *time.Duration
 }
+
+// GraceOption is what WithGracePeriod returns.
+type GraceOption struct{ d time.Duration }
+
+// WithGracePeriod makes a stream-table join against a versioned table wait d of stream time
+// before it joins each stream record (Kafka Streams' Joined.withGracePeriod, KIP-923): records
+// wait in a logged store "<join name>-Buffer" and are joined in timestamp order, each with the
+// table as of its own timestamp, once stream time is d past it; so table updates that arrive
+// up to d late still meet the stream records they precede. A record already older than stream
+// time minus d is joined at once. Build fails when the table is not versioned.
+func WithGracePeriod(d time.Duration) GraceOption { return GraceOption{d: d} }
+
+func (o GraceOption) applyStreamTableJoin(c *joinConfig) { c.grace = &o.d }
 
 func (o NameOption) applyStreamJoin(c *joinConfig)         { c.name = o.name }
 func (o NameOption) applyStreamTableJoin(c *joinConfig)    { c.name = o.name }

@@ -58,9 +58,34 @@ func streamTableJoin[K, V, VT, VR any](s *Stream[K, V], t *Table[K, VT], left bo
 		return derive[K, VR](b, name, ks, nil, false)
 	}
 	l := &joins.Lookup[K, V, K, VT, VR]{Table: getter, KeyOf: func(k K, _ V) K { return k }, Joiner: joiner, Left: left}
+	if cfg.grace != nil {
+		if !t.versioned || getter.OpenAsOf == nil {
+			b.errs = append(b.errs, fmt.Errorf("%w: join %s: a grace period needs a versioned table (dsl.Materialized(name).WithVersioned)", ErrVersionedUnsupported, name))
+			return derive[K, VR](b, name, ks, nil, false)
+		}
+		if *cfg.grace < 0 {
+			b.errs = append(b.errs, fmt.Errorf("rill: join %s: negative grace period %v", name, *cfg.grace))
+			return derive[K, VR](b, name, ks, nil, false)
+		}
+		if *cfg.grace > t.historyRetention {
+			// Kafka Streams: "History retention must be at least grace period." Buffered
+			// records older than the history could not be joined as of their time.
+			b.errs = append(b.errs, fmt.Errorf("rill: join %s: grace period %v exceeds the table's history retention %v",
+				name, *cfg.grace, t.historyRetention))
+			return derive[K, VR](b, name, ks, nil, false)
+		}
+		bks, bvs, _, err := joinSerdes(name, cfg.serdes, ks, s.valueSerde, t.valueSerde)
+		if !b.check(err) {
+			return derive[K, VR](b, name, ks, nil, false)
+		}
+		l.Buffer, l.Grace, l.KeySerde, l.ValueSerde = name+"-Buffer", cfg.grace.Milliseconds(), bks, bvs
+	}
 	if b.check(b.topo.AddProcessor(name, l.Supplier(), parent)) {
 		for _, st := range getter.Stores {
 			b.check(b.topo.ConnectStore(st, name))
+		}
+		if l.Buffer != "" {
+			b.check(b.topo.AddStore(joins.BufferStore(l.Buffer), name))
 		}
 	}
 	return derive[K, VR](b, name, ks, nil, false)

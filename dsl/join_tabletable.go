@@ -139,6 +139,11 @@ func (p *tableJoinOp[K, VT, VX, VR]) Process(r processor.Record[K, change[VT]]) 
 		p.ctx.RecordDropped("table-table join: null key")
 		return nil
 	}
+	if r.Value.notLatest {
+		// An out-of-order update of a versioned table does not change the joined rows
+		// (Kafka Streams' KTableKTable*Join with versioned semantics, KIP-914).
+		return nil
+	}
 	row, ok, err := p.lookup(r.Key)
 	if err != nil {
 		return err

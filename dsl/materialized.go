@@ -1,11 +1,17 @@
 package dsl
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/rillstreams/rill/state"
 	"github.com/rillstreams/rill/topology"
 )
+
+// ErrVersionedUnsupported is returned by Build for a versioned store (WithVersioned) where rill
+// cannot keep one, and for operations on versioned tables Kafka Streams refuses (Suppress).
+var ErrVersionedUnsupported = errors.New("rill: versioned store not supported here")
 
 // MaterializedOption is what Materialized returns: it names (and so makes queryable) the store
 // a table or an aggregation keeps, and may choose its backend and logging.
@@ -15,6 +21,9 @@ type MaterializedOption struct {
 	noLogging bool
 	noCaching bool
 	retention time.Duration // window and session stores only; 0: the windows' minimum
+	// versioned keeps a versioned store with this history retention (WithVersioned).
+	versioned        bool
+	historyRetention time.Duration
 }
 
 // Materialized names the state store of a table or aggregation (Kafka Streams'
@@ -63,6 +72,24 @@ func (m MaterializedOption) WithRetention(d time.Duration) MaterializedOption {
 	return m
 }
 
+// WithVersioned keeps the table in a versioned store with historyRetention of history (Kafka
+// Streams' Materialized.as(Stores.persistentVersionedKeyValueStore(name, historyRetention)),
+// KIP-889 and KIP-914): on the app's default backend, or WithBackend's, logged unless
+// WithLoggingDisabled, never cached (as Kafka Streams, which does not cache versioned
+// stores). Only source tables (Builder.Table) and Stream.ToTable can be versioned; Build fails
+// for other tables and aggregations.
+//
+// A versioned table keeps every version of a row written within historyRetention of observed
+// stream time. An update older than its key's latest version (out of order) goes into the
+// history: it is still forwarded (ToStream emits it), marked as not the latest, and table-table
+// joins and table GroupBy ignore it; an update older than observed stream time minus
+// historyRetention is dropped and counted. Stream-table joins read the table as of each
+// stream record's timestamp (see WithGracePeriod).
+func (m MaterializedOption) WithVersioned(historyRetention time.Duration) MaterializedOption {
+	m.versioned, m.historyRetention = true, historyRetention
+	return m
+}
+
 // TableOption configures tables and aggregations: Named, Materialized, WithSerdes.
 type TableOption interface{ applyTable(*tableConfig) }
 
@@ -103,6 +130,14 @@ func (b *Builder) storeName(c tableConfig, prefix string) (name string, queryabl
 		return c.materialized.name, true
 	}
 	return b.newName(prefix + "STATE-STORE-"), false
+}
+
+// notVersioned fails the stores that cannot be versioned yet.
+func (c tableConfig) notVersioned(node string) error {
+	if c.materialized != nil && c.materialized.versioned {
+		return fmt.Errorf("%w: %s: only source tables and ToTable can be materialized as versioned", ErrVersionedUnsupported, node)
+	}
+	return nil
 }
 
 func (c tableConfig) storeOptions() (backend state.Backend, logging bool) {

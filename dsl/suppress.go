@@ -61,6 +61,12 @@ func (t *Table[K, V]) Suppress(s Suppressed, opts ...Option) *Table[K, V] {
 		storeName = b.newName("KTABLE-SUPPRESS-STATE-STORE-")
 	}
 	out := &Table[K, V]{b: b, node: name, keySerde: t.keySerde, valueSerde: t.valueSerde, windows: t.windows}
+	if t.versioned {
+		// Kafka Streams' TopologyException: "suppress() is only supported for non-versioned
+		// KTables (note that version semantics might be inherited from upstream)".
+		b.errs = append(b.errs, fmt.Errorf("%w: suppress %s: the table is versioned, or derived from one", ErrVersionedUnsupported, name))
+		return out
+	}
 	if !s.buffer.set || (!s.untilWindowCloses && s.timeLimit < 0) {
 		b.errs = append(b.errs, fmt.Errorf("rill: suppress %s: use dsl.UntilWindowCloses() or dsl.UntilTimeLimit(d, buffer) with d >= 0", name))
 		return out

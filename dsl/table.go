@@ -1,6 +1,9 @@
 package dsl
 
 import (
+	"fmt"
+	"time"
+
 	"github.com/rillstreams/rill/joins"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
@@ -31,6 +34,11 @@ type Table[K, V any] struct {
 	windows *windowing
 	// getter says how joins read the table's rows (join_getter.go); nil: from its store.
 	getter func() (joins.GetterSupplier[K, V], error)
+	// upsert: a source or ToTable table, which may be versioned. versioned: its store is a
+	// versioned store (WithVersioned), or it is derived from such a table (as Kafka
+	// Streams' versioned semantics are inherited downstream).
+	upsert, versioned bool
+	historyRetention  time.Duration // of a versioned table
 }
 
 // NodeName is the name of the node the table's updates come out of.
@@ -95,6 +103,11 @@ func (s *Stream[K, V]) ToTable(opts ...TableOption) *Table[K, V] {
 // attachUpsert wires a source or ToTable processor's state: a store now when Materialized
 // named one, later if old values are asked for.
 func (t *Table[K, V]) attachUpsert(st *upsertState, storeName string, queryable bool, cfg tableConfig) {
+	t.upsert = true
+	if m := cfg.materialized; m != nil && m.versioned && m.name == "" {
+		t.b.check(fmt.Errorf("%w: %s: a versioned table needs its store named: dsl.Materialized(name).WithVersioned", ErrVersionedUnsupported, t.node))
+		return
+	}
 	materialize := func() {
 		if st.store != "" {
 			return
@@ -121,8 +134,19 @@ func (t *Table[K, V]) materialize(storeName string, cfg tableConfig) bool {
 		return false
 	}
 	backend, logging := cfg.storeOptions()
-	sb := state.NewTimestampedKeyValueStoreBuilder(storeName, ks, vs).WithLogging(logging).WithBackend(backend).
-		WithCaching(cfg.caching())
+	var sb processor.StoreBuilder = state.NewTimestampedKeyValueStoreBuilder(storeName, ks, vs).WithLogging(logging).
+		WithBackend(backend).WithCaching(cfg.caching())
+	if m := cfg.materialized; m != nil && m.versioned {
+		if !t.upsert {
+			return t.b.check(cfg.notVersioned(t.node))
+		}
+		if m.historyRetention < 0 {
+			return t.b.check(fmt.Errorf("%w: %s: history retention %v", state.ErrHistoryRetention, storeName, m.historyRetention))
+		}
+		sb = state.NewVersionedKeyValueStoreBuilder(storeName, ks, vs, m.historyRetention).WithLogging(logging).
+			WithBackend(backend)
+		t.versioned, t.historyRetention = true, m.historyRetention
+	}
 	if !t.b.check(t.b.topo.AddStore(sb, t.node)) {
 		return false
 	}
@@ -153,6 +177,7 @@ func (b *Builder) GlobalTable[K, V any](topic string, keySerde serde.Serde[K], v
 		return g
 	}
 	g.keySerde, g.valueSerde = ks, vs
+	b.check(cfg.notVersioned(storeName))
 	backend, _ := cfg.storeOptions()
 	sb := state.NewTimestampedKeyValueStoreBuilder(storeName, ks, vs).WithLogging(false).WithBackend(backend)
 	st := &upsertState{store: storeName}
@@ -177,7 +202,8 @@ func addTableProcessor[KIn, VIn, K, V any](b *Builder, name string, sup processo
 // derivedTable returns the table of a processor node that transforms t, with its own state.
 func derivedTable[K, V, VR any](t *Table[K, V], name string, ks serde.Serde[K], vs serde.Serde[VR], st *upsertState,
 	cfg tableConfig) *Table[K, VR] {
-	out := &Table[K, VR]{b: t.b, node: name, keySerde: ks, valueSerde: vs, windows: t.windows}
+	out := &Table[K, VR]{b: t.b, node: name, keySerde: ks, valueSerde: vs, windows: t.windows, versioned: t.versioned,
+		historyRetention: t.historyRetention}
 	if cfg.materialized != nil && cfg.materialized.name != "" {
 		if out.materialize(cfg.materialized.name, cfg) {
 			st.store = cfg.materialized.name

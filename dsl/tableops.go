@@ -31,6 +31,8 @@ type upsertOp[K, VIn, V any] struct {
 	// cached: the store forwards the updates when its record cache flushes them.
 	cached    bool
 	keyMayNil bool
+	// versioned is the table's store when it is versioned (then store is nil).
+	versioned *state.VersionedKeyValueStore[K, V]
 }
 
 func upsertSupplier[K, VIn, V any](st *upsertState, unwrap func(VIn) (V, bool)) processor.Supplier[K, VIn, K, change[V]] {
@@ -43,6 +45,12 @@ func upsertSupplier[K, VIn, V any](st *upsertState, unwrap func(VIn) (V, bool)) 
 func (p *upsertOp[K, VIn, V]) Init(ctx processor.Context[K, change[V]]) (err error) {
 	p.ctx = ctx
 	if p.st.store != "" {
+		if s, err := ctx.StateStore(p.st.store); err == nil {
+			if vs, ok := s.(*state.VersionedKeyValueStore[K, V]); ok {
+				p.versioned = vs
+				return nil
+			}
+		}
 		if p.store, err = tableStore[K, V](ctx, p.st.store); err != nil {
 			return err
 		}
@@ -59,6 +67,9 @@ func (p *upsertOp[K, VIn, V]) Process(r processor.Record[K, VIn]) error {
 	}
 	v, ok := p.unwrap(r.Value)
 	ch := change[V]{newV: v, hasNew: ok}
+	if p.versioned != nil {
+		return p.processVersioned(r, ch)
+	}
 	if p.cached {
 		// The cache forwards the key's latest update, with the old value, when it flushes.
 		if ok {
@@ -90,6 +101,38 @@ func (p *upsertOp[K, VIn, V]) Process(r processor.Record[K, VIn]) error {
 }
 
 func (p *upsertOp[K, VIn, V]) Close() error { return nil }
+
+// processVersioned puts an update into a versioned table (Kafka Streams' KTableSource with a
+// versioned store, KIP-914): the old value is the key's latest version before the put; an
+// update older than the latest goes into history and is forwarded marked notLatest; one
+// older than observed stream time minus history retention is not stored, and is dropped and
+// counted instead of forwarded.
+func (p *upsertOp[K, VIn, V]) processVersioned(r processor.Record[K, VIn], ch change[V]) error {
+	if p.st.sendOld {
+		old, had, err := p.versioned.Get(r.Key)
+		if err != nil {
+			return err
+		}
+		ch.oldV, ch.hasOld = old.Value, had
+	}
+	var validTo int64
+	var stored bool
+	var err error
+	if ch.hasNew {
+		validTo, stored, err = p.versioned.Put(r.Key, ch.newV, r.Timestamp)
+	} else {
+		validTo, stored, err = p.versioned.PutTombstone(r.Key, r.Timestamp)
+	}
+	if err != nil {
+		return err
+	}
+	if !stored {
+		p.ctx.RecordDropped("versioned table: update older than history retention")
+		return nil
+	}
+	ch.notLatest = validTo != state.NoValidTo
+	return p.ctx.Forward(processor.Record[K, change[V]]{Key: r.Key, Value: ch, Timestamp: r.Timestamp, Headers: r.Headers})
+}
 
 // globalUpsertOp keeps a global table's store; it forwards nothing.
 type globalUpsertOp[K, V any] struct {
@@ -181,7 +224,7 @@ type tableFilterOp[K, V any] struct {
 
 func (p *tableFilterOp[K, V]) Process(r processor.Record[K, change[V]]) error {
 	ch := r.Value
-	out := change[V]{}
+	out := change[V]{notLatest: ch.notLatest}
 	if ch.hasNew && p.pred(r.Key, ch.newV) != p.not {
 		out.newV, out.hasNew = ch.newV, true
 	}
@@ -202,7 +245,7 @@ type tableMapValuesOp[K, V, VR any] struct {
 }
 
 func (p *tableMapValuesOp[K, V, VR]) Process(r processor.Record[K, change[V]]) error {
-	var out change[VR]
+	out := change[VR]{notLatest: r.Value.notLatest}
 	if r.Value.hasNew {
 		out.newV, out.hasNew = p.f(r.Key, r.Value.newV), true
 	}

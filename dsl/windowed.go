@@ -247,6 +247,7 @@ func timeWindowAggregate[K, V, VA any](ws *TimeWindowedStream[K, V], cfg tableCo
 		return t
 	}
 	b.check(b.topo.AddProcessor(in.name, sup, in.parent))
+	b.check(cfg.notVersioned(in.name))
 	backend, logging := cfg.storeOptions()
 	sb := state.NewWindowStoreBuilder(in.storeName, ks, tvs, state.WindowOptions{Retention: retention}).
 		WithLogging(logging).WithBackend(backend)
@@ -290,6 +291,7 @@ func sessionAggregate[K, V, VA any](ss *SessionWindowedStream[K, V], cfg tableCo
 	b.check(b.topo.AddProcessor(in.name, func() processor.Processor[K, V, windows.Windowed[K], change[VA]] {
 		return &sessionWindowAggOp[K, V, VA]{st: st, w: w, f: f, vs: vs}
 	}, in.parent))
+	b.check(cfg.notVersioned(in.name))
 	backend, logging := cfg.storeOptions()
 	sb := state.NewSessionStoreBuilder(in.storeName, ks, vs, state.WindowOptions{Retention: retention}).
 		WithLogging(logging).WithBackend(backend)

@@ -53,6 +53,7 @@ var suite = []string{
 	"TestCogroupWindowedOnBroker",
 	"TestStatefulTwoInstancesExactlyOnce",
 	"TestRestartRestoresState",
+	"TestVersionedTableQueryAndRestore",
 	"TestCrashExactlyOnce",
 	"TestCrashAtLeastOnce",
 	"TestZombieExactlyOnce",

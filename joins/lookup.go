@@ -1,7 +1,10 @@
 package joins
 
 import (
+	"fmt"
+
 	"github.com/rillstreams/rill/processor"
+	"github.com/rillstreams/rill/serde"
 	"github.com/rillstreams/rill/state"
 )
 
@@ -16,6 +19,43 @@ type ValueGetter[K, V any] func(key K) (row state.ValueAndTimestamp[V], ok bool,
 type GetterSupplier[K, V any] struct {
 	Stores []string
 	Open   func(ctx StoreSource) (ValueGetter[K, V], error)
+	// OpenAsOf opens a getter of the row as of a time, for versioned tables (nil for others):
+	// stream-table joins read it as of each stream record's timestamp (KIP-914).
+	OpenAsOf func(ctx StoreSource) (AsOfGetter[K, V], error)
+}
+
+// AsOfGetter reads a versioned table's row for a key as it was at asOf.
+type AsOfGetter[K, V any] func(key K, asOf int64) (row state.ValueAndTimestamp[V], ok bool, err error)
+
+// VersionedStoreGetter reads rows from the versioned store (state.VersionedKeyValueStore)
+// named store: Open reads the latest version, OpenAsOf the version valid at a time.
+func VersionedStoreGetter[K, V any](store string) GetterSupplier[K, V] {
+	open := func(ctx StoreSource) (*state.VersionedKeyValueStore[K, V], error) {
+		return storeAs[*state.VersionedKeyValueStore[K, V]](ctx, store)
+	}
+	return GetterSupplier[K, V]{
+		Stores: []string{store},
+		Open: func(ctx StoreSource) (ValueGetter[K, V], error) {
+			s, err := open(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return func(k K) (state.ValueAndTimestamp[V], bool, error) {
+				r, ok, err := s.Get(k)
+				return state.ValueAndTimestamp[V]{Value: r.Value, Timestamp: r.Timestamp}, ok, err
+			}, nil
+		},
+		OpenAsOf: func(ctx StoreSource) (AsOfGetter[K, V], error) {
+			s, err := open(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return func(k K, asOf int64) (state.ValueAndTimestamp[V], bool, error) {
+				r, ok, err := s.GetAsOf(k, asOf)
+				return state.ValueAndTimestamp[V]{Value: r.Value, Timestamp: r.Timestamp}, ok, err
+			}, nil
+		},
+	}
 }
 
 // StoreGetter reads rows from the table store (state.TimestampedKeyValueStore) named store,
@@ -49,6 +89,16 @@ type Lookup[K, V, KT, VT, VR any] struct {
 	Joiner func(k K, v V, tv VT, found bool) VR
 	// Left makes a left join: records without a row are joined with found == false.
 	Left bool
+	// Buffer, when set, makes the join wait Grace milliseconds of stream time before it
+	// joins a record (KIP-923): records are kept in this store (a
+	// *state.KeyValueStore[[]byte, []byte], see BufferStore) in timestamp order, and joined
+	// with the table as of their own timestamp once stream time passes them by Grace.
+	// Needs a table read as of a time (GetterSupplier.OpenAsOf).
+	Buffer string
+	Grace  int64
+	// KeySerde and ValueSerde write buffered records.
+	KeySerde   serde.Serde[K]
+	ValueSerde serde.Serde[V]
 }
 
 // Supplier returns the join processor; connect it to Table.Stores (a global store needs no
@@ -63,12 +113,27 @@ type lookup[K, V, KT, VT, VR any] struct {
 	ctx      processor.Context[K, VR]
 	l        *Lookup[K, V, KT, VT, VR]
 	get      ValueGetter[KT, VT]
+	getAsOf  AsOfGetter[KT, VT] // versioned tables: rows as of the record's timestamp
 	valueNil nilCheck[V]
 	keyNil   nilCheck[KT]
+	buf      *graceBuffer[K, V] // nil without a grace period
 }
 
 func (p *lookup[K, V, KT, VT, VR]) Init(ctx processor.Context[K, VR]) (err error) {
 	p.ctx = ctx
+	if p.l.Table.OpenAsOf != nil {
+		if p.getAsOf, err = p.l.Table.OpenAsOf(ctx); err != nil {
+			return err
+		}
+	}
+	if p.l.Buffer != "" {
+		if p.getAsOf == nil {
+			return fmt.Errorf("rill: stream-table join with a grace period needs a versioned table")
+		}
+		if p.buf, err = openGraceBuffer(ctx, p.l.Buffer, p.l.Grace, p.l.KeySerde, p.l.ValueSerde); err != nil {
+			return err
+		}
+	}
 	p.get, err = p.l.Table.Open(ctx)
 	return err
 }
@@ -79,16 +144,42 @@ func (p *lookup[K, V, KT, VT, VR]) Process(r processor.Record[K, V]) error {
 		return nil
 	}
 	tk := p.l.KeyOf(r.Key, r.Value)
+	nullKey := p.keyNil.isNil(&tk)
+	if nullKey && !p.l.Left {
+		p.ctx.RecordDropped("stream-table join: null join key")
+		return nil
+	}
+	if p.buf == nil {
+		return p.join(r, tk, nullKey)
+	}
+	// KIP-923: a record within the grace period waits in the buffer; one already older than
+	// stream time minus grace is joined at once (Kafka Streams' buffer refuses it).
+	buffered, err := p.buf.put(r)
+	if err != nil {
+		return err
+	}
+	if !buffered {
+		return p.join(r, tk, nullKey)
+	}
+	return p.buf.evict(func(br processor.Record[K, V]) error {
+		btk := p.l.KeyOf(br.Key, br.Value)
+		return p.join(br, btk, p.keyNil.isNil(&btk))
+	})
+}
+
+// join looks the record's row up (as of the record's timestamp for a versioned table) and
+// forwards the result.
+func (p *lookup[K, V, KT, VT, VR]) join(r processor.Record[K, V], tk KT, nullKey bool) error {
 	var row state.ValueAndTimestamp[VT]
 	found := false
-	if p.keyNil.isNil(&tk) {
-		if !p.l.Left {
-			p.ctx.RecordDropped("stream-table join: null join key")
-			return nil
-		}
-	} else {
+	if !nullKey {
 		var err error
-		if row, found, err = p.get(tk); err != nil {
+		if p.getAsOf != nil {
+			row, found, err = p.getAsOf(tk, r.Timestamp)
+		} else {
+			row, found, err = p.get(tk)
+		}
+		if err != nil {
 			return err
 		}
 	}

@@ -31,4 +31,23 @@
 // of its write (timestamp, headers, topic, partition, offset), restored while it is flushed.
 // The DSL caches tables and aggregations by default (dsl.Materialized(...).WithCachingDisabled
 // opts out); window and session stores are not cached yet.
+//
+// # Versioned stores
+//
+// A VersionedKeyValueStore (Kafka Streams' VersionedKeyValueStore, KIP-889) keeps every
+// version of each key written within its history retention, each valid from its timestamp
+// to the next version's, and answers what a key's value was as of a time:
+//
+//	b.AddStateStore(state.NewVersionedKeyValueStoreBuilder("prices", serde.String(),
+//		serde.Int64(), time.Hour))
+//
+//	// In the processor:
+//	s, _ := ctx.StateStore("prices")
+//	prices := s.(*state.VersionedKeyValueStore[string, int64])
+//	validTo, stored, err := prices.Put("eur", 108, r.Timestamp) // stored false: too old
+//	then, ok, err := prices.GetAsOf("eur", r.Timestamp-60_000)   // the version a minute ago
+//
+// Its changelog has one record per version (key and timestamp in the record key) and a null
+// when a version expires; the layout is described in versioned_format.go. The DSL keeps
+// versioned tables with dsl.Materialized(name).WithVersioned(historyRetention).
 package state

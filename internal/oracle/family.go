@@ -15,7 +15,7 @@ import (
 // Families are the topology families the oracle knows, in the order a run reports them. Each
 // is built here with rill's DSL and in oracle/java (Families.java) with Kafka Streams' DSL,
 // from the same Params: same input topics, same functions, output topic "out" with string keys.
-var Families = []string{"ssjoin", "winagg", "tableagg", "tablesrc", "stjoin", "ttjoin", "fkjoin", "sgjoin", "repart", "cached"}
+var Families = []string{"ssjoin", "winagg", "tableagg", "tablesrc", "stjoin", "ttjoin", "fkjoin", "sgjoin", "repart", "cached", "vtable"}
 
 // nstr is a string serde with Kafka's null: a nil *string is written as a null and a null is
 // read as nil, so generated inputs can carry null keys and values.
@@ -76,6 +76,8 @@ func build(c Case) (*topology.Topology, string, error) {
 		typ = streamGlobalJoin(b, p)
 	case "repart":
 		typ = repartition(b, p)
+	case "vtable":
+		typ = versionedTable(b, p)
 	default:
 		return nil, "", fmt.Errorf("oracle: unknown family %q", c.Family)
 	}
@@ -248,6 +250,41 @@ func streamTableJoin(b *dsl.Builder, p Params) string {
 		}).To("out", strs)
 	} else {
 		s.JoinTable(t, func(_ *string, v, vt *string) *string { return joined(v, vt) }).To("out", strs)
+	}
+	return "string"
+}
+
+// versionedTable is the vtable family: a table materialized as versioned with history
+// retention Diff (KIP-914), read by Kind: "src" (its updates through toStream, out-of-order
+// ones included), "tt" (inner-joined with a plain table: out-of-order updates join nothing),
+// or "inner"/"left" (a stream joined with it as of each record's timestamp, with a grace
+// period when Grace >= 0, KIP-923).
+func versionedTable(b *dsl.Builder, p Params) string {
+	vopt := dsl.Materialized("versioned-store").WithVersioned(ms(p.Diff))
+	switch p.Kind {
+	case "src":
+		b.Table("in", nstr, nstr, vopt).ToStream().To("out", strs)
+	case "tt":
+		l := b.Table("left", nstr, nstr, vopt)
+		r := b.Table("right", nstr, nstr)
+		l.Join(r, func(_ *string, v, vo *string) *string { return joined(v, vo) }).ToStream().To("out", strs)
+	default:
+		s := b.Stream("left", nstr, nstr)
+		t := b.Table("right", nstr, nstr, vopt)
+		var opts []dsl.StreamTableJoinOption
+		if p.Grace >= 0 {
+			opts = append(opts, dsl.WithGracePeriod(ms(p.Grace)))
+		}
+		if p.Kind == "left" {
+			s.LeftJoinTable(t, func(_ *string, v, vt *string, found bool) *string {
+				if !found {
+					vt = nil
+				}
+				return joined(v, vt)
+			}, opts...).To("out", strs)
+		} else {
+			s.JoinTable(t, func(_ *string, v, vt *string) *string { return joined(v, vt) }, opts...).To("out", strs)
+		}
 	}
 	return "string"
 }

@@ -81,6 +81,15 @@ func Generate(seed uint64, family string, n int) Case {
 		p.Kind = pick(r, "inner", "left")
 		c.Inputs = g.records(30, 10, func() string { return pick(r, "left", "right") },
 			func(topic string, i int) string { return fmt.Sprintf("%s%d", topic[:1], i) }, 0.1)
+	case "vtable":
+		p.Kind = pick(r, "src", "tt", "inner", "left")
+		p.Diff = r.Int64N(15) // history retention
+		topic := func() string { return pick(r, "left", "right") }
+		if p.Kind == "src" {
+			topic = func() string { return "in" }
+		}
+		c.Inputs = g.records(30, 20, topic,
+			func(topic string, i int) string { return fmt.Sprintf("%s%d", topic[:1], i) }, 0.15)
 	case "ttjoin":
 		p.Kind = pick(r, "inner", "left", "outer")
 		p.Filter = r.IntN(2) == 0

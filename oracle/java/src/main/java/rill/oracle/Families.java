@@ -13,6 +13,7 @@ import org.apache.kafka.streams.kstream.GlobalKTable;
 import org.apache.kafka.streams.kstream.KeyValueMapper;
 import org.apache.kafka.streams.kstream.Grouped;
 import org.apache.kafka.streams.kstream.JoinWindows;
+import org.apache.kafka.streams.kstream.Joined;
 import org.apache.kafka.streams.kstream.KGroupedStream;
 import org.apache.kafka.streams.kstream.KGroupedTable;
 import org.apache.kafka.streams.kstream.KStream;
@@ -29,6 +30,7 @@ import org.apache.kafka.streams.kstream.ValueJoiner;
 import org.apache.kafka.streams.kstream.Windowed;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.SessionStore;
+import org.apache.kafka.streams.state.Stores;
 import org.apache.kafka.streams.state.WindowStore;
 
 /**
@@ -61,6 +63,8 @@ final class Families {
         return streamGlobalJoin(p, b);
       case "repart":
         return repartition(p, b);
+      case "vtable":
+        return versionedTable(p, b);
       default:
         throw new IllegalArgumentException("unknown family " + family);
     }
@@ -255,6 +259,31 @@ final class Families {
     KStream<String, String> s = b.stream("left");
     KTable<String, String> t = b.table("right");
     ("left".equals(p.path("kind").asText()) ? s.leftJoin(t, JOINED) : s.join(t, JOINED)).to("out");
+    return "string";
+  }
+
+  /** versionedTable mirrors family.go's versionedTable (KIP-889, KIP-914, KIP-923). */
+  static String versionedTable(JsonNode p, StreamsBuilder b) {
+    Materialized<String, String, KeyValueStore<Bytes, byte[]>> v =
+        Materialized.as(
+            Stores.persistentVersionedKeyValueStore(
+                "versioned-store", Duration.ofMillis(p.path("diff").asLong())));
+    switch (p.path("kind").asText()) {
+      case "src":
+        b.table("in", v).toStream().to("out");
+        break;
+      case "tt":
+        b.<String, String>table("left", v).join(b.<String, String>table("right"), JOINED).toStream().to("out");
+        break;
+      default:
+        KStream<String, String> s = b.stream("left");
+        KTable<String, String> t = b.table("right", v);
+        Joined<String, String, String> joined = Joined.as("vjoin");
+        if (p.path("grace").asLong() >= 0) {
+          joined = joined.withGracePeriod(Duration.ofMillis(p.path("grace").asLong()));
+        }
+        ("left".equals(p.path("kind").asText()) ? s.leftJoin(t, JOINED, joined) : s.join(t, JOINED, joined)).to("out");
+    }
     return "string";
   }
 
