@@ -27,7 +27,13 @@ func (a *Admin) ResetStarts(ctx context.Context, group string, tps map[string][]
 		var topics []string
 		for t, ps := range tps {
 			for _, p := range ps {
-				if o, ok := committed.Lookup(t, p); !ok || o.Err != nil || o.At < 0 {
+				o, ok := committed.Lookup(t, p)
+				if ok && o.Err != nil {
+					// UNSTABLE_OFFSET_COMMIT (a transaction's offsets pending), say: the
+					// partition may well have a commit; taking it for none would skip records.
+					return nil, fmt.Errorf("rill: committed offset of %s[%d]: %w", t, p, o.Err)
+				}
+				if !ok || o.At < 0 {
 					topics = append(topics, t)
 					break
 				}
@@ -49,7 +55,7 @@ func (a *Admin) ResetStarts(ctx context.Context, group string, tps map[string][]
 		out := Offsets{}
 		for _, t := range topics {
 			for _, p := range tps[t] {
-				if o, ok := committed.Lookup(t, p); ok && o.Err == nil && o.At >= 0 {
+				if o, ok := committed.Lookup(t, p); ok && o.At >= 0 {
 					continue
 				}
 				end, ok := ends.Lookup(t, p)
