@@ -737,12 +737,25 @@ func (s *Session) Close(ctx context.Context) {
 	// A rebalance blocked since the last Poll would keep the group loop, and so the leave,
 	// waiting forever.
 	s.cl.AllowRebalance()
-	_ = s.cl.LeaveGroupContext(ctx) // past ctx the leave goes on in the background
-	if s.txn != nil {
-		s.txn.Close()
-		return
+	// franz-go's Close waits for the group to be left, and the leave for the group loop,
+	// which may be waiting on a JoinGroup the coordinator holds until the rebalance ends (up
+	// to the rebalance timeout, 60 s): rill-torture saw an instance take over a minute to stop
+	// on SIGTERM. Past ctx the close goes on in the background and Close returns; the
+	// coordinator drops the member after its session timeout if the leave never arrives.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = s.cl.LeaveGroupContext(ctx)
+		if s.txn != nil {
+			s.txn.Close()
+			return
+		}
+		s.cl.Close()
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
 	}
-	s.cl.Close()
 }
 
 // partitioner keeps partitions the engine chose (changelog records go to their task's

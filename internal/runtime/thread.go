@@ -385,6 +385,9 @@ func sortedIDs[V any](m map[processor.TaskID]V) []processor.TaskID {
 // finish even when the app is stopping (a commit, the flush before it, an abort): not cancelled
 // with ctx, but bounded by BlockTimeout, so that unreachable brokers fail the thread instead of
 // holding it, and the app's shutdown, for ever.
+// leaveTimeout bounds how long a stopping thread waits to leave its group.
+const leaveTimeout = 10 * time.Second
+
 func (th *thread) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), th.rt.cfg.BlockTimeout)
 }
@@ -413,8 +416,9 @@ func (th *thread) run(ctx context.Context) (err error) {
 		}
 		th.closeAllLocked(clean)
 		th.unlock()
-		// Leaving the group runs the revoke callback, which takes mu: not under it.
-		lctx, cancel := th.bounded(ctx)
+		// Leaving the group runs the revoke callback, which takes mu: not under it. The leave
+		// is bounded by leaveTimeout: stopping must not wait out a rebalance (Session.Close).
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(th.rt.cfg.BlockTimeout, leaveTimeout))
 		th.sess.Close(lctx)
 		cancel()
 	}()
