@@ -229,7 +229,8 @@ type Config struct {
 	// ThreadFailureHandler decides what happens when a stream thread fails with an error no
 	// other handler took (Kafka Streams' uncaught exception handler): ShutdownClient (the
 	// default, when nil), ReplaceThread or ShutdownApplication. It is called on the failed
-	// thread's goroutine, after the thread closed its tasks.
+	// thread's goroutine while the thread is still a group member (ShutdownApplication asks
+	// through that membership), before its tasks close without a commit.
 	ThreadFailureHandler func(err error) ThreadFailureResponse
 	// RestoreListener is told of each task restoration (records restored, time taken).
 	RestoreListener func(RestoreEvent)
