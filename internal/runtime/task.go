@@ -229,6 +229,43 @@ func (th *thread) openTask(ctx context.Context, sub *engine.Subtopology, id proc
 }
 
 // restore replays the task's changelog partitions into its stores, bypassing logging.
+// changelogSettleTimeout bounds settleChangelogEnds: markers travel in milliseconds; a
+// changelog still behind after it holds a transaction that is really open (an owner killed in
+// the middle of one, whose offsets were never committed), which restoring up to the last
+// stable offset handles right.
+const changelogSettleTimeout = 5 * time.Second
+
+// settleChangelogEnds returns the restoration's ends (the changelogs' last stable offsets,
+// end) once they caught up with the logs' ends, or after changelogSettleTimeout: a previous
+// owner's transaction just committed (waitPreviousOwnersLocked), and its markers reach the
+// partitions one by one, each from the transaction coordinator.
+func (th *thread) settleChangelogEnds(ctx context.Context, rt *runningTask, topics []string, end map[string]map[int32]int64) (map[string]map[int32]int64, error) {
+	deadline := time.Now().Add(changelogSettleTimeout)
+	for {
+		hw, err := th.rt.admin.HighWatermarks(ctx, topics...)
+		if err != nil {
+			return nil, err
+		}
+		behind := false
+		for _, tp := range rt.logged {
+			if end[tp.Topic][tp.Partition] < hw[tp.Topic][tp.Partition] {
+				behind = true
+			}
+		}
+		if !behind || time.Now().After(deadline) {
+			return end, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if end, err = th.rt.admin.EndOffsets(ctx, topics...); err != nil {
+			return nil, err
+		}
+	}
+}
+
 func (th *thread) restore(ctx context.Context, rt *runningTask, cp changelog.Checkpoint, fromStandby bool) error {
 	if len(rt.logged) == 0 {
 		return nil
@@ -258,6 +295,11 @@ func (th *thread) restore(ctx context.Context, rt *runningTask, cp changelog.Che
 	end, err := th.rt.admin.EndOffsets(ctx, topics...)
 	if err != nil {
 		return err
+	}
+	if th.settleChangelogs {
+		if end, err = th.settleChangelogEnds(ctx, rt, topics, end); err != nil {
+			return err
+		}
 	}
 	for _, tp := range rt.logged {
 		progress[tp.Topic].remaining.Store(max(end[tp.Topic][tp.Partition]-rt.restored[tp], 0))

@@ -78,6 +78,10 @@ type thread struct {
 	skipBelow kafka.Offsets
 	// resetStart is the start each such partition was first given, kept for the thread's life.
 	resetStart kafka.Offsets
+	// settleChangelogs tells the restorations of an assignment that a previous owner's
+	// transaction just ended (waitPreviousOwnersLocked): its markers may not have reached
+	// every changelog partition yet. mu protects it.
+	settleChangelogs bool
 	dirty      bool // processed something since the last commit
 
 	// paused are the input partitions whose fetching the thread paused because their task
@@ -274,6 +278,7 @@ func (th *thread) onAssigned(ctx context.Context, _ map[string][]int32) {
 	defer th.unlock()
 	// Queries may read the tasks again once the assignment is applied (mu still held here).
 	defer th.migrating.Store(false)
+	defer func() { th.settleChangelogs = false }() // for this assignment's restorations only
 	th.rebalanced = true
 	info := th.bal.Assignment()
 	if info.ErrorCode == assign.ErrorShutdownRequested {
@@ -319,6 +324,10 @@ func (th *thread) onAssigned(ctx context.Context, _ map[string][]int32) {
 			}
 		}
 	}
+	if err := th.waitPreviousOwnersLocked(ctx, wantActive); err != nil {
+		th.assignErr = err
+		return
+	}
 	for _, id := range sortedIDs(wantActive) {
 		if th.tasks[id] != nil {
 			continue
@@ -358,6 +367,42 @@ func (th *thread) onAssigned(ctx context.Context, _ map[string][]int32) {
 	th.log.Info("rill: tasks assigned", zap.Int("active", len(th.tasks)), zap.Int("standby", len(th.standbys)))
 	th.stats.dirty = true
 	th.rt.threadRunning(th.index)
+}
+
+// waitPreviousOwnersLocked waits, exactly once, until the tasks of want that the thread is
+// about to open have no transaction of a previous owner pending: one that committed their input
+// offsets but has not ended yet (a member the group gave up on while it committed, say). Their
+// stores must not be restored before it ends: restored up to the changelogs' last stable offset
+// at once, they would miss what the transaction wrote, while the consumer, waiting for the
+// same offsets (RequireStable), would start after its input, and those records would never be
+// counted again (issue 14). th.mu must be held.
+func (th *thread) waitPreviousOwnersLocked(ctx context.Context, want map[processor.TaskID]bool) error {
+	th.settleChangelogs = false
+	if !th.rt.cfg.ExactlyOnce {
+		return nil
+	}
+	tps := map[string][]int32{}
+	for id := range want {
+		if th.tasks[id] != nil {
+			continue
+		}
+		for _, t := range th.rt.taskTopics[id.Subtopology] {
+			tps[t] = append(tps[t], id.Partition)
+		}
+	}
+	began := time.Now()
+	waited, err := th.rt.admin.WaitStableOffsets(ctx, th.rt.cfg.ApplicationID, tps)
+	if err != nil {
+		return fmt.Errorf("rill: waiting for the transactions of the tasks' previous owners: %w", err)
+	}
+	if waited {
+		th.log.Info("rill: waited for a transaction of the tasks' previous owner to end before restoring them",
+			zapDur("took", time.Since(began)))
+		// Its markers reach the changelogs' partitions on their own (a broker each): the
+		// restorations wait for those too (settleChangelogEnds).
+		th.settleChangelogs = true
+	}
+	return nil
 }
 
 func taskSet(ts []assign.TaskID) map[processor.TaskID]bool {
