@@ -64,11 +64,9 @@ func (th *thread) requestShutdown(ctx context.Context) bool {
 	th.closeAllLocked(false)
 	th.dirty = false
 	th.unlock()
-	if th.rt.cfg.ExactlyOnce {
-		actx, cancel := th.bounded(ctx)
-		_ = th.sess.Abort(actx) // what the failed tasks wrote must not commit
-		cancel()
-	}
+	actx, cancel := th.bounded(ctx)
+	_ = th.rt.g.abort(actx, th.sess) // what the failed tasks wrote must not commit
+	cancel()
 	th.rt.shutdownRequested.Store(true)
 	th.sess.ForceRebalance()
 	for deadline := time.Now().Add(shutdownRequestTimeout); time.Now().Before(deadline) && ctx.Err() == nil; {

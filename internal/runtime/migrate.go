@@ -51,10 +51,8 @@ func (th *thread) openSession() error {
 		BlockTimeout: rt.cfg.BlockTimeout,
 	}
 	scfg.ClientID = fmt.Sprintf("%s-%s-StreamThread-%d", rt.cfg.ApplicationID, rt.cfg.ProcessID, th.index)
-	if rt.cfg.ExactlyOnce {
-		scfg.TransactionalID = fmt.Sprintf("%s-%s-%d", rt.cfg.ApplicationID, rt.cfg.ProcessID, th.index)
-	}
-	sess, err := kafka.NewSession(scfg)
+	scfg.TransactionalID = rt.g.transactionalID(rt.cfg, th.index)
+	sess, err := rt.newSession(scfg)
 	if err != nil {
 		return err
 	}

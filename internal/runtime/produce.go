@@ -150,10 +150,10 @@ func (th *thread) handleProduceFailuresLocked(ctx context.Context) (int, error) 
 		th.log.Warn("rill: more sends failed after a fatal produce error", zapInt64("failed", int64(len(after))),
 			zapTask(after[0].origin.rt.task.ID()), zapErr(after[0].err))
 	}
-	if fatal != nil && th.rt.cfg.ExactlyOnce {
+	if fatal != nil {
 		actx, cancel := th.bounded(ctx)
 		defer cancel()
-		if err := th.sess.Abort(actx); err != nil {
+		if err := th.rt.g.abort(actx, th.sess); err != nil {
 			fatal = errors.Join(fatal, fmt.Errorf("rill: abort transaction: %w", err))
 		}
 	}

@@ -25,6 +25,10 @@ import (
 type Runtime struct {
 	cfg  Config
 	topo *topology.Topology
+	// g is the processing guarantee (guarantee.go), chosen once from cfg.ExactlyOnce.
+	g committer
+	// newSession makes a thread's group session (tests fill in a fake).
+	newSession func(kafka.SessionConfig) (groupSession, error)
 
 	// Derived from the topology at start (read-only afterwards).
 	subs         map[int]*engine.Subtopology
@@ -79,7 +83,7 @@ func New(topo *topology.Topology, cfg Config) (*Runtime, error) {
 	if cfg.RepartitionPurgeInterval == 0 {
 		cfg.RepartitionPurgeInterval = DefaultRepartitionPurgeInterval
 	}
-	r := &Runtime{cfg: cfg, topo: topo, subs: map[int]*engine.Subtopology{}, taskTopics: kafka.TaskTopics{},
+	r := &Runtime{cfg: cfg, topo: topo, g: newCommitter(cfg.ExactlyOnce), newSession: newKafkaSession, subs: map[int]*engine.Subtopology{}, taskTopics: kafka.TaskTopics{},
 		topicSub: map[string]int{}, stateful: map[int]bool{}, running: map[int]bool{}, patternTopics: map[string][]string{},
 		repartition: map[string]bool{}}
 	for _, sub := range topo.Subtopologies() {

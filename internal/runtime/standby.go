@@ -180,7 +180,7 @@ func (th *thread) openStandby(ctx context.Context, sub *engine.Subtopology, id p
 	if err := build(); err != nil {
 		return fail(err)
 	}
-	st.txns = newStoreTxns(st.stores, st.logged, cfg.ExactlyOnce)
+	st.txns = newStoreTxns(st.stores, st.logged, th.rt.g.exact())
 	wipe := func() error {
 		closeStores()
 		if err := wipeTaskDir(dir); err != nil {
@@ -189,11 +189,11 @@ func (th *thread) openStandby(ctx context.Context, sub *engine.Subtopology, id p
 		if err := build(); err != nil {
 			return err
 		}
-		st.txns = newStoreTxns(st.stores, st.logged, cfg.ExactlyOnce)
+		st.txns = newStoreTxns(st.stores, st.logged, th.rt.g.exact())
 		cp = nil
 		return nil
 	}
-	if cfg.ExactlyOnce {
+	if th.rt.g.exact() {
 		// As for active tasks (openTask): without a checkpoint, the stores' committed
 		// offsets, or a wipe when they cannot vouch for what they hold (an active task of
 		// a backend without transactions that crashed). A standby's own writes are always

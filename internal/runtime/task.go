@@ -143,7 +143,7 @@ func (th *thread) openTask(ctx context.Context, sub *engine.Subtopology, id proc
 	if err != nil {
 		return nil, err
 	}
-	rt.txns = newStoreTxns(task.Stores(), rt.logged, cfg.ExactlyOnce)
+	rt.txns = newStoreTxns(task.Stores(), rt.logged, th.rt.g.exact())
 	// wipe empties the task directory and reopens the task on it: nothing local is kept,
 	// everything is restored from the changelogs.
 	wipe := func() error {
@@ -155,11 +155,11 @@ func (th *thread) openTask(ctx context.Context, sub *engine.Subtopology, id proc
 		if task, err = newTask(); err != nil {
 			return err
 		}
-		rt.txns = newStoreTxns(task.Stores(), rt.logged, cfg.ExactlyOnce)
+		rt.txns = newStoreTxns(task.Stores(), rt.logged, th.rt.g.exact())
 		cp = nil
 		return nil
 	}
-	if cfg.ExactlyOnce && st == nil {
+	if th.rt.g.exact() && st == nil {
 		// The stores say where they stand, exactly, when they can; a checkpoint file may lag
 		// them (a standby writes it less often than it commits).
 		stored, trusted, err := rt.txns.storedOffsets(task.Stores(), existed)
@@ -216,9 +216,7 @@ func (th *thread) openTask(ctx context.Context, sub *engine.Subtopology, id proc
 		_ = task.Close()
 		return nil, fmt.Errorf("rill: restore task %s: %w", id, err)
 	}
-	if cfg.ExactlyOnce {
-		// The checkpoint file is only written at clean closes; from here on the stores'
-		// own offsets are the truth, and a crash must not leave an old file to trust.
+	if !th.rt.g.keepsCheckpointFile() {
 		if err := changelog.RemoveCheckpoint(dir); err != nil {
 			_ = task.Close()
 			return nil, err
@@ -333,13 +331,10 @@ func (th *thread) restore(ctx context.Context, rt *runningTask, cp changelog.Che
 				if err := rt.txns.commit(rt.restored); err != nil {
 					return err
 				}
-				if !th.rt.cfg.ExactlyOnce {
-					// At least once the batches go without the WAL; a Flush makes them
-					// durable, and lets window stores drop the segments they expired
-					// (which they hold back until then), so that a long restoration does
-					// not pile up segments.
-					return rt.task.Flush()
-				}
+				// At least once the batches go without the WAL: a Flush makes them durable,
+				// and lets window stores drop the segments they expired (which they hold
+				// back until then), so that a long restoration does not pile up segments.
+				return th.rt.g.restoredBatch(rt)
 			}
 			return nil
 		})
@@ -380,7 +375,7 @@ func (th *thread) closeTask(rt *runningTask, clean bool) error {
 		th.log.Warn("rill: uncommitted store writes at a clean close, dropped", zapTask(rt.task.ID()), zap.Int("writes", n))
 		clean = false
 	}
-	wipe := !clean && th.rt.cfg.ExactlyOnce && rt.txns.wipeNeeded(rt.task.Stores())
+	wipe := !clean && th.rt.g.exact() && rt.txns.wipeNeeded(rt.task.Stores())
 	err := rt.task.Close() // flushes stores
 	if clean {
 		return errors.Join(err, changelog.WriteCheckpoint(rt.dir, rt.checkpoint()))
@@ -389,8 +384,4 @@ func (th *thread) closeTask(rt *runningTask, clean bool) error {
 		return errors.Join(err, wipeTaskDir(rt.dir))
 	}
 	return err
-}
-
-func writeCheckpoint(rt *runningTask) error {
-	return changelog.WriteCheckpoint(rt.dir, rt.checkpoint())
 }
