@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	ichangelog "github.com/rillstreams/rill/internal/changelog"
+
 	"go.uber.org/zap"
 )
 
@@ -26,7 +28,7 @@ import (
 //     local state describes changelogs that are not there: every task directory is wiped and
 //     restored, with a warning, instead of counting on top of foreign state.
 //
-// Everything rill creates under the state directory is owner-only (dirMode, fileMode).
+// Everything rill creates under the state directory is owner-only (ichangelog.DirMode, ichangelog.FileMode).
 
 // ErrStateDirLocked is returned by Run when another instance holds the state directory.
 var ErrStateDirLocked = errors.New("rill: state directory is in use by another instance")
@@ -45,13 +47,13 @@ func (r *Runtime) appDir() string {
 // version created open to others) and locks it; unlock releases it.
 func (r *Runtime) lockAppDir() (unlock func(), err error) {
 	dir := r.appDir()
-	if err := os.MkdirAll(dir, dirMode); err != nil {
+	if err := os.MkdirAll(dir, ichangelog.DirMode); err != nil {
 		return nil, fmt.Errorf("rill: state directory: %w", err)
 	}
-	if err := os.Chmod(dir, dirMode); err != nil {
+	if err := os.Chmod(dir, ichangelog.DirMode); err != nil {
 		return nil, fmt.Errorf("rill: state directory: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(dir, lockFileName), os.O_RDWR|os.O_CREATE, fileMode)
+	f, err := os.OpenFile(filepath.Join(dir, lockFileName), os.O_RDWR|os.O_CREATE, ichangelog.FileMode)
 	if err != nil {
 		return nil, fmt.Errorf("rill: state directory: %w", err)
 	}
@@ -68,7 +70,7 @@ func (r *Runtime) lockAppDir() (unlock func(), err error) {
 // checkClusterID compares the cluster the state was written against with the one the admin
 // client talks to. Another cluster's state is wiped (every task directory and the global
 // stores); the id is then recorded. A directory without a record (new, or from an older
-// version) is left to vetCheckpoint's offset checks. The app directory must be locked.
+// version) is left to the offset checks of internal/changelog's Vet. The app directory must be locked.
 func (r *Runtime) checkClusterID(ctx context.Context) error {
 	id, err := r.admin.ClusterID(ctx)
 	if err != nil {
@@ -106,7 +108,7 @@ func (r *Runtime) checkClusterID(ctx context.Context) error {
 			zap.Strings("wiped", wiped))
 	}
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(id+"\n"), fileMode); err != nil {
+	if err := os.WriteFile(tmp, []byte(id+"\n"), ichangelog.FileMode); err != nil {
 		return fmt.Errorf("rill: state directory: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {

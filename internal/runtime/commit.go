@@ -108,9 +108,14 @@ func (th *thread) commitLocked(ctx context.Context) error {
 // (maxBufferedWrites): time to commit, whatever the interval.
 func (th *thread) bufferFull() bool {
 	for _, rt := range th.tasks {
-		if rt.txns.buffered() > maxBufferedWrites {
+		if rt.Txns.Buffered() > maxBufferedWrites {
 			return true
 		}
 	}
 	return false
 }
+
+// maxBufferedWrites bounds the writes a task's stores hold for a commit: beyond it, at least
+// once applies them at once, and exactly-once commits early (Kafka Streams'
+// statestore.uncommitted.max.bytes, counted in writes).
+const maxBufferedWrites = 100_000

@@ -307,7 +307,7 @@ func TestExactlyOnceStoresApplyAfterTheTransaction(t *testing.T) {
 	var buffered int
 	p.sess.onCommit = func(kafka.Offsets) (bool, error) {
 		during = p.storeOffsetLocked(t, "counts") // the commit holds the thread's locks
-		buffered = p.task.txns.buffered()
+		buffered = p.task.Txns.Buffered()
 		return true, nil
 	}
 	p.feed(t, ctx, "in", "v", 0, 3)
@@ -335,7 +335,7 @@ func TestAtLeastOnceCheckpointsAfterTheOffsets(t *testing.T) {
 	p := newProtocolThread(t, ctx, countTopology(), false, 0)
 	var during changelog.Checkpoint
 	p.sess.onCommit = func(kafka.Offsets) (bool, error) {
-		cp, err := changelog.ReadCheckpoint(p.task.dir)
+		cp, err := changelog.ReadCheckpoint(p.task.Dir)
 		if err != nil {
 			t.Error(err)
 		}
@@ -346,7 +346,7 @@ func TestAtLeastOnceCheckpointsAfterTheOffsets(t *testing.T) {
 	if err := p.commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	after, err := changelog.ReadCheckpoint(p.task.dir)
+	after, err := changelog.ReadCheckpoint(p.task.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,7 +78,7 @@ func (atLeastOnce) beforeOffsets(rt *runningTask) error {
 	// Buffered writes to RocksDB, then its memtables to disk, before the offsets. The
 	// batches go without the WAL: only the Flush makes them durable, and lets window stores
 	// drop the segments they expired (which they hold back until then).
-	if err := rt.txns.commit(nil); err != nil {
+	if err := rt.Txns.Commit(nil); err != nil {
 		return err
 	}
 	return rt.task.Flush()
@@ -101,7 +101,7 @@ func (exactlyOnce) restoredBatch(*runningTask) error                   { return 
 func (exactlyOnce) abort(ctx context.Context, sess groupSession) error { return sess.Abort(ctx) }
 func (exactlyOnce) afterOffsets(rt *runningTask) error {
 	// The transaction committed: now the stores may apply its writes.
-	return rt.txns.commit(rt.checkpoint())
+	return rt.Txns.Commit(rt.Checkpoint())
 }
 
 // groupSession is what a stream thread needs of its group member and producer
@@ -139,5 +139,5 @@ func newKafkaSession(cfg kafka.SessionConfig) (groupSession, error) {
 
 // writeCheckpoint writes the offsets rt's stores hold to its directory's checkpoint file.
 func writeCheckpoint(rt *runningTask) error {
-	return changelog.WriteCheckpoint(rt.dir, rt.checkpoint())
+	return changelog.WriteCheckpoint(rt.Dir, rt.Checkpoint())
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rillstreams/rill/changelog"
 	"github.com/rillstreams/rill/internal/assign"
+	ichangelog "github.com/rillstreams/rill/internal/changelog"
 	"github.com/rillstreams/rill/internal/engine"
 	"github.com/rillstreams/rill/internal/kafka"
 	"github.com/rillstreams/rill/processor"
@@ -202,7 +203,7 @@ func (r *Runtime) run(ctx context.Context) error {
 		// The bootstrap reads every global topic from its start: stores left from an earlier
 		// run would only keep rows deleted since (tombstones compacted away) or written by
 		// another cluster. They start empty.
-		if err := wipeTaskDir(r.globalDir()); err != nil {
+		if err := ichangelog.WipeDir(r.globalDir()); err != nil {
 			return err
 		}
 		g, err := newGlobalThread(r)

@@ -7,6 +7,8 @@ import (
 	"os"
 	"time"
 
+	ichangelog "github.com/rillstreams/rill/internal/changelog"
+
 	"github.com/rillstreams/rill/changelog"
 	"github.com/rillstreams/rill/internal/assign"
 	"github.com/rillstreams/rill/internal/engine"
@@ -29,23 +31,20 @@ const standbyBatch = 10000
 // rebalance callbacks (opening, closing, promoting).
 type standbyTask struct {
 	id     processor.TaskID
-	dir    string
 	stores map[string]processor.Store
 	sink   *handoverSink
-	// logged maps each logged store to its changelog partition; restorers and persistent
-	// are by changelog partition.
-	logged     map[string]changelog.TopicPartition
-	restorers  map[changelog.TopicPartition]state.Restorer
-	persistent map[changelog.TopicPartition]bool
+	// The state manager: the directory, the logged stores' changelog partitions, which of
+	// them are in memory (Volatile), and the stores' transactions: a standby commits what it
+	// applied after every batch (with the offsets, under exactly-once).
+	*ichangelog.Manager
+	// restorers are by changelog partition.
+	restorers map[changelog.TopicPartition]state.Restorer
 	// next is, per changelog partition, the offset of the next record to apply: everything
 	// before it (read_committed, so committed data only) is in the stores.
 	next changelog.Checkpoint
 	// moved tells that next moved since the last checkpoint; checkpointed is when that was.
 	moved        bool
 	checkpointed time.Time
-	// txns are the transactional stores: a standby commits what it applied after every
-	// batch (with the offsets, under exactly-once).
-	txns *storeTxns
 }
 
 // offsetSum is the standby's KIP-441 offset sum: the changelog offsets it has applied.
@@ -81,11 +80,11 @@ func (st *standbyTask) checkpoint() error {
 	}
 	cp := changelog.Checkpoint{}
 	for tp, o := range st.next {
-		if st.persistent[tp] {
+		if !st.Volatile[tp] {
 			cp[tp] = o
 		}
 	}
-	if err := changelog.WriteCheckpoint(st.dir, cp); err != nil {
+	if err := changelog.WriteCheckpoint(st.Dir, cp); err != nil {
 		return err
 	}
 	st.moved = false
@@ -95,7 +94,7 @@ func (st *standbyTask) checkpoint() error {
 
 // commit applies what the standby buffered under exactly-once, with the offsets it reached.
 func (st *standbyTask) commit() error {
-	if err := st.txns.commit(st.next); err != nil {
+	if err := st.Txns.Commit(st.next); err != nil {
 		return fmt.Errorf("rill: standby %s: %w", st.id, err)
 	}
 	return nil
@@ -148,13 +147,13 @@ func (th *thread) openStandby(ctx context.Context, sub *engine.Subtopology, id p
 	}
 	_, serr := os.Stat(dir)
 	existed := serr == nil
-	if err := os.MkdirAll(dir, dirMode); err != nil {
+	if err := os.MkdirAll(dir, ichangelog.DirMode); err != nil {
 		th.rt.dirs.release(id, th.index)
 		return nil, err
 	}
-	st := &standbyTask{id: id, dir: dir, stores: map[string]processor.Store{}, sink: &handoverSink{},
-		logged: th.rt.changelogPartitions(id), restorers: map[changelog.TopicPartition]state.Restorer{},
-		persistent: map[changelog.TopicPartition]bool{}, next: changelog.Checkpoint{}, checkpointed: time.Now()}
+	st := &standbyTask{id: id, stores: map[string]processor.Store{}, sink: &handoverSink{},
+		Manager:   ichangelog.NewManager(dir, th.rt.changelogPartitions(id), th.rt.g.exact()),
+		restorers: map[changelog.TopicPartition]state.Restorer{}, next: changelog.Checkpoint{}, checkpointed: time.Now()}
 	closeStores := func() {
 		for _, s := range st.stores {
 			_ = s.Close()
@@ -180,44 +179,35 @@ func (th *thread) openStandby(ctx context.Context, sub *engine.Subtopology, id p
 	if err := build(); err != nil {
 		return fail(err)
 	}
-	st.txns = newStoreTxns(st.stores, st.logged, th.rt.g.exact())
+	st.Track(st.stores)
 	wipe := func() error {
 		closeStores()
-		if err := wipeTaskDir(dir); err != nil {
+		if err := ichangelog.WipeDir(dir); err != nil {
 			return err
 		}
 		if err := build(); err != nil {
 			return err
 		}
-		st.txns = newStoreTxns(st.stores, st.logged, th.rt.g.exact())
+		st.Track(st.stores)
 		cp = nil
 		return nil
 	}
-	if th.rt.g.exact() {
-		// As for active tasks (openTask): without a checkpoint, the stores' committed
-		// offsets, or a wipe when they cannot vouch for what they hold (an active task of
-		// a backend without transactions that crashed). A standby's own writes are always
-		// committed data: it applies read_committed changelogs only.
-		stored, trusted, err := st.txns.storedOffsets(st.stores, existed)
-		if err != nil {
+	// As for active tasks (openTask): exactly once, the stores' committed offsets, exact where
+	// the checkpoint file may lag, or a wipe when they cannot vouch for what they hold (an
+	// active task of a backend without transactions that crashed). A standby's own writes are
+	// always committed data: it applies read_committed changelogs only.
+	cp, untrusted, err := st.StartOffsets(st.stores, existed, cp)
+	if err != nil {
+		return fail(err)
+	}
+	if untrusted {
+		if err := wipe(); err != nil {
 			return fail(err)
-		}
-		if len(cp) > 0 {
-			for tp, o := range stored {
-				cp[tp] = o // exact, where the checkpoint file may lag
-			}
-		} else {
-			cp = stored
-			if !trusted {
-				if err := wipe(); err != nil {
-					return fail(err)
-				}
-			}
 		}
 	}
 	// As for active tasks: state ahead of its changelogs (another cluster's) is wiped, and a
-	// store that opened empty reads its changelog from the start (see vet.go).
-	vetted, ahead, err := th.vetCheckpoint(ctx, id, st.stores, st.logged, cp)
+	// store that opened empty reads its changelog from the start (ichangelog.Vet).
+	vetted, ahead, err := ichangelog.Vet(ctx, th.rt.admin, th.log, id, st.stores, st.Logged, cp)
 	if err != nil {
 		return fail(err)
 	}
@@ -228,12 +218,12 @@ func (th *thread) openStandby(ctx context.Context, sub *engine.Subtopology, id p
 	} else {
 		cp = vetted
 	}
-	if err := st.txns.begin(); err != nil {
+	if err := st.Txns.Begin(); err != nil {
 		return fail(err)
 	}
 	for _, sb := range sub.Stores {
 		s := st.stores[sb.Name()]
-		tp, ok := st.logged[sb.Name()]
+		tp, ok := st.Logged[sb.Name()]
 		if !ok {
 			continue
 		}
@@ -242,9 +232,8 @@ func (th *thread) openStandby(ctx context.Context, sub *engine.Subtopology, id p
 			return fail(fmt.Errorf("store %s cannot be restored", sb.Name()))
 		}
 		st.restorers[tp] = r
-		st.persistent[tp] = persistent(s)
 		from := int64(0)
-		if st.persistent[tp] {
+		if !st.Volatile[tp] {
 			from = max(cp[tp], 0)
 		}
 		st.next[tp] = from

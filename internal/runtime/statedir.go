@@ -11,7 +11,6 @@ import (
 	"github.com/rillstreams/rill/changelog"
 	"github.com/rillstreams/rill/internal/assign"
 	"github.com/rillstreams/rill/processor"
-	"github.com/rillstreams/rill/state"
 )
 
 // taskDirs gives each task state directory of the process to one stream thread at a time.
@@ -115,25 +114,4 @@ func (r *Runtime) diskOffsetSums() map[assign.TaskID]int64 {
 		}
 	}
 	return out
-}
-
-// persistent tells whether a store built by package state keeps its data on disk. Only
-// persistent stores are checkpointed: an in-memory store starts empty, so its next restore
-// must start at the beginning of its changelog whatever a checkpoint says.
-func persistent(s processor.Store) bool {
-	switch v := s.(type) {
-	case interface {
-		Bytes() state.KeyValueBytesStore
-	}:
-		return v.Bytes().Persistent()
-	case interface{ Bytes() state.WindowBytesStore }:
-		return v.Bytes().Persistent()
-	case interface {
-		Bytes() state.SessionBytesStore
-	}:
-		return v.Bytes().Persistent()
-	case interface{ Persistent() bool }:
-		return v.Persistent()
-	}
-	return true
 }

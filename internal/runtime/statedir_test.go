@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	ichangelog "github.com/rillstreams/rill/internal/changelog"
+
 	"github.com/rillstreams/rill/changelog"
 	"github.com/rillstreams/rill/internal/assign"
 	"github.com/rillstreams/rill/internal/engine"
@@ -102,7 +104,7 @@ func TestPersistent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if persistent(s) {
+	if ichangelog.Persistent(s) {
 		t.Fatal("an in-memory store counts as persistent")
 	}
 }

@@ -7,36 +7,22 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/rillstreams/rill/changelog"
+	ichangelog "github.com/rillstreams/rill/internal/changelog"
 	"github.com/rillstreams/rill/internal/engine"
 	"github.com/rillstreams/rill/internal/kafka"
 	"github.com/rillstreams/rill/processor"
-	"github.com/rillstreams/rill/state"
 )
 
-// runningTask is a task of a stream thread with what the thread keeps beside it: its state
-// directory and the changelog offsets its stores have been written up to.
+// runningTask is a task of a stream thread with its state manager (the task's directory,
+// its logged stores' changelog partitions and where the stores stand in them).
 type runningTask struct {
 	task *engine.Task
-	dir  string
-	// logged maps each logged store to its changelog partition.
-	logged map[string]changelog.TopicPartition
-
-	// mu protects written, updated from franz-go's produce callbacks.
-	mu      sync.Mutex
-	written map[changelog.TopicPartition]int64 // next offset after the last acknowledged changelog record
-	// restored are the offsets restoration reached, the base of the next checkpoint.
-	restored changelog.Checkpoint
-	// volatile marks the changelog partitions of in-memory stores: never checkpointed, since
-	// the store starts empty whenever the task opens.
-	volatile map[changelog.TopicPartition]bool
-	// txns are the task's transactional stores: they buffer writes until commits.
-	txns *storeTxns
+	*ichangelog.Manager
 	// seen and restoreStats are the task's metrics the thread keeps (stats.go).
 	seen         taskSeen
 	restoreStats []StoreRestoreStats
@@ -56,37 +42,13 @@ func (c *taskCollector) Send(rec engine.OutRecord) error {
 
 // Log is the task's state.ChangelogSink: a changelog record in the task's partition.
 func (c *taskCollector) Log(store string, key, value []byte) error {
-	tp, ok := c.rt.logged[store]
+	tp, ok := c.rt.Logged[store]
 	if !ok {
 		return fmt.Errorf("rill: store %s is not logged in task %s", store, c.rt.task.ID())
 	}
 	rec := engine.OutRecord{Topic: tp.Topic, Partition: tp.Partition, Timestamp: c.rt.task.Timestamp(), Key: key, Value: value}
-	c.th.produce(rec, c.origin(sendChangelog, ""), func(offset int64) {
-		c.rt.mu.Lock()
-		if offset+1 > c.rt.written[tp] {
-			c.rt.written[tp] = offset + 1
-		}
-		c.rt.mu.Unlock()
-	})
+	c.th.produce(rec, c.origin(sendChangelog, ""), func(offset int64) { c.rt.Acked(tp, offset) })
 	return nil
-}
-
-// checkpoint returns the offsets the task's persistent stores hold: restored, then written
-// since.
-func (rt *runningTask) checkpoint() changelog.Checkpoint {
-	cp := changelog.Checkpoint{}
-	for tp, o := range rt.restored {
-		cp[tp] = o
-	}
-	rt.mu.Lock()
-	for tp, o := range rt.written {
-		cp[tp] = max(cp[tp], o)
-	}
-	rt.mu.Unlock()
-	for tp := range rt.volatile {
-		delete(cp, tp)
-	}
-	return cp
 }
 
 // openTask creates a task, restores its logged stores from their changelogs and returns it
@@ -116,13 +78,11 @@ func (th *thread) openTask(ctx context.Context, sub *engine.Subtopology, id proc
 		}
 		_, serr := os.Stat(dir)
 		existed = serr == nil
-		if err := os.MkdirAll(dir, dirMode); err != nil {
+		if err := os.MkdirAll(dir, ichangelog.DirMode); err != nil {
 			return nil, err
 		}
 	}
-	rt := &runningTask{dir: dir, logged: th.rt.changelogPartitions(id),
-		written: map[changelog.TopicPartition]int64{}, restored: changelog.Checkpoint{},
-		volatile: map[changelog.TopicPartition]bool{}}
+	rt := &runningTask{Manager: ichangelog.NewManager(dir, th.rt.changelogPartitions(id), th.rt.g.exact())}
 	coll := &taskCollector{th: th, rt: rt}
 	topo := sub
 	if st != nil {
@@ -143,50 +103,39 @@ func (th *thread) openTask(ctx context.Context, sub *engine.Subtopology, id proc
 	if err != nil {
 		return nil, err
 	}
-	rt.txns = newStoreTxns(task.Stores(), rt.logged, th.rt.g.exact())
+	rt.Track(task.Stores())
 	// wipe empties the task directory and reopens the task on it: nothing local is kept,
 	// everything is restored from the changelogs.
 	wipe := func() error {
 		_ = task.Close()
-		if err := wipeTaskDir(dir); err != nil {
+		if err := ichangelog.WipeDir(dir); err != nil {
 			return err
 		}
 		var err error
 		if task, err = newTask(); err != nil {
 			return err
 		}
-		rt.txns = newStoreTxns(task.Stores(), rt.logged, th.rt.g.exact())
+		rt.Track(task.Stores())
 		cp = nil
 		return nil
 	}
-	if th.rt.g.exact() && st == nil {
-		// The stores say where they stand, exactly, when they can; a checkpoint file may lag
-		// them (a standby writes it less often than it commits).
-		stored, trusted, err := rt.txns.storedOffsets(task.Stores(), existed)
+	if st == nil {
+		// A standby's offsets were settled when it opened; its stores moved with them since.
+		start, untrusted, err := rt.StartOffsets(task.Stores(), existed, cp)
 		if err != nil {
 			_ = task.Close()
 			return nil, err
 		}
-		if len(cp) > 0 {
-			// A clean close's checkpoint: complete, if not always as fresh as the stores.
-			for tp, o := range stored {
-				cp[tp] = o
-			}
-		} else {
-			cp = stored
-			if !trusted {
-				// Stores that may hold writes of aborted transactions: wipe them and
-				// restore from the changelog alone.
-				th.log.Info("rill: state without committed offsets, wiping it", zapTask(id))
-				if err := wipe(); err != nil {
-					return nil, err
-				}
+		cp = start
+		if untrusted {
+			// Stores that may hold writes of aborted transactions: wipe them and restore
+			// from the changelog alone.
+			th.log.Info("rill: state without committed offsets, wiping it", zapTask(id))
+			if err := wipe(); err != nil {
+				return nil, err
 			}
 		}
-	}
-	if st == nil {
-		// A standby's offsets were vetted when it opened; its stores moved with them since.
-		vetted, ahead, err := th.vetCheckpoint(ctx, id, task.Stores(), rt.logged, cp)
+		vetted, ahead, err := ichangelog.Vet(ctx, th.rt.admin, th.log, id, task.Stores(), rt.Logged, cp)
 		if err != nil {
 			_ = task.Close()
 			return nil, err
@@ -198,20 +147,15 @@ func (th *thread) openTask(ctx context.Context, sub *engine.Subtopology, id proc
 		} else {
 			cp = vetted
 		}
+		for tp := range rt.Volatile {
+			delete(cp, tp) // an in-memory store opens empty: restore it whole
+		}
 	}
-	if err := rt.txns.begin(); err != nil {
+	if err := rt.Txns.Begin(); err != nil {
 		_ = task.Close()
 		return nil, err
 	}
 	rt.task = task
-	for store, tp := range rt.logged {
-		if s, ok := task.Stores()[store]; ok && !persistent(s) {
-			rt.volatile[tp] = true
-			if st == nil {
-				delete(cp, tp) // an in-memory store opens empty: restore it whole
-			}
-		}
-	}
 	if err := th.restore(ctx, rt, cp, st != nil); err != nil {
 		_ = task.Close()
 		return nil, fmt.Errorf("rill: restore task %s: %w", id, err)
@@ -227,80 +171,33 @@ func (th *thread) openTask(ctx context.Context, sub *engine.Subtopology, id proc
 }
 
 // restore replays the task's changelog partitions into its stores, bypassing logging.
-// changelogSettleTimeout bounds settleChangelogEnds: markers travel in milliseconds; a
-// changelog still behind after it holds a transaction that is really open (an owner killed in
-// the middle of one, whose offsets were never committed), which restoring up to the last
-// stable offset handles right.
-const changelogSettleTimeout = 5 * time.Second
-
-// settleChangelogEnds returns the restoration's ends (the changelogs' last stable offsets,
-// end) once they caught up with the logs' ends, or after changelogSettleTimeout: a previous
-// owner's transaction just committed (waitPreviousOwnersLocked), and its markers reach the
-// partitions one by one, each from the transaction coordinator.
-func (th *thread) settleChangelogEnds(ctx context.Context, rt *runningTask, topics []string, end map[string]map[int32]int64) (map[string]map[int32]int64, error) {
-	deadline := time.Now().Add(changelogSettleTimeout)
-	for {
-		hw, err := th.rt.admin.HighWatermarks(ctx, topics...)
-		if err != nil {
-			return nil, err
-		}
-		behind := false
-		for _, tp := range rt.logged {
-			if end[tp.Topic][tp.Partition] < hw[tp.Topic][tp.Partition] {
-				behind = true
-			}
-		}
-		if !behind || time.Now().After(deadline) {
-			return end, nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-		if end, err = th.rt.admin.EndOffsets(ctx, topics...); err != nil {
-			return nil, err
-		}
-	}
-}
-
+// restore replays the task's changelog partitions into its stores (the state manager's
+// restore loop), reporting its progress to Runtime.Stats and the restore listener.
 func (th *thread) restore(ctx context.Context, rt *runningTask, cp changelog.Checkpoint, fromStandby bool) error {
-	if len(rt.logged) == 0 {
+	if len(rt.Logged) == 0 {
 		return nil
 	}
-	start := map[string]map[int32]int64{}
-	byTopic := map[string]state.Restorer{}
 	var topics []string
-	// progress reports the restoration to Runtime.Stats while it runs (under th.mu).
-	progress := map[string]*storeRestore{}
-	var progList []*storeRestore
-	for store, tp := range rt.logged {
-		progress[tp.Topic] = &storeRestore{store: store}
-		progList = append(progList, progress[tp.Topic])
-		r, ok := rt.task.Stores()[store].(state.Restorer)
-		if !ok {
-			return fmt.Errorf("rill: store %s cannot be restored", store)
-		}
-		byTopic[tp.Topic] = r
+	for _, tp := range rt.Logged {
 		topics = append(topics, tp.Topic)
-		from := cp[tp]
-		if from < 0 {
-			from = 0
-		}
-		start[tp.Topic] = map[int32]int64{tp.Partition: from}
-		rt.restored[tp] = from
 	}
 	end, err := th.rt.admin.EndOffsets(ctx, topics...)
 	if err != nil {
 		return err
 	}
 	if th.settleChangelogs {
-		if end, err = th.settleChangelogEnds(ctx, rt, topics, end); err != nil {
+		if end, err = rt.SettleEnds(ctx, th.rt.admin, end); err != nil {
 			return err
 		}
 	}
-	for _, tp := range rt.logged {
-		progress[tp.Topic].remaining.Store(max(end[tp.Topic][tp.Partition]-rt.restored[tp], 0))
+	// progress reports the restoration to Runtime.Stats while it runs (under th.mu).
+	progress := map[string]*storeRestore{}
+	var progList []*storeRestore
+	for store, tp := range rt.Logged {
+		p := &storeRestore{store: store}
+		p.remaining.Store(max(end[tp.Topic][tp.Partition]-max(cp[tp], 0), 0))
+		progress[tp.Topic] = p
+		progList = append(progList, p)
 	}
 	slices.SortFunc(progList, func(a, b *storeRestore) int { return cmp.Compare(a.store, b.store) })
 	th.restoreStarted(rt.task.ID(), progList)
@@ -313,45 +210,25 @@ func (th *thread) restore(ctx context.Context, rt *runningTask, cp changelog.Che
 		th.restoreDone(rt.task.ID(), rt.restoreStats)
 	}()
 	began := time.Now()
-	var n int64
-	err = kafka.ReadRange(ctx, th.rt.cfg.Client, start, end, 200*time.Millisecond,
-		kafka.Stall{What: "restore task " + rt.task.ID().String(), FailAfter: th.rt.cfg.RestoreStallTimeout, Logger: th.log},
-		func(topic string, p int32, offset int64, key, value []byte, _ int64) error {
-			n++
-			rt.restored[changelog.TopicPartition{Topic: topic, Partition: p}] = offset + 1
-			if pr := progress[topic]; pr != nil {
-				pr.total.Add(1)
-				pr.remaining.Store(max(end[topic][p]-offset-1, 0))
+	read := func(ctx context.Context, start, end map[string]map[int32]int64,
+		apply func(topic string, partition int32, offset int64, key, value []byte, timestamp int64) error) error {
+		return kafka.ReadRange(ctx, th.rt.cfg.Client, start, end, 200*time.Millisecond,
+			kafka.Stall{What: "restore task " + rt.task.ID().String(), FailAfter: th.rt.cfg.RestoreStallTimeout, Logger: th.log}, apply)
+	}
+	hooks := ichangelog.RestoreHooks{
+		Record: func(tp changelog.TopicPartition, offset int64) {
+			if p := progress[tp.Topic]; p != nil {
+				p.total.Add(1)
+				p.remaining.Store(max(end[tp.Topic][tp.Partition]-offset-1, 0))
 			}
-			if err := byTopic[topic].Restore(key, value); err != nil {
-				return err
-			}
-			if n%restoreCommitEvery == 0 {
-				// Large atomic batches, each with the offsets it reaches.
-				if err := rt.txns.commit(rt.restored); err != nil {
-					return err
-				}
-				// At least once the batches go without the WAL: a Flush makes them durable,
-				// and lets window stores drop the segments they expired (which they hold
-				// back until then), so that a long restoration does not pile up segments.
-				return th.rt.g.restoredBatch(rt)
-			}
-			return nil
-		})
+		},
+		End: func(store string, tp changelog.TopicPartition, _ int64) {
+			progress[tp.Topic].remaining.Store(0) // the end reached: markers and aborted records read too
+		},
+	}
+	n, err := rt.Restore(ctx, read, rt.task.Stores(), cp, end, func() error { return th.rt.g.restoredBatch(rt) }, hooks)
 	if err != nil {
 		return err
-	}
-	for _, tp := range rt.logged {
-		// Everything up to the end is in the store now, markers and aborted records included.
-		if e, ok := end[tp.Topic][tp.Partition]; ok && e > rt.restored[tp] {
-			rt.restored[tp] = e
-		}
-	}
-	if err := rt.txns.commit(rt.restored); err != nil {
-		return err
-	}
-	for _, p := range progList {
-		p.remaining.Store(0) // the end reached: markers and aborted records read too
 	}
 	if l := th.rt.cfg.RestoreListener; l != nil {
 		l(RestoreEvent{Task: rt.task.ID(), Records: n, Duration: time.Since(began), FromStandby: fromStandby})
@@ -369,19 +246,19 @@ func (th *thread) closeTask(rt *runningTask, clean bool) error {
 	th.foldTaskLocked(rt)
 	th.counters.closed++
 	th.stats.dirty = true
-	if n := rt.txns.abort(); n > 0 && clean {
+	if n := rt.Txns.Abort(); n > 0 && clean {
 		// The loop commits before any clean close; writes left over mean a bug, and
 		// applying them now would put them on disk without their transaction.
 		th.log.Warn("rill: uncommitted store writes at a clean close, dropped", zapTask(rt.task.ID()), zap.Int("writes", n))
 		clean = false
 	}
-	wipe := !clean && th.rt.g.exact() && rt.txns.wipeNeeded(rt.task.Stores())
+	wipe := !clean && th.rt.g.exact() && rt.Txns.WipeNeeded(rt.task.Stores())
 	err := rt.task.Close() // flushes stores
 	if clean {
-		return errors.Join(err, changelog.WriteCheckpoint(rt.dir, rt.checkpoint()))
+		return errors.Join(err, changelog.WriteCheckpoint(rt.Dir, rt.Checkpoint()))
 	}
 	if wipe {
-		return errors.Join(err, wipeTaskDir(rt.dir))
+		return errors.Join(err, ichangelog.WipeDir(rt.Dir))
 	}
 	return err
 }

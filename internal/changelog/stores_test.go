@@ -1,4 +1,4 @@
-package runtime
+package changelog
 
 import (
 	"testing"
@@ -10,7 +10,7 @@ import (
 	"github.com/rillstreams/rill/state/rocksdb"
 )
 
-// storeEmpty sees into every store kind package state builds, on both backends, without
+// Empty sees into every store kind package state builds, on both backends, without
 // writing anything: an empty store says so, one entry is enough to say otherwise.
 func TestStoreEmpty(t *testing.T) {
 	rdb, err := rocksdb.NewBackend(rocksdb.Config{})
@@ -41,9 +41,9 @@ func TestStoreEmpty(t *testing.T) {
 		check := func(when string, want bool) {
 			t.Helper()
 			for name, s := range stores {
-				empty, known, err := storeEmpty(s)
+				empty, known, err := Empty(s)
 				if err != nil || !known || empty != want {
-					t.Errorf("%s %s %s: storeEmpty = %v, %v, %v; want %v, true, nil", b.Name(), name, when, empty, known, err, want)
+					t.Errorf("%s %s %s: Empty = %v, %v, %v; want %v, true, nil", b.Name(), name, when, empty, known, err, want)
 				}
 			}
 		}
@@ -62,7 +62,7 @@ func TestStoreEmpty(t *testing.T) {
 			_ = s.Close()
 		}
 	}
-	if _, known, _ := storeEmpty(nil); known {
+	if _, known, _ := Empty(nil); known {
 		t.Error("a store of unknown kind was looked into")
 	}
 }

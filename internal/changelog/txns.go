@@ -1,10 +1,10 @@
-package runtime
+package changelog
 
 import (
 	"errors"
 	"fmt"
 
-	"github.com/rillstreams/rill/changelog"
+	cl "github.com/rillstreams/rill/changelog"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/state"
 )
@@ -17,7 +17,7 @@ import (
 // it stands, so a task that crashed, lost its partitions or saw its transaction abort
 // restores only the changelog's tail from that offset instead of being wiped and rebuilt.
 // Restoration and standbys write through the same mechanism, committing every
-// restoreCommitEvery records and every applied batch, so their offsets are exact too.
+// RestoreEvery records and every applied batch, so their offsets are exact too.
 //
 // At least once the same buffering serves as a write buffer: writes reach RocksDB in one
 // batch per commit (or per maxBufferedWrites) instead of one native call each, which is most
@@ -25,31 +25,21 @@ import (
 // recorded before is deleted: the changelog may lag the stores, so only the checkpoint file,
 // written after the producer is flushed, can say where they stand.
 
-// maxBufferedWrites bounds the writes a task's stores hold for a commit: beyond it, at least
-// once applies them at once, and exactly-once commits early (Kafka Streams'
-// statestore.uncommitted.max.bytes, counted in writes).
-const maxBufferedWrites = 100_000
-
-// restoreCommitEvery is how many changelog records restoration applies between commits of
-// the stores: the batch size of its RocksDB writes, and at most what a crash during a
-// restoration makes it read again.
-const restoreCommitEvery = 10000
-
-// storeTxns is the transactional stores of one task (active or standby).
-type storeTxns struct {
+// Txns is the transactional stores of one task (active or standby).
+type Txns struct {
 	// exact records changelog offsets with commits (exactly-once); at least once they are
 	// deleted instead.
 	exact  bool
-	stores map[string]state.Transactional      // by store name
-	logged map[string]changelog.TopicPartition // store → changelog partition, for logged stores
+	stores map[string]state.Transactional // by store name
+	logged map[string]cl.TopicPartition   // store → changelog partition, for logged stores
 	// committed is the offset each store's last commit recorded, to skip commits that
 	// would change nothing.
 	committed map[string]int64
 }
 
-// newStoreTxns finds the transactional stores among stores.
-func newStoreTxns(stores map[string]processor.Store, logged map[string]changelog.TopicPartition, exact bool) *storeTxns {
-	x := &storeTxns{exact: exact, stores: map[string]state.Transactional{}, logged: logged, committed: map[string]int64{}}
+// NewTxns finds the transactional stores among stores.
+func NewTxns(stores map[string]processor.Store, logged map[string]cl.TopicPartition, exact bool) *Txns {
+	x := &Txns{exact: exact, stores: map[string]state.Transactional{}, logged: logged, committed: map[string]int64{}}
 	for name, s := range stores {
 		if t := state.TransactionalOf(s); t != nil {
 			x.stores[name] = t
@@ -59,16 +49,16 @@ func newStoreTxns(stores map[string]processor.Store, logged map[string]changelog
 	return x
 }
 
-// storedOffsets returns the changelog offsets the stores' last commits recorded. trusted is
+// StoredOffsets returns the changelog offsets the stores' last commits recorded. trusted is
 // false when some logged persistent store cannot vouch for its content: its backend has no
 // transactions, or it never committed in a directory that existed before (a store written
 // at least once, or by an older version). Such a task directory must be wiped.
-func (x *storeTxns) storedOffsets(stores map[string]processor.Store, existed bool) (cp changelog.Checkpoint, trusted bool, err error) {
-	cp = changelog.Checkpoint{}
+func (x *Txns) StoredOffsets(stores map[string]processor.Store, existed bool) (cp cl.Checkpoint, trusted bool, err error) {
+	cp = cl.Checkpoint{}
 	trusted = true
 	for name, tp := range x.logged {
 		s, ok := stores[name]
-		if !ok || !persistent(s) {
+		if !ok || !Persistent(s) {
 			continue
 		}
 		t := x.stores[name]
@@ -91,8 +81,8 @@ func (x *storeTxns) storedOffsets(stores map[string]processor.Store, existed boo
 	return cp, trusted, nil
 }
 
-// begin puts every store in transaction mode.
-func (x *storeTxns) begin() error {
+// Begin puts every store in transaction mode.
+func (x *Txns) Begin() error {
 	for name, t := range x.stores {
 		if err := t.BeginTransactions(); err != nil {
 			return fmt.Errorf("rill: store %s: %w", name, err)
@@ -101,9 +91,9 @@ func (x *storeTxns) begin() error {
 	return nil
 }
 
-// commit applies every store's buffered writes with its offset in offsets (exactly-once;
+// Commit applies every store's buffered writes with its offset in offsets (exactly-once;
 // none for stores that are not logged). At least once it deletes the offsets instead.
-func (x *storeTxns) commit(offsets changelog.Checkpoint) error {
+func (x *Txns) Commit(offsets cl.Checkpoint) error {
 	var errs []error
 	for name, t := range x.stores {
 		off := int64(-1)
@@ -124,8 +114,8 @@ func (x *storeTxns) commit(offsets changelog.Checkpoint) error {
 	return errors.Join(errs...)
 }
 
-// buffered is the number of writes the stores hold for the next commit.
-func (x *storeTxns) buffered() int {
+// Buffered is the number of writes the stores hold for the next commit.
+func (x *Txns) Buffered() int {
 	n := 0
 	for _, t := range x.stores {
 		n += t.Buffered()
@@ -133,8 +123,8 @@ func (x *storeTxns) buffered() int {
 	return n
 }
 
-// abort drops every store's buffered writes and tells how many there were.
-func (x *storeTxns) abort() int {
+// Abort drops every store's buffered writes and tells how many there were.
+func (x *Txns) Abort() int {
 	n := 0
 	for _, t := range x.stores {
 		n += t.Buffered()
@@ -143,12 +133,12 @@ func (x *storeTxns) abort() int {
 	return n
 }
 
-// wipeNeeded tells whether closing dirty must wipe the task's state: when some logged
+// WipeNeeded tells whether closing dirty must wipe the task's state: when some logged
 // persistent store writes straight to disk, its writes since the last commit may be ones
 // that never happened.
-func (x *storeTxns) wipeNeeded(stores map[string]processor.Store) bool {
+func (x *Txns) WipeNeeded(stores map[string]processor.Store) bool {
 	for name := range x.logged {
-		if s, ok := stores[name]; ok && persistent(s) && x.stores[name] == nil {
+		if s, ok := stores[name]; ok && Persistent(s) && x.stores[name] == nil {
 			return true
 		}
 	}
