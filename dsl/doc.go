@@ -31,7 +31,7 @@
 // long-lived application with Named: generated names shift when the program changes.
 //
 // Key-changing operations (Map, SelectKey, FlatMap, Process) mark a stream as needing a
-// repartition; groupings and joins (added in later packages) read RepartitionRequired to route
+// repartition; groupings and joins read RepartitionRequired to route
 // records through a repartition topic first. Repartition does it explicitly.
 //
 // # Versioned tables

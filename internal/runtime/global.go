@@ -147,7 +147,7 @@ func (g *globalThread) tail(ctx context.Context) error {
 			return nil
 		}
 		if err != nil {
-			g.rt.cfg.Logger.Warn("rill: global poll")
+			g.rt.cfg.Logger.Warn("rill: global poll", zapErr(err))
 		}
 		if len(recs) > 0 {
 			if err := g.apply(recs...); err != nil {

@@ -120,10 +120,3 @@ func (r *ChangelogReader) Poll(max int) ([]ChangelogRecord, error) {
 
 // Close closes the reader.
 func (r *ChangelogReader) Close() { r.cl.Close() }
-
-// ForceRebalance makes this member rejoin its group. A rejoin of the group leader always
-// starts a rebalance (a follower's starts one only when its metadata changed), so the
-// runtime calls it on the leader for KIP-441's probing rebalances. With BlockRebalanceOnPoll
-// the rebalance still waits for AllowRebalance; the revoke and assign callbacks run as for
-// any other rebalance.
-func (s *Session) ForceRebalance() { s.cl.ForceRebalance() }
