@@ -315,12 +315,14 @@ func TestCrashExactlyOnce(t *testing.T) {
 	}
 	// Transactional stores (KIP-892): a killed instance's stores are at their last commit
 	// and know its changelog offset, so restarts restore only what a commit of the stores
-	// missed (a kill between the Kafka commit and the stores' own: rare, and one commit
-	// interval at most), not the whole changelog: wiping and restoring read over 1000
-	// records here.
+	// missed (a kill between the Kafka commit and the stores' own), not the whole changelog.
+	// That window is one commit, which on a loaded machine carries over a thousand records
+	// (1,000 restored once, beside CPU hogs, with n/20 as the bound: a flake); wiping at each
+	// of the three kills restores the changelog as it stands each time, about
+	// n/8 + 3n/8 + 5n/8 records, over n.
 	t.Logf("restarts restored %d changelog records in all (%d records processed)", restored, n)
-	if restored > int64(n/20) {
-		t.Errorf("restarts restored %d changelog records, want at most %d: killed instances' stores were not kept", restored, n/20)
+	if restored > int64(n/2) {
+		t.Errorf("restarts restored %d changelog records, want at most %d: killed instances' stores were not kept", restored, n/2)
 	}
 }
 
