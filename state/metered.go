@@ -39,6 +39,14 @@ const (
 	numStoreOps
 )
 
+// StoreOps are every operation, in order.
+var StoreOps = func() (out [numStoreOps]StoreOp) {
+	for i := range out {
+		out[i] = StoreOp(i)
+	}
+	return out
+}()
+
 var storeOpNames = [numStoreOps]string{"put", "put-if-absent", "get", "delete", "range", "all",
 	"prefix-scan", "fetch", "remove", "flush"}
 
