@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/rillstreams/rill/processor"
@@ -113,5 +114,40 @@ func TestTaskMetricsInfoLevel(t *testing.T) {
 	task.E2ELatency(func(_ string, h *TimeHistogram) { n += int(h.Count) })
 	if n != 1 {
 		t.Errorf("e2e latency of %d records, want 1", n)
+	}
+}
+
+// BenchmarkStoreMetrics measures the per-record cost of the debug-level metrics: a source, a
+// processor that gets and puts its key in an in-memory store, and a sink (ns/op =
+// ns/record), at info level (e2e latency at the sink only) and at debug level (record
+// lateness, and the store metered).
+func BenchmarkStoreMetrics(b *testing.B) {
+	for _, debug := range []bool{false, true} {
+		name := map[bool]string{false: "info", true: "debug"}[debug]
+		b.Run(name, func(b *testing.B) {
+			task, err := New(Config{ID: testTaskID, ApplicationID: "bench", Topology: &metricsGraph().sub,
+				Collector: &countingCollector{}, DebugMetrics: debug})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer task.Close()
+			recs := make([]RawRecord, benchRecords)
+			for i := range recs {
+				recs[i] = raw("in", 2, int64(i), int64(i), fmt.Sprintf("k%d", i%100), "v")
+			}
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				r := recs[n%benchRecords]
+				r.Offset, r.Timestamp = int64(n), int64(n)
+				if err := task.AddRecords(r); err != nil {
+					b.Fatal(err)
+				}
+				if ok, err := task.Process(); !ok || err != nil {
+					b.Fatal(ok, err)
+				}
+				n++
+			}
+		})
 	}
 }
