@@ -9,67 +9,67 @@ type meteredKeyValue struct {
 }
 
 func (s *meteredKeyValue) Get(key []byte) ([]byte, error) {
-	start := time.Now()
+	start := monoNow()
 	v, err := s.KeyValueBytesStore.Get(key)
 	s.m.lat[OpGet].since(start)
 	return v, err
 }
 
 func (s *meteredKeyValue) Put(key, value []byte) error {
-	start := time.Now()
+	start := monoNow()
 	err := s.KeyValueBytesStore.Put(key, value)
 	s.m.lat[OpPut].since(start)
 	return err
 }
 
 func (s *meteredKeyValue) PutIfAbsent(key, value []byte) ([]byte, error) {
-	start := time.Now()
+	start := monoNow()
 	old, err := s.KeyValueBytesStore.PutIfAbsent(key, value)
 	s.m.lat[OpPutIfAbsent].since(start)
 	return old, err
 }
 
 func (s *meteredKeyValue) Delete(key []byte) ([]byte, error) {
-	start := time.Now()
+	start := monoNow()
 	old, err := s.KeyValueBytesStore.Delete(key)
 	s.m.lat[OpDelete].since(start)
 	return old, err
 }
 
 func (s *meteredKeyValue) Flush() error {
-	start := time.Now()
+	start := monoNow()
 	err := s.KeyValueBytesStore.Flush()
 	s.m.lat[OpFlush].since(start)
 	return err
 }
 
 func (s *meteredKeyValue) Range(from, to []byte) (KeyValueIterator, error) {
-	start := time.Now()
+	start := monoNow()
 	it, err := s.KeyValueBytesStore.Range(from, to)
 	return s.wrap(OpRange, start, it, err)
 }
 
 func (s *meteredKeyValue) ReverseRange(from, to []byte) (KeyValueIterator, error) {
-	start := time.Now()
+	start := monoNow()
 	it, err := s.KeyValueBytesStore.ReverseRange(from, to)
 	return s.wrap(OpRange, start, it, err)
 }
 
 func (s *meteredKeyValue) All() (KeyValueIterator, error) {
-	start := time.Now()
+	start := monoNow()
 	it, err := s.KeyValueBytesStore.All()
 	return s.wrap(OpAll, start, it, err)
 }
 
 func (s *meteredKeyValue) PrefixScan(prefix []byte) (KeyValueIterator, error) {
-	start := time.Now()
+	start := monoNow()
 	it, err := s.KeyValueBytesStore.PrefixScan(prefix)
 	return s.wrap(OpPrefixScan, start, it, err)
 }
 
 // wrap wraps an iterator opened at start so that its Close records the operation; a failed
 // opening is recorded at once.
-func (s *meteredKeyValue) wrap(op StoreOp, start time.Time, it KeyValueIterator, err error) (KeyValueIterator, error) {
+func (s *meteredKeyValue) wrap(op StoreOp, start time.Duration, it KeyValueIterator, err error) (KeyValueIterator, error) {
 	if err != nil {
 		s.m.lat[op].since(start)
 		return nil, err
@@ -80,7 +80,7 @@ func (s *meteredKeyValue) wrap(op StoreOp, start time.Time, it KeyValueIterator,
 type meteredKVIterator struct {
 	KeyValueIterator
 	lat    *opLatency
-	start  time.Time
+	start  time.Duration
 	closed bool
 }
 
@@ -99,28 +99,28 @@ type meteredWindow struct {
 }
 
 func (s *meteredWindow) Put(key, value []byte, windowStart int64) error {
-	start := time.Now()
+	start := monoNow()
 	err := s.WindowBytesStore.Put(key, value, windowStart)
 	s.m.lat[OpPut].since(start)
 	return err
 }
 
 func (s *meteredWindow) Fetch(key []byte, windowStart int64) ([]byte, error) {
-	start := time.Now()
+	start := monoNow()
 	v, err := s.WindowBytesStore.Fetch(key, windowStart)
 	s.m.lat[OpFetch].since(start)
 	return v, err
 }
 
 func (s *meteredWindow) Flush() error {
-	start := time.Now()
+	start := monoNow()
 	err := s.WindowBytesStore.Flush()
 	s.m.lat[OpFlush].since(start)
 	return err
 }
 
 func (s *meteredWindow) FetchRange(key []byte, from, to int64) (WindowIterator, error) {
-	start := time.Now()
+	start := monoNow()
 	it, err := s.WindowBytesStore.FetchRange(key, from, to)
 	if err != nil {
 		s.m.lat[OpFetch].since(start)
@@ -130,25 +130,25 @@ func (s *meteredWindow) FetchRange(key []byte, from, to int64) (WindowIterator, 
 }
 
 func (s *meteredWindow) FetchKeyRange(keyFrom, keyTo []byte, from, to int64) (WindowKeyIterator, error) {
-	start := time.Now()
+	start := monoNow()
 	it, err := s.WindowBytesStore.FetchKeyRange(keyFrom, keyTo, from, to)
 	return s.wrapKeys(start, it, err)
 }
 
 func (s *meteredWindow) FetchAll(from, to int64) (WindowKeyIterator, error) {
-	start := time.Now()
+	start := monoNow()
 	it, err := s.WindowBytesStore.FetchAll(from, to)
 	return s.wrapKeys(start, it, err)
 }
 
 // All is a fetch of every window, as in Kafka Streams' MeteredWindowStore.
 func (s *meteredWindow) All() (WindowKeyIterator, error) {
-	start := time.Now()
+	start := monoNow()
 	it, err := s.WindowBytesStore.All()
 	return s.wrapKeys(start, it, err)
 }
 
-func (s *meteredWindow) wrapKeys(start time.Time, it WindowKeyIterator, err error) (WindowKeyIterator, error) {
+func (s *meteredWindow) wrapKeys(start time.Duration, it WindowKeyIterator, err error) (WindowKeyIterator, error) {
 	if err != nil {
 		s.m.lat[OpFetch].since(start)
 		return nil, err
@@ -159,7 +159,7 @@ func (s *meteredWindow) wrapKeys(start time.Time, it WindowKeyIterator, err erro
 type meteredWindowIterator struct {
 	WindowIterator
 	lat    *opLatency
-	start  time.Time
+	start  time.Duration
 	closed bool
 }
 
@@ -174,7 +174,7 @@ func (it *meteredWindowIterator) Close() error {
 type meteredWindowKeyIterator struct {
 	WindowKeyIterator
 	lat    *opLatency
-	start  time.Time
+	start  time.Duration
 	closed bool
 }
 
@@ -193,52 +193,52 @@ type meteredSession struct {
 }
 
 func (s *meteredSession) Put(key []byte, start, end int64, value []byte) error {
-	began := time.Now()
+	began := monoNow()
 	err := s.SessionBytesStore.Put(key, start, end, value)
 	s.m.lat[OpPut].since(began)
 	return err
 }
 
 func (s *meteredSession) Remove(key []byte, start, end int64) error {
-	began := time.Now()
+	began := monoNow()
 	err := s.SessionBytesStore.Remove(key, start, end)
 	s.m.lat[OpRemove].since(began)
 	return err
 }
 
 func (s *meteredSession) FetchSession(key []byte, start, end int64) ([]byte, error) {
-	began := time.Now()
+	began := monoNow()
 	v, err := s.SessionBytesStore.FetchSession(key, start, end)
 	s.m.lat[OpFetch].since(began)
 	return v, err
 }
 
 func (s *meteredSession) Flush() error {
-	began := time.Now()
+	began := monoNow()
 	err := s.SessionBytesStore.Flush()
 	s.m.lat[OpFlush].since(began)
 	return err
 }
 
 func (s *meteredSession) FindSessions(key []byte, earliestEnd, latestStart int64) (SessionIterator, error) {
-	began := time.Now()
+	began := monoNow()
 	it, err := s.SessionBytesStore.FindSessions(key, earliestEnd, latestStart)
 	return s.wrap(began, it, err)
 }
 
 func (s *meteredSession) FindSessionsRange(keyFrom, keyTo []byte, earliestEnd, latestStart int64) (SessionIterator, error) {
-	began := time.Now()
+	began := monoNow()
 	it, err := s.SessionBytesStore.FindSessionsRange(keyFrom, keyTo, earliestEnd, latestStart)
 	return s.wrap(began, it, err)
 }
 
 func (s *meteredSession) Fetch(key []byte) (SessionIterator, error) {
-	began := time.Now()
+	began := monoNow()
 	it, err := s.SessionBytesStore.Fetch(key)
 	return s.wrap(began, it, err)
 }
 
-func (s *meteredSession) wrap(start time.Time, it SessionIterator, err error) (SessionIterator, error) {
+func (s *meteredSession) wrap(start time.Duration, it SessionIterator, err error) (SessionIterator, error) {
 	if err != nil {
 		s.m.lat[OpFetch].since(start)
 		return nil, err
@@ -249,7 +249,7 @@ func (s *meteredSession) wrap(start time.Time, it SessionIterator, err error) (S
 type meteredSessionIterator struct {
 	SessionIterator
 	lat    *opLatency
-	start  time.Time
+	start  time.Duration
 	closed bool
 }
 

@@ -22,7 +22,7 @@ func opCounts(t *testing.T, s state.StoreStats) map[string]uint64 {
 		if inBuckets > op.Count {
 			t.Errorf("%s: %d in buckets, %d counted", op.Op, inBuckets, op.Count)
 		}
-		if op.Count > 0 && op.Sum <= 0 {
+		if op.Sum < 0 || (op.Count == 0 && op.Sum != 0) {
 			t.Errorf("%s: %d operations took %v s", op.Op, op.Count, op.Sum)
 		}
 		out[op.Op.String()] = op.Count
