@@ -171,18 +171,22 @@ func TestMetricsAndStatusEndpoint(t *testing.T) {
 	thread := map[string]string{"thread_id": "m1-StreamThread-1"}
 	waitMetric(t, ctx, reg, "rill_stream_thread_process_total", thread, 210)
 	waitMetric(t, ctx, reg, "rill_stream_task_process_total", nil, 210)
-	// Every count reaches the one sink (no cache): 210 end-to-end latencies, of records
-	// stamped 56 to 60 minutes ago (a count keeps its key's largest timestamp), on the two
-	// tasks.
-	waitMetric(t, ctx, reg, "rill_stream_processor_node_record_e2e_latency_seconds", nil, 210)
-	if _, n := metricValue(t, reg, "rill_stream_processor_node_record_e2e_latency_seconds", nil); n != 2 {
-		t.Errorf("e2e latency of %d sink tasks, want 2", n)
+	// Every record is taken by the source and reaches both terminal nodes (no cache): the
+	// sink of the counts and the per-minute count, which has no children. 630 end-to-end
+	// latencies on three nodes of two tasks, of records stamped 56 to 60 minutes ago (a
+	// count keeps its key's largest timestamp).
+	waitMetric(t, ctx, reg, "rill_stream_processor_node_record_e2e_latency_seconds", nil, 630)
+	if _, n := metricValue(t, reg, "rill_stream_processor_node_record_e2e_latency_seconds", nil); n != 6 {
+		t.Errorf("e2e latency of %d nodes of tasks, want 6", n)
+	}
+	if v, _ := metricValue(t, reg, "rill_stream_processor_node_record_e2e_latency_seconds", map[string]string{"processor_node_id": "per-minute"}); v != 210 {
+		t.Errorf("e2e latency of %v records at per-minute, want 210", v)
 	}
 	if n := bucketCount(t, reg, "rill_stream_processor_node_record_e2e_latency_seconds", 300); n != 0 {
 		t.Errorf("%d records of an hour ago measured within 5 minutes", n)
 	}
-	if n := bucketCount(t, reg, "rill_stream_processor_node_record_e2e_latency_seconds", 86400); n != 210 {
-		t.Errorf("%d records of an hour ago measured within a day, want 210", n)
+	if n := bucketCount(t, reg, "rill_stream_processor_node_record_e2e_latency_seconds", 86400); n != 630 {
+		t.Errorf("%d records of an hour ago measured within a day, want 630", n)
 	}
 	waitMetric(t, ctx, reg, "rill_stream_processor_node_dropped_records_total", map[string]string{"processor_node_id": "per-minute"}, 10)
 	waitMetric(t, ctx, reg, "rill_stream_task_dropped_records_total", nil, 10)

@@ -6,9 +6,9 @@ import (
 
 // A task's own metrics, counted on the goroutine that owns it with plain integers (its
 // owner reads them between turns, as it reads Processed):
-//   - end-to-end latency at each sink node (Kafka Streams' info-level processor-node
-//     record-e2e-latency, KIP-613): the task's clock minus the timestamp of each record a
-//     sink receives;
+//   - end-to-end latency at each source, sink and other terminal node (a processor without
+//     children), as Kafka Streams' info-level processor-node record-e2e-latency (KIP-613):
+//     the task's clock minus the timestamp of each record the node receives;
 //   - record lateness (Kafka Streams' debug-level task record-lateness): stream time minus
 //     the timestamp of each record taken for processing, 0 for one that moves stream time;
 //   - the operation latencies of its stores (Config.DebugMetrics; state.Meter).
@@ -56,18 +56,21 @@ func (h *TimeHistogram) observe(ms int64) {
 // now is the task's clock: the latest time its owner gave it, in Unix milliseconds.
 func (t *Task) now() int64 { return max(t.wallClock, t.readyAt) }
 
-// e2eNode is a node that measures the end-to-end latency of the records it receives.
+// e2eNode is a node that may measure the end-to-end latency of the records it receives:
+// ok tells whether it does (sources, sinks, processors without children).
 type e2eNode interface {
 	Node
-	e2eLatency() *TimeHistogram
+	e2eLatency() (h *TimeHistogram, ok bool)
 }
 
-// E2ELatency calls fn with each sink node's end-to-end latencies so far, in topology order.
-// fn must not keep h: the task keeps counting into it.
+// E2ELatency calls fn with the end-to-end latencies so far of each source, sink and
+// terminal processor, in topology order. fn must not keep h: the task keeps counting into it.
 func (t *Task) E2ELatency(fn func(node string, h *TimeHistogram)) {
 	for _, n := range t.nodes {
 		if e, ok := n.(e2eNode); ok {
-			fn(e.Name(), e.e2eLatency())
+			if h, ok := e.e2eLatency(); ok {
+				fn(e.Name(), h)
+			}
 		}
 	}
 }

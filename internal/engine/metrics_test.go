@@ -11,7 +11,7 @@ import (
 )
 
 // metricsGraph: source "src" reading "in" -> "upsert" (gets and puts each record's key in
-// store "kv") -> sink "out".
+// store "kv") -> sink "out", and -> "terminal", a processor without children.
 func metricsGraph() *graph {
 	p := passProc[string, string]("upsert", nil)
 	var kv *state.KeyValueStore[string, string]
@@ -30,6 +30,7 @@ func metricsGraph() *graph {
 		return ctx.Forward(rec)
 	}
 	return newGraph().add(strSource("src", "in")).add(procSpec(p, "kv"), "src").add(strSink("out", "out"), "upsert").
+		add(procSpec(passProc[string, string]("terminal", nil)), "upsert").
 		store(state.NewKeyValueStoreBuilder("kv", serde.String(), serde.String()).WithLogging(false).WithBackend(memory.Backend()))
 }
 
@@ -48,7 +49,8 @@ func wantHist(t *testing.T, what string, h TimeHistogram, buckets map[float64]ui
 
 // At debug level a task measures record lateness (stream time minus the timestamp, 0 for
 // records that move stream time) and its stores' operations; at every level its sinks
-// measure end-to-end latency against the task's clock (the owner's latest time).
+// measure end-to-end latency against the task's clock (the owner's latest time), as do its
+// sources and processors without children.
 func TestTaskMetrics(t *testing.T) {
 	task, col := newTask(t, metricsGraph(), Config{WallClock: 10_000, DebugMetrics: true})
 	add(t, task, raw("in", 2, 0, 1000, "a", "1"), raw("in", 2, 1, 3000, "b", "1"),
@@ -68,14 +70,14 @@ func TestTaskMetrics(t *testing.T) {
 	}
 	// 1000 (moves), 3000 (moves), 2000 (1 s late), 3000 (equal to stream time: 0), 5000.
 	wantHist(t, "lateness", lateness, map[float64]uint64{0: 4, 1: 1}, 5, 1)
-	var sinks []string
+	var nodes []string
 	task.E2ELatency(func(node string, h *TimeHistogram) {
-		sinks = append(sinks, node)
+		nodes = append(nodes, node)
 		// Clock 10 s: 9, 7, 8 and 7 s; then 20 s: 15 s.
 		wantHist(t, "e2e of "+node, *h, map[float64]uint64{10: 4, 60: 1}, 5, 9+7+8+7+15)
 	})
-	if len(sinks) != 1 || sinks[0] != "out" {
-		t.Errorf("e2e latency of %v, want [out]", sinks)
+	if fmt.Sprint(nodes) != "[src out terminal]" {
+		t.Errorf("e2e latency of %v, want the source, the sink and the terminal processor", nodes)
 	}
 	ms := task.StoreMetrics()
 	if len(ms) != 1 || ms[0].Store() != "kv" {
@@ -93,8 +95,8 @@ func TestTaskMetrics(t *testing.T) {
 	}
 }
 
-// At info level nothing is metered: no lateness, stores without the metered layer; sinks
-// still measure end-to-end latency.
+// At info level nothing is metered: no lateness, stores without the metered layer; sources,
+// sinks and terminal processors still measure end-to-end latency.
 func TestTaskMetricsInfoLevel(t *testing.T) {
 	task, _ := newTask(t, metricsGraph(), Config{WallClock: 10_000})
 	add(t, task, raw("in", 2, 0, 9000, "a", "1"))
@@ -112,8 +114,8 @@ func TestTaskMetricsInfoLevel(t *testing.T) {
 	}
 	n := 0
 	task.E2ELatency(func(_ string, h *TimeHistogram) { n += int(h.Count) })
-	if n != 1 {
-		t.Errorf("e2e latency of %d records, want 1", n)
+	if n != 3 {
+		t.Errorf("e2e latency of %d records, want 3 (one at each of the source, sink and terminal processor)", n)
 	}
 }
 

@@ -66,7 +66,7 @@ type sinkNode[K, V any] struct {
 	e2e TimeHistogram
 }
 
-func (s *sinkNode[K, V]) e2eLatency() *TimeHistogram { return &s.e2e }
+func (s *sinkNode[K, V]) e2eLatency() (*TimeHistogram, bool) { return &s.e2e, true }
 
 func (s *sinkNode[K, V]) Name() string { return s.name }
 func (s *sinkNode[K, V]) connect(child Node) error {

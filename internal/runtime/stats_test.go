@@ -36,7 +36,7 @@ func TestHistogramObserveN(t *testing.T) {
 	}
 }
 
-// A thread publishes each task's end-to-end latency at its sinks, and, for a task made with
+// A thread publishes each task's end-to-end latency at its sources and sinks, and, for a task made with
 // debug metrics, its record lateness and its stores' operations.
 func TestPublishTaskMetrics(t *testing.T) {
 	b := dsl.NewBuilder()
@@ -74,10 +74,12 @@ func TestPublishTaskMetrics(t *testing.T) {
 	}
 	for i, ts := range active {
 		debug := i == 1
-		// Both counts are timestamped 2 s (an aggregate keeps the largest timestamp so
-		// far), 8 s before the task's clock.
-		if len(ts.E2ELatency) != 1 || ts.E2ELatency[0].Latency.Count != 2 || ts.E2ELatency[0].Latency.Sum != 16 {
-			t.Errorf("task %s: e2e latency %+v, want 2 records at the sink, 16 s in all", ts.ID, ts.E2ELatency)
+		// The source takes records of 2 s and 1 s, 8 s and 9 s before the task's clock; both
+		// counts reaching the sink are timestamped 2 s (an aggregate keeps the largest
+		// timestamp so far).
+		if len(ts.E2ELatency) != 2 || ts.E2ELatency[0].Latency.Count != 2 || ts.E2ELatency[0].Latency.Sum != 17 ||
+			ts.E2ELatency[1].Latency.Count != 2 || ts.E2ELatency[1].Latency.Sum != 16 {
+			t.Errorf("task %s: e2e latency %+v, want 2 records at the source (17 s in all) and at the sink (16 s)", ts.ID, ts.E2ELatency)
 		}
 		if ts.LatenessKnown != debug || (debug && (ts.Lateness.Count != 2 || ts.Lateness.Sum != 1)) {
 			t.Errorf("task %s: lateness %+v (known %v), want it at debug level only: 2 records, 1 s in all",
