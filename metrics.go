@@ -2,17 +2,22 @@ package rill
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/rillstreams/rill/internal/engine"
 	"github.com/rillstreams/rill/internal/runtime"
+	"github.com/rillstreams/rill/state"
 )
 
 // MetricsLevel is the recording level of an App's metrics (Kafka Streams'
-// metrics.recording.level): MetricsInfo exports the thread, task-drop, lag and restoration
-// metrics; MetricsDebug adds per-task processing counts and the record cache's. The level
-// only chooses what a scrape exports: what the stream threads count costs the same either
-// way (a few integer additions per loop turn, none per record).
+// metrics.recording.level): MetricsInfo exports the thread, task-drop, lag, restoration and
+// end-to-end latency metrics; MetricsDebug adds per-task processing counts, record
+// lateness, the record cache's counts and each state store's operation latencies. Most of
+// what the stream threads count costs the same at either level (a few integer additions per
+// loop turn); the debug level adds, per record, a lateness observation and, per store
+// operation, two clock reads and three atomic additions (docs/metrics.md has figures).
 type MetricsLevel int
 
 const (
@@ -53,10 +58,24 @@ var (
 	mRestoreTotal     = desc("rill_stream_state_restore_total", "Changelog records restored into the store by its task's last restoration.", storeLabels)
 	mRestoreRemaining = desc("rill_stream_state_restore_remaining_records", "Changelog records the store's restoration has left to read (0 once restored).", storeLabels)
 
+	mNodeE2ELatency = desc("rill_stream_processor_node_record_e2e_latency_seconds", "Time from a record's timestamp to its arrival at the sink node (against the stream thread's clock as of its loop turn).", nodeLabels)
+	mTaskLateness   = desc("rill_stream_task_record_lateness_seconds", "Stream time minus the timestamp of each record the task processes, 0 for records that advance stream time (debug).", taskLabels)
+
 	mCacheHits     = desc("rill_stream_record_cache_hits_total", "Reads the record cache answered (debug).", threadLabels)
 	mCacheMisses   = desc("rill_stream_record_cache_misses_total", "Reads the record cache did not answer (debug).", threadLabels)
 	mCacheHitRatio = desc("rill_stream_record_cache_hit_ratio", "Hits of the record cache over its reads since the thread started (debug).", threadLabels)
 )
+
+// mStoreOp are the latency histograms of each state store operation (debug level), named
+// after Kafka Streams' sensors: rill_stream_state_put_latency_seconds, whose count is put-rate.
+var mStoreOp = func() (out [len(state.StoreOps)]*prometheus.Desc) {
+	for i, op := range state.StoreOps {
+		name := strings.ReplaceAll(op.String(), "-", "_")
+		out[i] = desc("rill_stream_state_"+name+"_latency_seconds",
+			"Time a "+op.String()+" of the state store takes (iterators: from opening to Close) (debug).", storeLabels)
+	}
+	return out
+}()
 
 func desc(name, help string, labels []string) *prometheus.Desc {
 	return prometheus.NewDesc(name, help, labels, nil)
@@ -79,14 +98,20 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
-	hist := func(d *prometheus.Desc, h runtime.Histogram, labels ...string) {
-		buckets := make(map[float64]uint64, len(runtime.LatencyBuckets))
+	buckets := func(d *prometheus.Desc, bounds []float64, counts []uint64, count uint64, sum float64, labels ...string) {
+		m := make(map[float64]uint64, len(bounds))
 		var cum uint64
-		for i, b := range runtime.LatencyBuckets {
-			cum += h.Counts[i]
-			buckets[b] = cum
+		for i, b := range bounds {
+			cum += counts[i]
+			m[b] = cum
 		}
-		ch <- prometheus.MustNewConstHistogram(d, h.Count, h.Sum, buckets, labels...)
+		ch <- prometheus.MustNewConstHistogram(d, count, sum, m, labels...)
+	}
+	hist := func(d *prometheus.Desc, h runtime.Histogram, labels ...string) {
+		buckets(d, runtime.LatencyBuckets[:], h.Counts[:], h.Count, h.Sum, labels...)
+	}
+	timeHist := func(d *prometheus.Desc, h engine.TimeHistogram, labels ...string) {
+		buckets(d, engine.TimeBuckets[:], h.Counts[:], h.Count, h.Sum, labels...)
 	}
 	debug := c.level >= MetricsDebug
 	for _, th := range c.rt.Stats() {
@@ -120,7 +145,18 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			for node, n := range t.DroppedByNode {
 				counter(mNodeDropped, n, id, task, node)
 			}
+			for _, e := range t.E2ELatency {
+				timeHist(mNodeE2ELatency, e.Latency, id, task, e.Node)
+			}
+			if debug && t.LatenessKnown {
+				timeHist(mTaskLateness, t.Lateness, id, task)
+			}
 			if debug {
+				for _, s := range t.Stores {
+					for _, op := range s.Ops {
+						buckets(mStoreOp[op.Op], state.StoreLatencyBuckets[:], op.Counts[:], op.Count, op.Sum, id, task, s.Store)
+					}
+				}
 				counter(mTaskProcess, t.Processed, id, task)
 				counter(mTaskEnforced, t.EnforcedProcessing, id, task)
 				counter(mTaskPunctuate, t.Punctuations, id, task)

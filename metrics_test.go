@@ -69,6 +69,25 @@ func metricValue(t testing.TB, g prometheus.Gatherer, name string, want map[stri
 	return sum, series
 }
 
+// bucketCount sums, over the series of the histogram name, the observations at most le.
+func bucketCount(t testing.TB, g prometheus.Gatherer, name string, le float64) (n uint64) {
+	fams, err := g.Gather()
+	must(t, err)
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, b := range m.GetHistogram().GetBucket() {
+				if b.GetUpperBound() == le {
+					n += b.GetCumulativeCount()
+				}
+			}
+		}
+	}
+	return n
+}
+
 // waitMetric waits until the metric's sum is want.
 func waitMetric(t testing.TB, ctx context.Context, g prometheus.Gatherer, name string, labels map[string]string, want float64) {
 	t.Helper()
@@ -152,6 +171,23 @@ func TestMetricsAndStatusEndpoint(t *testing.T) {
 	thread := map[string]string{"thread_id": "m1-StreamThread-1"}
 	waitMetric(t, ctx, reg, "rill_stream_thread_process_total", thread, 210)
 	waitMetric(t, ctx, reg, "rill_stream_task_process_total", nil, 210)
+	// Every record is taken by the source and reaches both terminal nodes (no cache): the
+	// sink of the counts and the per-minute count, which has no children. 630 end-to-end
+	// latencies on three nodes of two tasks, of records stamped 56 to 60 minutes ago (a
+	// count keeps its key's largest timestamp).
+	waitMetric(t, ctx, reg, "rill_stream_processor_node_record_e2e_latency_seconds", nil, 630)
+	if _, n := metricValue(t, reg, "rill_stream_processor_node_record_e2e_latency_seconds", nil); n != 6 {
+		t.Errorf("e2e latency of %d nodes of tasks, want 6", n)
+	}
+	if v, _ := metricValue(t, reg, "rill_stream_processor_node_record_e2e_latency_seconds", map[string]string{"processor_node_id": "per-minute"}); v != 210 {
+		t.Errorf("e2e latency of %v records at per-minute, want 210", v)
+	}
+	if n := bucketCount(t, reg, "rill_stream_processor_node_record_e2e_latency_seconds", 300); n != 0 {
+		t.Errorf("%d records of an hour ago measured within 5 minutes", n)
+	}
+	if n := bucketCount(t, reg, "rill_stream_processor_node_record_e2e_latency_seconds", 86400); n != 630 {
+		t.Errorf("%d records of an hour ago measured within a day, want 630", n)
+	}
 	waitMetric(t, ctx, reg, "rill_stream_processor_node_dropped_records_total", map[string]string{"processor_node_id": "per-minute"}, 10)
 	waitMetric(t, ctx, reg, "rill_stream_task_dropped_records_total", nil, 10)
 	waitMetric(t, ctx, reg, "rill_stream_thread_task_created_total", thread, 2)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -34,6 +35,8 @@ type cluster struct {
 	nodes   []testcontainers.Container
 	ports   []int
 	network *testcontainers.DockerNetwork
+	// saslPort is the SASL listener's port (clusterOpts.sasl), 0 without one.
+	saslPort int
 }
 
 // clusterOpts configures startCluster.
@@ -43,6 +46,33 @@ type clusterOpts struct {
 	nodes int
 	// extraConfig is appended to every node's server.properties.
 	extraConfig []string
+	// sasl adds a SASL_PLAINTEXT listener (PLAIN and SCRAM-SHA-512) on a port of its own,
+	// bound and advertised like the client listener (single node only); the cluster's
+	// saslPort is its port. PLAIN knows saslPlainUsers; SCRAM users are made through the
+	// admin API (sasl_test.go).
+	sasl bool
+}
+
+// saslPlainUsers are the PLAIN credentials of the SASL listener, user to password.
+var saslPlainUsers = map[string]string{"rill": "rill-plain-secret"}
+
+// saslConfig is the server.properties of a node with a SASL_PLAINTEXT listener beside its
+// listeners (entrypoint.sh; the last value of a key wins). A single node advertises its
+// inter-broker listener on localhost: it only talks to itself.
+func saslConfig(port, saslPort int) []string {
+	var users []string
+	for u, p := range saslPlainUsers {
+		users = append(users, fmt.Sprintf("user_%s=%q", u, p))
+	}
+	return []string{
+		fmt.Sprintf("listeners=PLAINTEXT://0.0.0.0:%d,BROKER://0.0.0.0:9093,CONTROLLER://0.0.0.0:9094,SASL_PLAINTEXT://0.0.0.0:%d", port, saslPort),
+		fmt.Sprintf("advertised.listeners=PLAINTEXT://localhost:%d,BROKER://localhost:9093,SASL_PLAINTEXT://localhost:%d", port, saslPort),
+		"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,BROKER:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+		"sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512",
+		"listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required " +
+			strings.Join(users, " ") + ";",
+		"listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;",
+	}
 }
 
 // startCluster starts a cluster and terminates it when the test ends. Each node's client
@@ -72,23 +102,38 @@ func startCluster(t testing.TB, ctx context.Context, o clusterOpts) *cluster {
 	}
 	c.names = names
 	t.Cleanup(c.terminate)
+	extra := o.extraConfig
+	if o.sasl {
+		if o.nodes != 1 {
+			t.Fatal("a SASL listener on a single node only")
+		}
+		c.saslPort = freePort(t)
+		extra = append(slices.Clone(extra), saslConfig(c.ports[0], c.saslPort)...)
+	}
 	for i := range o.nodes {
 		port := strconv.Itoa(c.ports[i])
+		exposed := []string{port + "/tcp"}
+		bindings := nat.PortMap{nat.Port(port + "/tcp"): {{HostIP: "127.0.0.1", HostPort: port}}}
+		if c.saslPort != 0 {
+			sp := strconv.Itoa(c.saslPort)
+			exposed = append(exposed, sp+"/tcp")
+			bindings[nat.Port(sp+"/tcp")] = []nat.PortBinding{{HostIP: "127.0.0.1", HostPort: sp}}
+		}
 		req := testcontainers.ContainerRequest{
 			Image:        kafkaImage,
 			Name:         names[i],
-			ExposedPorts: []string{port + "/tcp"},
+			ExposedPorts: exposed,
 			Env: map[string]string{
 				"KAFKA_NODE_ID":      strconv.Itoa(i + 1),
 				"KAFKA_PORT":         port,
 				"KAFKA_VOTERS":       strings.Join(voters, ","),
 				"KAFKA_REPLICATION":  strconv.Itoa(rf),
-				"KAFKA_EXTRA_CONFIG": strings.Join(o.extraConfig, "\n"),
+				"KAFKA_EXTRA_CONFIG": strings.Join(extra, "\n"),
 				"KAFKA_HEAP_OPTS":    "-Xms256m -Xmx768m",
 			},
 			ConfigModifier: func(cfg *container.Config) { cfg.Hostname = names[i] },
 			HostConfigModifier: func(hc *container.HostConfig) {
-				hc.PortBindings = nat.PortMap{nat.Port(port + "/tcp"): {{HostIP: "127.0.0.1", HostPort: port}}}
+				hc.PortBindings = bindings
 			},
 		}
 		if c.network != nil {

@@ -16,7 +16,7 @@ type CachedRecord[K, V any] struct {
 // flush (read from the store beneath). It reports whether the store is cached; when it is
 // not, fn is never called and the processor must forward as it goes.
 func (s *KeyValueStore[K, V]) SetFlushListener(sendOld bool, fn func(CachedRecord[K, V]) error) bool {
-	c, ok := s.bytes.(*cachingKeyValue)
+	c, ok := unmetered(s.bytes).(*cachingKeyValue)
 	if !ok {
 		return false
 	}
@@ -46,14 +46,14 @@ func (s *KeyValueStore[K, V]) SetFlushListener(sendOld bool, fn func(CachedRecor
 
 // Cached tells whether the store keeps its writes in a record cache.
 func (s *KeyValueStore[K, V]) Cached() bool {
-	_, ok := s.bytes.(*cachingKeyValue)
+	_, ok := unmetered(s.bytes).(*cachingKeyValue)
 	return ok
 }
 
 // FlushCache hands the store's cached writes on: to the store beneath, its changelog and its
 // flush listener. The task calls it before each commit; it does nothing on uncached stores.
 func (s *KeyValueStore[K, V]) FlushCache() error {
-	if c, ok := s.bytes.(*cachingKeyValue); ok {
+	if c, ok := unmetered(s.bytes).(*cachingKeyValue); ok {
 		return c.FlushCache()
 	}
 	return nil

@@ -50,4 +50,15 @@
 // Its changelog has one record per version (key and timestamp in the record key) and a null
 // when a version expires; the layout is described in versioned_format.go. The DSL keeps
 // versioned tables with dsl.Materialized(name).WithVersioned(historyRetention).
+//
+// # Metrics
+//
+// Meter puts a metered layer on a store built here (Kafka Streams' MeteredKeyValueStore,
+// MeteredWindowStore and MeteredSessionStore): it counts and times each operation with
+// atomics, and the runtime exports the counts at the debug metrics level.
+//
+//	m := state.Meter(store) // nil for stores it cannot meter
+//	for _, op := range m.Snapshot().Ops {
+//		fmt.Println(op.Op, op.Count, op.Sum) // "put 120 0.0031"
+//	}
 package state

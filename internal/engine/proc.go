@@ -31,6 +31,13 @@ type procNode[KIn, VIn, KOut, VOut any] struct {
 	children children[KOut, VOut]
 	task     *Task
 	drops    dropLog
+	// e2e is the end-to-end latency of the records a terminal node (one without children)
+	// receives (metrics.go).
+	e2e TimeHistogram
+}
+
+func (n *procNode[KIn, VIn, KOut, VOut]) e2eLatency() (*TimeHistogram, bool) {
+	return &n.e2e, len(n.children.list) == 0
 }
 
 var _ processor.Context[int, int] = (*procNode[int, int, int, int])(nil)
@@ -58,6 +65,9 @@ func (n *procNode[KIn, VIn, KOut, VOut]) process(rec processor.Record[KIn, VIn])
 	// handles an exception at its ProcessorNode: the record's other branches still run when
 	// the handler continues.
 	t := n.task
+	if len(n.children.list) == 0 {
+		n.e2e.observe(t.now() - rec.Timestamp)
+	}
 	prevTS, prevHeaders := t.recTS, t.recHeaders
 	t.recTS, t.recHeaders = rec.Timestamp, rec.Headers
 	defer func() {

@@ -62,7 +62,11 @@ type sinkNode[K, V any] struct {
 	ks       serde.Serializer[K]
 	vs       serde.Serializer[V]
 	task     *Task
+	// e2e is the end-to-end latency of the records the sink receives (metrics.go).
+	e2e TimeHistogram
 }
+
+func (s *sinkNode[K, V]) e2eLatency() (*TimeHistogram, bool) { return &s.e2e, true }
 
 func (s *sinkNode[K, V]) Name() string { return s.name }
 func (s *sinkNode[K, V]) connect(child Node) error {
@@ -78,6 +82,9 @@ func (s *sinkNode[K, V]) init(t *Task) error {
 func (s *sinkNode[K, V]) close() error { return nil }
 
 func (s *sinkNode[K, V]) process(rec processor.Record[K, V]) error {
+	// Counted as the record reaches the sink, as Kafka Streams does when a record is
+	// forwarded to a terminal node, whether or not the send then succeeds.
+	s.e2e.observe(s.task.now() - rec.Timestamp)
 	topic := s.topic
 	if s.extract != nil {
 		md, _ := s.task.RecordMetadata()

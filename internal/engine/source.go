@@ -40,13 +40,18 @@ type sourceNode[K, V any] struct {
 	vd       serde.Deserializer[V]
 	children children[K, V]
 	task     *Task
+	// e2e is the end-to-end latency of the records the source takes (metrics.go).
+	e2e TimeHistogram
 }
+
+func (s *sourceNode[K, V]) e2eLatency() (*TimeHistogram, bool) { return &s.e2e, true }
 
 func (s *sourceNode[K, V]) Name() string             { return s.name }
 func (s *sourceNode[K, V]) connect(child Node) error { return s.children.add(s.name, child) }
 func (s *sourceNode[K, V]) init(t *Task) error       { s.task = t; return nil }
 func (s *sourceNode[K, V]) close() error             { return nil }
 func (s *sourceNode[K, V]) processRaw(r *RawRecord) error {
+	s.e2e.observe(s.task.now() - r.Timestamp)
 	k, err := s.kd.Deserialize(r.Topic, r.Key)
 	if err != nil {
 		return s.task.deserializationFailed(s.name, r, &serde.Error{

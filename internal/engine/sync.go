@@ -111,6 +111,7 @@ func (s *idleTracker) decide(now int64, parts []partitionStatus) (Readiness, int
 // may change without new records or lags (0: only records or lag news change it). A task
 // with one input partition never waits.
 func (t *Task) Readiness(now int64, lag LagFunc) (r Readiness, wakeAt int64) {
+	t.readyAt = max(t.readyAt, now)
 	if t.buffered == 0 {
 		return NotReady, 0
 	}

@@ -64,6 +64,10 @@ type Config struct {
 	// broker, negative never waits. Owners that never call Readiness (the test driver) ignore
 	// it.
 	MaxTaskIdle int64
+	// DebugMetrics turns on the debug-level metrics (Kafka Streams' metrics.recording.level
+	// DEBUG): record lateness, and a metered layer on each store (state.Meter) timing its
+	// operations. Global tasks (Shared) meter no store.
+	DebugMetrics bool
 }
 
 // Task runs one sub-topology for one partition. It is a state machine with no goroutine and no
@@ -128,6 +132,13 @@ type Task struct {
 	dropped    int64
 	punctuated int64
 	closed     bool
+
+	// readyAt is the time of the owner's last Readiness call: with wallClock, the task's
+	// clock for end-to-end latencies (metrics.go). lateness and storeMetrics are the
+	// debug-level metrics (Config.DebugMetrics).
+	readyAt      int64
+	lateness     TimeHistogram
+	storeMetrics []*state.StoreMetrics
 }
 
 type patternSource struct {
@@ -219,6 +230,11 @@ func New(cfg Config) (*Task, error) {
 			return nil, fmt.Errorf("rill: task %s: open store %s: %w", t.id, sb.Name(), err)
 		}
 		t.stores[sb.Name()] = s
+		if cfg.DebugMetrics && !cfg.Shared {
+			if m := state.Meter(s); m != nil {
+				t.storeMetrics = append(t.storeMetrics, m)
+			}
+		}
 	}
 	t.cached = cachedStores(cfg.Topology, t.stores)
 	// Initialize downstream nodes first (reverse insertion order) so that a processor may
@@ -353,6 +369,9 @@ func (t *Task) processRecord(r *RawRecord) (err error) {
 		// Kafka Streams' default extractor refuses negative timestamps; the record goes to the
 		// deserialization handler rather than corrupting stream time.
 		return t.deserializationFailed(src.Name(), r, fmt.Errorf("rill: invalid timestamp %d", r.Timestamp))
+	}
+	if t.cfg.DebugMetrics {
+		t.recordLateness(r.Timestamp)
 	}
 	if r.Timestamp > t.streamTime {
 		t.streamTime = r.Timestamp

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rillstreams/rill/internal/engine"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/state"
 )
@@ -89,6 +90,36 @@ type TaskStats struct {
 	Inputs []PartitionStats
 	// Restore is, per logged store, what its restoration read and what it has left.
 	Restore []StoreRestoreStats
+	// E2ELatency are the end-to-end latencies of the records reaching each sink node of the
+	// task, in topology order.
+	E2ELatency []NodeLatency
+	// Lateness is the task's record lateness, when LatenessKnown (debug level).
+	Lateness      engine.TimeHistogram
+	LatenessKnown bool
+	// Stores are the operation counts and latencies of the task's metered stores (debug
+	// level; none otherwise).
+	Stores []state.StoreStats
+}
+
+// NodeLatency is the end-to-end latency at a processor node.
+type NodeLatency struct {
+	Node    string
+	Latency engine.TimeHistogram
+}
+
+// taskMetricsLocked copies the task's own metrics (metrics.go of package engine) into ts.
+// th.mu must be held: the task counts under it.
+func taskMetricsLocked(rt *runningTask, ts *TaskStats) {
+	rt.task.E2ELatency(func(node string, h *engine.TimeHistogram) {
+		ts.E2ELatency = append(ts.E2ELatency, NodeLatency{Node: node, Latency: *h})
+	})
+	ts.Lateness, ts.LatenessKnown = rt.task.Lateness()
+	if ms := rt.task.StoreMetrics(); len(ms) > 0 {
+		ts.Stores = make([]state.StoreStats, len(ms))
+		for i, m := range ms {
+			ts.Stores[i] = m.Snapshot()
+		}
+	}
 }
 
 // PartitionStats is where a task (or standby) stands on one partition.
@@ -182,6 +213,7 @@ func (th *thread) publishStatsLocked(now time.Time, force bool) {
 		ts := TaskStats{ID: id, State: TaskRunning, Processed: rt.task.Processed(), Dropped: rt.task.Dropped(),
 			EnforcedProcessing: rt.task.EnforcedProcessing(), Punctuations: rt.seen.punctuations,
 			DroppedByNode: rt.seen.byNode, Restore: rt.restoreStats}
+		taskMetricsLocked(rt, &ts)
 		offsets := map[string]int64{}
 		rt.task.Positions(func(topic string, _ int32, next int64) { offsets[topic] = next })
 		for _, topic := range th.rt.taskTopics[id.Subtopology] {
