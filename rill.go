@@ -470,7 +470,7 @@ func New(topo *topology.Topology, cfg Config) (*App, error) {
 		MaxWarmupReplicas: cfg.MaxWarmupReplicas, ProbingRebalanceInterval: cfg.ProbingRebalanceInterval,
 		SessionTimeout: cfg.SessionTimeout, RestoreStallTimeout: cfg.RestoreStallTimeout,
 		MaxTaskIdle: cfg.MaxTaskIdle, BufferedRecordsPerPartition: cfg.BufferedRecordsPerPartition,
-		RestoreListener: cfg.RestoreListener, CacheMaxBytes: cfg.CacheMaxBytes,
+		RestoreListener: cfg.RestoreListener, CacheMaxBytes: cfg.CacheMaxBytes, DebugMetrics: cfg.MetricsLevel >= MetricsDebug,
 		TimestampExtractor: cfg.TimestampExtractor, RepartitionPurgeInterval: cfg.RepartitionPurgeInterval,
 		OnThreadFailure: threadFailure(cfg.ThreadFailureHandler),
 		OnState: func(s State) {

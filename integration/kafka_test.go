@@ -39,6 +39,7 @@ import (
 var suite = []string{
 	"TestMetricsAndStatusEndpoint",
 	"TestMetricsRestoreAndStatusAddr",
+	"TestDebugMetricsOfStoresAndLateness",
 	"TestTasksStatusOfThreeInstances",
 	"TestDeadLetterAnswerToFailedDeadLetterIsLast",
 	"TestLargeDeadLetter",

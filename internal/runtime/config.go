@@ -58,6 +58,9 @@ type Config struct {
 	// CacheMaxBytes is the record cache budget of the whole instance, split evenly between
 	// its stream threads (Kafka Streams' statestore.cache.max.bytes); 0 caches nothing.
 	CacheMaxBytes int64
+	// DebugMetrics turns on the debug-level metrics that cost per operation: record lateness
+	// and a metered layer on every store (engine.Config.DebugMetrics).
+	DebugMetrics bool
 	// RepartitionPurgeInterval is how often a thread deletes, after a commit, the records of
 	// its repartition partitions below the committed offsets (purge.go; 0: every 30 s, as
 	// Kafka Streams; negative: never).

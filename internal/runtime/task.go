@@ -96,7 +96,7 @@ func (th *thread) openTask(ctx context.Context, sub *engine.Subtopology, id proc
 			DeserializationHandler: cfg.DeserializationHandler, ProcessingHandler: cfg.ProcessingHandler,
 			ProductionHandler: cfg.ProductionHandler, WallClock: time.Now().UnixMilli(),
 			MaxTaskIdle: maxTaskIdleMillis(cfg.MaxTaskIdle), Cache: th.cache,
-			TimestampExtractor: cfg.TimestampExtractor,
+			TimestampExtractor: cfg.TimestampExtractor, DebugMetrics: cfg.DebugMetrics,
 		})
 	}
 	task, err := newTask()
