@@ -38,9 +38,10 @@ type Config struct {
 	// DefaultPartitions is the partition count of auto-created topics (default 1); topics are
 	// auto-created on first use so kcat and examples can produce without setup.
 	DefaultPartitions int
-	// CompactionInterval is how often compacted topics are cleaned (kfake's
-	// log.cleaner.backoff.ms). kfake's default is an hour, which leaves changelogs
-	// uncompacted in development; the default here is 30s.
+	// CompactionInterval is how often compacted topics are cleaned (default 30s; kfake's own
+	// default is an hour, which leaves changelogs uncompacted in development). The broker
+	// compacts only while no transaction is open (compaction.go): kfake's cleaner would
+	// clean past open transactions and lose committed values when they abort.
 	CompactionInterval time.Duration
 	// Topics are created at start with DefaultPartitions partitions.
 	Topics []string
@@ -58,8 +59,9 @@ type SASLUser struct {
 
 // Broker is a running embedded cluster, or an external one New was pointed at.
 type Broker struct {
-	cluster  *kfake.Cluster
-	external []string
+	cluster   *kfake.Cluster
+	compactor *compactor
+	external  []string
 }
 
 // ExternalEnv names the environment variable that points New at an existing cluster instead
@@ -96,7 +98,7 @@ func Start(cfg Config) (*Broker, error) {
 		kfake.AllowAutoTopicCreation(),
 		kfake.DefaultNumPartitions(cfg.DefaultPartitions),
 		kfake.BrokerConfigs(map[string]string{
-			"log.cleaner.backoff.ms": strconv.FormatInt(cfg.CompactionInterval.Milliseconds(), 10),
+			"log.cleaner.backoff.ms": strconv.FormatInt(neverMillis, 10), // compaction.go compacts
 		}),
 	}
 	if cfg.Port > 0 {
@@ -119,7 +121,12 @@ func Start(cfg Config) (*Broker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rill: start embedded broker: %w", err)
 	}
-	return &Broker{cluster: c}, nil
+	comp, err := startCompactor(c, cfg.CompactionInterval, cfg.SASL)
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("rill: start embedded broker: %w", err)
+	}
+	return &Broker{cluster: c, compactor: comp}, nil
 }
 
 // newClusterID returns a random cluster id in Kafka's form (a base64url UUID, 22 characters).
@@ -169,6 +176,9 @@ func (b *Broker) Addrs() []string {
 
 // Close stops the cluster (an external one is left running).
 func (b *Broker) Close() {
+	if b.compactor != nil {
+		b.compactor.close()
+	}
 	if b.cluster != nil {
 		b.cluster.Close()
 	}
