@@ -134,7 +134,7 @@ func (t *Table[K, V]) materialize(storeName string, cfg tableConfig) bool {
 		return false
 	}
 	backend, logging := cfg.storeOptions()
-	var sb processor.StoreBuilder = state.NewTimestampedKeyValueStoreBuilder(storeName, ks, vs).WithLogging(logging).
+	var sb state.StoreBuilder = state.NewTimestampedKeyValueStoreBuilder(storeName, ks, vs).WithLogging(logging).
 		WithBackend(backend).WithCaching(cfg.caching())
 	if m := cfg.materialized; m != nil && m.versioned {
 		if !t.upsert {

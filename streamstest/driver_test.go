@@ -11,6 +11,7 @@ import (
 
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
+	"github.com/rillstreams/rill/state"
 	"github.com/rillstreams/rill/streamstest"
 	"github.com/rillstreams/rill/topology"
 )
@@ -285,7 +286,7 @@ type countStoreBuilder struct {
 }
 
 func (b *countStoreBuilder) Name() string { return b.name }
-func (b *countStoreBuilder) Build(processor.StoreContext) (processor.Store, error) {
+func (b *countStoreBuilder) Build(state.StoreContext) (processor.Store, error) {
 	s := &countStore{name: b.name}
 	b.built = append(b.built, s)
 	return s, nil

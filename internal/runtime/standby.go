@@ -116,16 +116,16 @@ func (s *handoverSink) Log(store string, key, value []byte) error {
 // adoptedStore is a store builder that hands out a store already open: the engine builds a
 // promoted standby's task around the standby's stores.
 type adoptedStore struct {
-	processor.StoreBuilder
+	state.StoreBuilder
 	store processor.Store
 }
 
-func (a adoptedStore) Build(processor.StoreContext) (processor.Store, error) { return a.store, nil }
+func (a adoptedStore) Build(state.StoreContext) (processor.Store, error) { return a.store, nil }
 
 // adopt returns a copy of sub whose stores are st's.
 func (st *standbyTask) adopt(sub *engine.Subtopology) *engine.Subtopology {
 	cp := *sub
-	cp.Stores = make([]processor.StoreBuilder, len(sub.Stores))
+	cp.Stores = make([]state.StoreBuilder, len(sub.Stores))
 	for i, sb := range sub.Stores {
 		cp.Stores[i] = adoptedStore{StoreBuilder: sb, store: st.stores[sb.Name()]}
 	}
@@ -168,7 +168,7 @@ func (th *thread) openStandby(ctx context.Context, sub *engine.Subtopology, id p
 	}
 	build := func() error {
 		for _, sb := range sub.Stores {
-			s, err := sb.Build(processor.StoreContext{ApplicationID: cfg.ApplicationID, TaskID: id, Dir: dir,
+			s, err := sb.Build(state.StoreContext{ApplicationID: cfg.ApplicationID, TaskID: id, Dir: dir,
 				Backend: cfg.Backend, Changelog: st.sink})
 			if err != nil {
 				return err
