@@ -51,6 +51,7 @@ import (
 
 	"github.com/rillstreams/rill/internal/kafka"
 	"github.com/rillstreams/rill/internal/runtime"
+	"github.com/rillstreams/rill/internal/topoaccess"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/state"
 	"github.com/rillstreams/rill/state/rocksdb"
@@ -433,7 +434,7 @@ type App struct {
 
 // New checks cfg and prepares an App for topo (a sealed topology, from dsl.Builder.Build).
 func New(topo *topology.Topology, cfg Config) (*App, error) {
-	if topo == nil || len(topo.Subtopologies()) == 0 {
+	if topo == nil || len(topoaccess.Subtopologies(topo)) == 0 {
 		return nil, fmt.Errorf("%w: topology is nil or not built", ErrInvalidConfig)
 	}
 	cfg.defaults()

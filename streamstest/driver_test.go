@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rillstreams/rill/internal/topoaccess"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
 	"github.com/rillstreams/rill/state"
@@ -81,7 +82,7 @@ func TestRecordsWrittenToAReadTopicAreRoutedBack(t *testing.T) {
 		topo.AddProcessor("exclaim", supply(exclaim), "src-t"),
 		topo.AddSink("to-out", "out", str, str, "exclaim"),
 		topo.Seal())
-	if n := len(topo.Subtopologies()); n != 2 {
+	if n := len(topoaccess.Subtopologies(topo)); n != 2 {
 		t.Fatalf("%d sub-topologies, want 2", n)
 	}
 

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/rillstreams/rill/internal/engine"
+	"github.com/rillstreams/rill/internal/topoaccess"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
 	"github.com/rillstreams/rill/state"
@@ -308,8 +309,18 @@ func (t *Topology) Seal() error {
 	return nil
 }
 
-// Subtopologies returns the sealed topology's sub-topologies in id order, for the task engine.
-func (t *Topology) Subtopologies() []*engine.Subtopology { return t.subs }
+// subtopologies returns the sealed topology's sub-topologies in id order, for the task engine
+// (through internal/topoaccess).
+func (t *Topology) subtopologies() []*engine.Subtopology {
+	if t == nil {
+		return nil
+	}
+	return t.subs
+}
+
+func init() {
+	topoaccess.Register(func(topo any) []*engine.Subtopology { return topo.(*Topology).subtopologies() })
+}
 
 // AddCopartitionGroup records that topics (internal ones unprefixed) are read together by one
 // task and must have the same number of partitions; the runtime checks it at start, and creates
