@@ -251,21 +251,29 @@ type Config struct {
 	StatusAddr string
 }
 
-// RestoreEvent reports a finished restoration of a task's stores.
-type RestoreEvent = runtime.RestoreEvent
+// RestoreEvent reports one finished restoration: an active task's stores brought up to the
+// end of their changelogs before it runs. Standbys tailing changelogs do not report.
+type RestoreEvent struct {
+	// Task is the restored task.
+	Task processor.TaskID
+	// Records is the number of changelog records applied.
+	Records int64
+	// Duration is how long the restoration took.
+	Duration time.Duration
+	// FromStandby tells that the task was promoted from a standby (or warm-up) replica this
+	// instance kept: Records is then only the tail the standby had not applied yet.
+	FromStandby bool
+}
 
-// State is an App's lifecycle state (Kafka Streams' KafkaStreams.State).
-type State = runtime.State
-
-// App states.
-const (
-	Created         = runtime.Created
-	Rebalancing     = runtime.Rebalancing
-	Running         = runtime.Running
-	PendingShutdown = runtime.PendingShutdown
-	NotRunning      = runtime.NotRunning
-	Error           = runtime.Error
-)
+// restoreListener converts the runtime's events at the package boundary (nil: none).
+func restoreListener(l func(RestoreEvent)) func(runtime.RestoreEvent) {
+	if l == nil {
+		return nil
+	}
+	return func(e runtime.RestoreEvent) {
+		l(RestoreEvent{Task: e.Task, Records: e.Records, Duration: e.Duration, FromStandby: e.FromStandby})
+	}
+}
 
 // Errors of New and Run.
 var (
@@ -471,10 +479,11 @@ func New(topo *topology.Topology, cfg Config) (*App, error) {
 		MaxWarmupReplicas: cfg.MaxWarmupReplicas, ProbingRebalanceInterval: cfg.ProbingRebalanceInterval,
 		SessionTimeout: cfg.SessionTimeout, RestoreStallTimeout: cfg.RestoreStallTimeout,
 		MaxTaskIdle: cfg.MaxTaskIdle, BufferedRecordsPerPartition: cfg.BufferedRecordsPerPartition,
-		RestoreListener: cfg.RestoreListener, CacheMaxBytes: cfg.CacheMaxBytes,
+		RestoreListener: restoreListener(cfg.RestoreListener), CacheMaxBytes: cfg.CacheMaxBytes,
 		TimestampExtractor: cfg.TimestampExtractor, RepartitionPurgeInterval: cfg.RepartitionPurgeInterval,
 		OnThreadFailure: threadFailure(cfg.ThreadFailureHandler),
-		OnState: func(s State) {
+		OnState: func(rs runtime.State) {
+			s := stateOf(rs)
 			stMu.Lock()
 			old := last
 			last = s
@@ -555,7 +564,7 @@ func (a *App) Close(ctx context.Context) error {
 }
 
 // State returns the app's state.
-func (a *App) State() State { return a.rt.State() }
+func (a *App) State() State { return stateOf(a.rt.State()) }
 
 // threadFailure adapts the user's ThreadFailureHandler to the runtime's.
 func threadFailure(h func(error) ThreadFailureResponse) func(int, error) runtime.FailureResponse {
