@@ -2,8 +2,10 @@ package rill
 
 import (
 	"testing"
+	"time"
 
 	"github.com/rillstreams/rill/internal/runtime"
+	"github.com/rillstreams/rill/processor"
 )
 
 // Every runtime state converts to the rill state of the same name, and the names are Kafka
@@ -24,5 +26,21 @@ func TestStateOfEveryRuntimeState(t *testing.T) {
 	}
 	if got := State(17).String(); got != "State(17)" {
 		t.Errorf("State(17).String() = %q", got)
+	}
+}
+
+// The runtime's restore events reach the user's listener field for field; no listener means
+// none for the runtime.
+func TestRestoreListenerConverts(t *testing.T) {
+	if restoreListener(nil) != nil {
+		t.Fatal("nil listener converted to a non-nil one")
+	}
+	var got RestoreEvent
+	restoreListener(func(e RestoreEvent) { got = e })(runtime.RestoreEvent{
+		Task: processor.TaskID{Subtopology: 2, Partition: 5}, Records: 42, Duration: 3 * time.Second, FromStandby: true})
+	want := RestoreEvent{Task: processor.TaskID{Subtopology: 2, Partition: 5}, Records: 42, Duration: 3 * time.Second,
+		FromStandby: true}
+	if got != want {
+		t.Fatalf("got %+v, want %+v", got, want)
 	}
 }
