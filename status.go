@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/rillstreams/rill/internal/runtime"
+	"github.com/rillstreams/rill/standby"
 )
 
 // StatusHandler returns the App's status endpoint, to mount on a server of one's own
@@ -88,9 +89,9 @@ type TasksStatus struct {
 
 // ThreadStatus is a stream thread's tasks.
 type ThreadStatus struct {
-	ThreadID string          `json:"threadId"`
-	Active   []TaskStatus    `json:"active"`
-	Standby  []StandbyStatus `json:"standby"`
+	ThreadID string            `json:"threadId"`
+	Active   []TaskStatus      `json:"active"`
+	Standby  []standby.TaskLag `json:"standby"`
 }
 
 // TaskStatus is an active task: RESTORING or RUNNING, its input partitions, what it
@@ -102,12 +103,6 @@ type TaskStatus struct {
 	Dropped    int64             `json:"dropped"`
 	Partitions []PartitionStatus `json:"partitions"`
 	Restore    []RestoreStatus   `json:"restore,omitempty"`
-}
-
-// StandbyStatus is a standby task and its changelog partitions.
-type StandbyStatus struct {
-	TaskID     string            `json:"taskId"`
-	Changelogs []PartitionStatus `json:"changelogs"`
 }
 
 // PartitionStatus is where a task stands on a partition: the next offset to process or
@@ -143,7 +138,7 @@ func (a *App) Tasks() TasksStatus {
 		return out
 	}
 	for _, th := range a.rt.Stats() {
-		ts := ThreadStatus{ThreadID: th.ThreadID, Active: []TaskStatus{}, Standby: []StandbyStatus{}}
+		ts := ThreadStatus{ThreadID: th.ThreadID, Active: []TaskStatus{}, Standby: []standby.TaskLag{}}
 		for _, t := range th.Active {
 			s := TaskStatus{TaskID: t.ID.String(), State: string(t.State), Processed: t.Processed, Dropped: t.Dropped,
 				Partitions: parts(t.Inputs)}
@@ -153,7 +148,15 @@ func (a *App) Tasks() TasksStatus {
 			ts.Active = append(ts.Active, s)
 		}
 		for _, sb := range th.Standby {
-			ts.Standby = append(ts.Standby, StandbyStatus{TaskID: sb.ID.String(), Changelogs: parts(sb.Changelogs)})
+			lags := make([]standby.PartitionLag, 0, len(sb.Changelogs))
+			for _, p := range sb.Changelogs {
+				l := standby.PartitionLag{Topic: p.Topic, Partition: p.Partition, Offset: p.Offset}
+				if p.LagKnown {
+					l.Lag = &p.Lag
+				}
+				lags = append(lags, l)
+			}
+			ts.Standby = append(ts.Standby, standby.TaskLag{TaskID: sb.ID.String(), Changelogs: lags})
 		}
 		out.Threads = append(out.Threads, ts)
 	}
