@@ -105,14 +105,10 @@ type TaskStatus struct {
 	Restore    []RestoreStatus   `json:"restore,omitempty"`
 }
 
-// PartitionStatus is where a task stands on a partition: the next offset to process or
-// apply (-1: none yet) and the records left to the partition's end (absent when unknown).
-type PartitionStatus struct {
-	Topic     string `json:"topic"`
-	Partition int32  `json:"partition"`
-	Offset    int64  `json:"offset"`
-	Lag       *int64 `json:"lag,omitempty"`
-}
+// PartitionStatus is where an active task stands on an input partition: the next offset to
+// process (-1: none yet) and the records left to the partition's end (absent when unknown).
+// It is the report a standby gives of a changelog partition (standby.PartitionLag).
+type PartitionStatus = standby.PartitionLag
 
 // RestoreStatus is a store's restoration: records read and left.
 type RestoreStatus struct {
@@ -148,15 +144,7 @@ func (a *App) Tasks() TasksStatus {
 			ts.Active = append(ts.Active, s)
 		}
 		for _, sb := range th.Standby {
-			lags := make([]standby.PartitionLag, 0, len(sb.Changelogs))
-			for _, p := range sb.Changelogs {
-				l := standby.PartitionLag{Topic: p.Topic, Partition: p.Partition, Offset: p.Offset}
-				if p.LagKnown {
-					l.Lag = &p.Lag
-				}
-				lags = append(lags, l)
-			}
-			ts.Standby = append(ts.Standby, standby.TaskLag{TaskID: sb.ID.String(), Changelogs: lags})
+			ts.Standby = append(ts.Standby, standby.TaskLag{TaskID: sb.ID.String(), Changelogs: parts(sb.Changelogs)})
 		}
 		out.Threads = append(out.Threads, ts)
 	}

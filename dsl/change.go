@@ -3,8 +3,6 @@ package dsl
 import (
 	"encoding/binary"
 	"fmt"
-	"reflect"
-	"unsafe"
 
 	"github.com/rillstreams/rill/serde"
 )
@@ -38,24 +36,6 @@ func (d maybeDeserializer[V]) Deserialize(topic string, data []byte) (maybe[V], 
 	}
 	v, err := d.vs.Deserialize(topic, data)
 	return maybe[V]{v: v, ok: err == nil}, err
-}
-
-// nullable tells whether values of V can be nil: in streams, a nil pointer, slice, map or
-// interface value is a Kafka null (stock serdes write nil as a null and read a null as nil),
-// and a value type has no null.
-func nullable[V any]() bool {
-	switch reflect.TypeFor[V]().Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface, reflect.Chan, reflect.Func, reflect.UnsafePointer:
-		return true
-	}
-	return false
-}
-
-// isNil reports whether v is nil, for a V that nullable says can be. For every nullable kind
-// the first machine word of the value (pointer, map, data or type pointer) is nil exactly when
-// the value is, which avoids reflect and boxing on the hot path.
-func isNil[V any](v *V, canBeNil bool) bool {
-	return canBeNil && *(*unsafe.Pointer)(unsafe.Pointer(v)) == nil
 }
 
 // changeSerde writes a change to a repartition topic: a flag byte (bit 0: new value, bit 1: old

@@ -3,6 +3,7 @@ package dsl
 import (
 	"bytes"
 
+	"github.com/rillstreams/rill/internal/nullable"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
 	"github.com/rillstreams/rill/state"
@@ -182,12 +183,12 @@ type streamAggOp[K, V, VA any] struct {
 // nulls says whether keys and values of a record type can be nil (Kafka nulls).
 type nulls struct{ key, value bool }
 
-func nullsOf[K, V any]() nulls { return nulls{key: nullable[K](), value: nullable[V]()} }
+func nullsOf[K, V any]() nulls { return nulls{key: nullable.Can[K](), value: nullable.Can[V]()} }
 
 // skipNull drops a record with a nil key or value, as Kafka Streams' KStreamAggregate and
 // KStreamReduce do ("Skipping record due to null key or value"), counted and logged.
 func skipNull[K, V, KO, VO any](ctx processor.Context[KO, VO], n nulls, r *processor.Record[K, V], op string) bool {
-	if isNil(&r.Key, n.key) || isNil(&r.Value, n.value) {
+	if nullable.IsNil(&r.Key, n.key) || nullable.IsNil(&r.Value, n.value) {
 		ctx.RecordDropped(op + ": null key or value")
 		return true
 	}
@@ -271,7 +272,7 @@ func (t *Table[K, V]) GroupBy[KR, VR any](f func(K, V) (KR, VR), opts ...Grouped
 	}
 	keys := new(serde.Serde[KR]) // set by the aggregation, which resolves the repartition serdes
 	b.check(b.topo.AddProcessor(name, func() processor.Processor[K, change[V], KR, change[VR]] {
-		return &tableSelectOp[K, V, KR, VR]{f: f, keys: *keys, keyNil: nullable[KR](), valueNil: nullable[VR]()}
+		return &tableSelectOp[K, V, KR, VR]{f: f, keys: *keys, keyNil: nullable.Can[KR](), valueNil: nullable.Can[VR]()}
 	}, t.node))
 	return &GroupedTable[KR, VR]{b: b, node: name, name: c.name, serdes: c.serdes,
 		ks: sameSerde[K, KR](t.keySerde), vs: sameSerde[V, VR](t.valueSerde), selectKeys: keys}
@@ -300,7 +301,7 @@ func (p *tableSelectOp[K, V, KR, VR]) selected(k K, v V, has bool) (kr KR, vr VR
 		return kr, vr, false
 	}
 	kr, vr = p.f(k, v)
-	if isNil(&kr, p.keyNil) || isNil(&vr, p.valueNil) {
+	if nullable.IsNil(&kr, p.keyNil) || nullable.IsNil(&vr, p.valueNil) {
 		p.ctx.RecordDropped("table groupBy: null group key or value")
 		return kr, vr, false
 	}

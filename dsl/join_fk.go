@@ -3,7 +3,7 @@ package dsl
 import (
 	"fmt"
 
-	"github.com/rillstreams/rill/joins"
+	"github.com/rillstreams/rill/internal/fkjoin"
 )
 
 // JoinOnForeignKey joins each row of the table with the row of other whose key foreignKey
@@ -79,13 +79,13 @@ func fkJoin[K, V, KO, VO, VR any](t *Table[K, V], other *Table[KO, VO], foreignK
 		return out
 	}
 	out.keySerde = ks
-	j := &joins.ForeignKeyJoin[K, V, KO, VO, VR]{
+	j := &fkjoin.ForeignKeyJoin[K, V, KO, VO, VR]{
 		ForeignKey: foreignKey, Joiner: joiner, Left: left,
 		KeySerde: ks, ValueSerde: vs, ForeignKeySerde: kos, ForeignValueSerde: vos,
 		SubscriptionStore: subStore, LeftTable: leftGetter, RightTable: rightGetter, Topic: regTopic,
 	}
-	subSerde := joins.SubscriptionSerde(ks)
-	respSerde := joins.ResponseSerde(vos)
+	subSerde := fkjoin.SubscriptionSerde(ks)
+	respSerde := fkjoin.ResponseSerde(vos)
 
 	// Left side: subscribe.
 	b.check(b.topo.AddInternalTopic(topologyInternal(regTopic)))

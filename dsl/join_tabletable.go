@@ -3,6 +3,7 @@ package dsl
 import (
 	"fmt"
 
+	"github.com/rillstreams/rill/internal/nullable"
 	"github.com/rillstreams/rill/joins"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
@@ -72,10 +73,10 @@ func tableJoin[K, V, VO, VR any](t *Table[K, V], other *Table[K, VO], kind joins
 	tj := joins.TableJoin[K, V, VO, VR]{Kind: kind, Joiner: joiner}
 	st := &upsertState{}
 	b.check(b.topo.AddProcessor(joinThis, func() processor.Processor[K, change[V], K, change[VR]] {
-		return &tableJoinOp[K, V, VO, VR]{st: st, get: otherGetter, changed: tj.LeftChanged, keyNil: nullable[K]()}
+		return &tableJoinOp[K, V, VO, VR]{st: st, get: otherGetter, changed: tj.LeftChanged, keyNil: nullable.Can[K]()}
 	}, t.node))
 	b.check(b.topo.AddProcessor(joinOther, func() processor.Processor[K, change[VO], K, change[VR]] {
-		return &tableJoinOp[K, VO, V, VR]{st: st, get: thisGetter, changed: tj.RightChanged, keyNil: nullable[K]()}
+		return &tableJoinOp[K, VO, V, VR]{st: st, get: thisGetter, changed: tj.RightChanged, keyNil: nullable.Can[K]()}
 	}, other.node))
 	b.check(b.topo.AddProcessor(merge, func() processor.Processor[K, change[VR], K, change[VR]] {
 		return &tableJoinMergeOp[K, VR]{derivedTableOp[K, VR]{st: st}}
@@ -135,7 +136,7 @@ func (p *tableJoinOp[K, VT, VX, VR]) Init(ctx processor.Context[K, change[VR]]) 
 }
 
 func (p *tableJoinOp[K, VT, VX, VR]) Process(r processor.Record[K, change[VT]]) error {
-	if isNil(&r.Key, p.keyNil) {
+	if nullable.IsNil(&r.Key, p.keyNil) {
 		p.ctx.RecordDropped("table-table join: null key")
 		return nil
 	}

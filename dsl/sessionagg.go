@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/rillstreams/rill/internal/nullable"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
 	"github.com/rillstreams/rill/state"
@@ -47,7 +48,7 @@ type pendingSession struct {
 func (p *sessionWindowAggOp[K, V, VA]) Init(ctx processor.Context[windows.Windowed[K], change[VA]]) error {
 	p.ctx = ctx
 	p.observed = processor.UnknownTime
-	p.keyMayNil = nullable[K]()
+	p.keyMayNil = nullable.Can[K]()
 	s, err := ctx.StateStore(p.st.store)
 	if err != nil {
 		return err
@@ -63,7 +64,7 @@ func (p *sessionWindowAggOp[K, V, VA]) Init(ctx processor.Context[windows.Window
 func (p *sessionWindowAggOp[K, V, VA]) Close() error { return nil }
 
 func (p *sessionWindowAggOp[K, V, VA]) Process(r processor.Record[K, V]) error {
-	if isNil(&r.Key, p.keyMayNil) {
+	if nullable.IsNil(&r.Key, p.keyMayNil) {
 		p.ctx.RecordDropped("session windowed aggregation: null key")
 		return nil
 	}

@@ -3,6 +3,7 @@ package dsl
 import (
 	"fmt"
 
+	"github.com/rillstreams/rill/internal/nullable"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/state"
 )
@@ -36,7 +37,7 @@ type upsertOp[K, VIn, V any] struct {
 }
 
 func upsertSupplier[K, VIn, V any](st *upsertState, unwrap func(VIn) (V, bool)) processor.Supplier[K, VIn, K, change[V]] {
-	keyMayNil := nullable[K]()
+	keyMayNil := nullable.Can[K]()
 	return func() processor.Processor[K, VIn, K, change[V]] {
 		return &upsertOp[K, VIn, V]{st: st, unwrap: unwrap, keyMayNil: keyMayNil}
 	}
@@ -60,7 +61,7 @@ func (p *upsertOp[K, VIn, V]) Init(ctx processor.Context[K, change[V]]) (err err
 }
 
 func (p *upsertOp[K, VIn, V]) Process(r processor.Record[K, VIn]) error {
-	if isNil(&r.Key, p.keyMayNil) {
+	if nullable.IsNil(&r.Key, p.keyMayNil) {
 		// A table has no row for a null key (Kafka Streams' KTableSource skips it).
 		p.ctx.RecordDropped("table: null key")
 		return nil

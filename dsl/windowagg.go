@@ -3,6 +3,7 @@ package dsl
 import (
 	"fmt"
 
+	"github.com/rillstreams/rill/internal/nullable"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
 	"github.com/rillstreams/rill/state"
@@ -36,7 +37,7 @@ type pendingWindow struct {
 func (p *windowAggBase[K, VA]) init(ctx processor.Context[windows.Windowed[K], change[VA]]) error {
 	p.ctx = ctx
 	p.observed = processor.UnknownTime
-	p.keyMayNil = nullable[K]()
+	p.keyMayNil = nullable.Can[K]()
 	s, err := windowStore[K, state.ValueAndTimestamp[VA]](ctx, p.st.store)
 	if err != nil {
 		return err
@@ -156,7 +157,7 @@ func (p *timeWindowAggOp[K, V, VA]) Init(ctx processor.Context[windows.Windowed[
 }
 
 func (p *timeWindowAggOp[K, V, VA]) Process(r processor.Record[K, V]) error {
-	if isNil(&r.Key, p.keyMayNil) {
+	if nullable.IsNil(&r.Key, p.keyMayNil) {
 		p.ctx.RecordDropped("windowed aggregation: null key")
 		return nil
 	}

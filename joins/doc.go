@@ -1,9 +1,10 @@
 // Package joins holds the join processors of rill's DSL, reusable by hand-built topologies:
 // windowed stream-stream joins with their buffers (StreamStream, OuterStore), stream-table
 // and stream-global table lookups (Lookup, with table value getters), the semantics of
-// primary-key table-table joins (TableJoin), and the foreign-key table-table join with its
-// subscription protocol (ForeignKeyJoin). Package dsl wires them with Kafka Streams' node,
-// store and topic names; most programs use the DSL methods rather than this package.
+// primary-key table-table joins (TableJoin). Package dsl wires them with Kafka Streams' node,
+// store and topic names; most programs use the DSL methods rather than this package. The
+// foreign-key table-table join (dsl.Table.JoinOnForeignKey) has a subscription protocol over
+// internal topics whose wire format and hashing are rill's own: it lives in internal/fkjoin.
 //
 // # Usage
 //
