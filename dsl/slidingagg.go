@@ -247,5 +247,5 @@ func (p *slidingWindowAggOp[K, V, VA]) createRight(r processor.Record[K, V], kb 
 	}
 	return p.ctx.Forward(processor.Record[windows.Windowed[K], change[VA]]{
 		Key:   windows.Windowed[K]{Key: r.Key, Start: start, End: satAdd(start, p.w.Size())},
-		Value: change[VA]{newV: agg.Value, hasNew: true}, Timestamp: agg.Timestamp, Headers: r.Headers})
+		Value: change[VA]{New: agg.Value, HasNew: true}, Timestamp: agg.Timestamp, Headers: r.Headers})
 }

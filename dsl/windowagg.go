@@ -133,7 +133,7 @@ func (p *windowAggBase[K, VA]) emitClosed(upper int64, headers []processor.Heade
 		}
 		if err := p.ctx.Forward(processor.Record[windows.Windowed[K], change[VA]]{
 			Key:   windows.Windowed[K]{Key: k, Start: w.start, End: satAdd(w.start, p.windowSize)},
-			Value: change[VA]{newV: vt.Value, hasNew: true}, Timestamp: vt.Timestamp, Headers: headers}); err != nil {
+			Value: change[VA]{New: vt.Value, HasNew: true}, Timestamp: vt.Timestamp, Headers: headers}); err != nil {
 			return err
 		}
 	}
@@ -223,9 +223,9 @@ func foldWindow[K, V, VA any](p *windowAggBase[K, VA], f fold[K, V, VA], r proce
 	if p.st.emitFinal {
 		return nil
 	}
-	ch := change[VA]{newV: next.Value, hasNew: true}
+	ch := change[VA]{New: next.Value, HasNew: true}
 	if existed && p.st.sendOld {
-		ch.oldV, ch.hasOld = seed.Value, true
+		ch.Old, ch.HasOld = seed.Value, true
 	}
 	return p.ctx.Forward(processor.Record[windows.Windowed[K], change[VA]]{
 		Key: windows.Windowed[K]{Key: r.Key, Start: start, End: end}, Value: ch, Timestamp: next.Timestamp, Headers: r.Headers})

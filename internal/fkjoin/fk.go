@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/rillstreams/rill/internal/nullable"
+	"github.com/rillstreams/rill/internal/tablejoin"
 	"github.com/rillstreams/rill/joins"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
@@ -86,7 +87,7 @@ func (j *ForeignKeyJoin[K, V, KO, VO, VR]) hash(v V) (Hash, error) {
 // Register returns the processor that turns the left table's changes (of type C, read with
 // changeOf; old values are needed) into subscriptions keyed by foreign key (Kafka Streams'
 // SubscriptionSendProcessorSupplier).
-func (j *ForeignKeyJoin[K, V, KO, VO, VR]) Register[C any](changeOf func(C) joins.Change[V]) processor.Supplier[K, C, KO, Subscription[K]] {
+func (j *ForeignKeyJoin[K, V, KO, VO, VR]) Register[C any](changeOf func(C) tablejoin.Change[V]) processor.Supplier[K, C, KO, Subscription[K]] {
 	return func() processor.Processor[K, C, KO, Subscription[K]] {
 		return &fkRegister[K, V, KO, VO, VR, C]{j: j, changeOf: changeOf, fkNil: nullable.For[KO]()}
 	}
@@ -95,7 +96,7 @@ func (j *ForeignKeyJoin[K, V, KO, VO, VR]) Register[C any](changeOf func(C) join
 type fkRegister[K, V, KO, VO, VR, C any] struct {
 	ctx      processor.Context[KO, Subscription[K]]
 	j        *ForeignKeyJoin[K, V, KO, VO, VR]
-	changeOf func(C) joins.Change[V]
+	changeOf func(C) tablejoin.Change[V]
 	fkNil    nullable.Check[KO]
 }
 
