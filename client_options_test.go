@@ -28,7 +28,7 @@ func TestWrongPasswordIsAnAuthenticationError(t *testing.T) {
 		defer cancel()
 		app, err := rill.New(statelessTopology(t), rill.Config{ApplicationID: "sasl", Bootstrap: b.Addrs(),
 			StoreBackend: memory.Backend(), StateDir: t.TempDir(),
-			SASL: &rill.SASL{Mechanism: "SCRAM-SHA-256", Username: "rill", Password: password},
+			Security: rill.Security{SASL: &rill.SASL{Mechanism: "SCRAM-SHA-256", Username: "rill", Password: password}},
 			StateListener: func(_, s rill.State) {
 				if s == rill.Running {
 					cancel() // authenticated, topics made, tasks assigned: enough

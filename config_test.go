@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rillstreams/rill"
+	"github.com/rillstreams/rill/standby"
 	"github.com/rillstreams/rill/state/memory"
 )
 
@@ -20,7 +21,9 @@ func TestNewValidatesConfig(t *testing.T) {
 		"bad application id":  func(c *rill.Config) { c.ApplicationID = "a b" },
 		"no bootstrap":        func(c *rill.Config) { c.Bootstrap = nil },
 		"negative threads":    func(c *rill.Config) { c.NumThreads = -1 },
-		"negative standbys":   func(c *rill.Config) { c.NumStandbyReplicas = -1 },
+		"negative standbys":   func(c *rill.Config) { c.Standby.Replicas = -1 },
+		"negative probing":    func(c *rill.Config) { c.Standby.ProbingRebalanceInterval = -time.Second },
+		"negative warm-ups":   func(c *rill.Config) { c.Standby.MaxWarmupReplicas = -1 },
 		"tiny session":        func(c *rill.Config) { c.SessionTimeout = 500 * time.Millisecond },
 		"unknown guarantee":   func(c *rill.Config) { c.ProcessingGuarantee = 7 },
 		"commit interval 1µs": func(c *rill.Config) { c.CommitInterval = time.Microsecond },
@@ -28,10 +31,10 @@ func TestNewValidatesConfig(t *testing.T) {
 		"negative buffered":   func(c *rill.Config) { c.BufferedRecordsPerPartition = -1 },
 		"restore stall 1ms":   func(c *rill.Config) { c.RestoreStallTimeout = time.Millisecond },
 		"bad instance id":     func(c *rill.Config) { c.GroupInstanceID = "a/b" },
-		"unknown sasl":        func(c *rill.Config) { c.SASL = &rill.SASL{Mechanism: "GSSAPI", Username: "u"} },
-		"lowercase sasl":      func(c *rill.Config) { c.SASL = &rill.SASL{Mechanism: "plain", Username: "u"} },
-		"oauth without token": func(c *rill.Config) { c.SASL = &rill.SASL{Mechanism: "OAUTHBEARER"} },
-		"scram without user":  func(c *rill.Config) { c.SASL = &rill.SASL{Mechanism: "SCRAM-SHA-256"} },
+		"unknown sasl":        func(c *rill.Config) { c.Security.SASL = &rill.SASL{Mechanism: "GSSAPI", Username: "u"} },
+		"lowercase sasl":      func(c *rill.Config) { c.Security.SASL = &rill.SASL{Mechanism: "plain", Username: "u"} },
+		"oauth without token": func(c *rill.Config) { c.Security.SASL = &rill.SASL{Mechanism: "OAUTHBEARER"} },
+		"scram without user":  func(c *rill.Config) { c.Security.SASL = &rill.SASL{Mechanism: "SCRAM-SHA-256"} },
 	} {
 		cfg := ok
 		mutate(&cfg)
@@ -45,6 +48,11 @@ func TestNewValidatesConfig(t *testing.T) {
 		if _, err := rill.New(topo, cfg); err != nil {
 			t.Errorf("MaxTaskIdle %v rejected: %v", idle, err)
 		}
+	}
+	bad := ok
+	bad.Standby.AcceptableRecoveryLag = -1
+	if _, err := rill.New(topo, bad); !errors.Is(err, standby.ErrInvalidConfig) {
+		t.Errorf("negative recovery lag: got %v, want standby.ErrInvalidConfig too", err)
 	}
 	if _, err := rill.New(nil, ok); !errors.Is(err, rill.ErrInvalidConfig) {
 		t.Errorf("nil topology: got %v", err)

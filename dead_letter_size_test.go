@@ -59,13 +59,13 @@ func TestLargeDeadLetter(t *testing.T) {
 			var asked []string
 			cfg := rill.Config{ApplicationID: "large-dlq", Bootstrap: broker.Addrs(), StateDir: t.TempDir(),
 				StoreBackend: memory.Backend(), CommitInterval: 50 * time.Millisecond,
-				DeserializationHandler: processor.DeadLetterQueue("dlq"),
-				ProductionHandler: func(ec *processor.ErrorContext, err error) processor.Response {
-					mu.Lock()
-					asked = append(asked, ec.Topic+"/"+string(ec.Key)+": "+err.Error())
-					mu.Unlock()
-					return processor.LogAndContinue(ec, err)
-				}}
+				ErrorHandlers: rill.ErrorHandlers{Deserialization: processor.DeadLetterQueue("dlq"),
+					Production: func(ec *processor.ErrorContext, err error) processor.Response {
+						mu.Lock()
+						asked = append(asked, ec.Topic+"/"+string(ec.Key)+": "+err.Error())
+						mu.Unlock()
+						return processor.LogAndContinue(ec, err)
+					}}}
 			if raise {
 				cfg.ClientOptions = []kgo.Opt{kgo.ProducerBatchMaxBytes(20 << 20)}
 			}
@@ -122,11 +122,11 @@ func TestDeadLetterAnswerToFailedDeadLetterIsLast(t *testing.T) {
 	must(t, err)
 	var calls atomic.Int64
 	app, err := rill.New(topo, rill.Config{ApplicationID: "dlq-loop", Bootstrap: broker.Addrs(), StateDir: t.TempDir(),
-		StoreBackend: memory.Backend(), DeserializationHandler: processor.DeadLetterQueue("dlq"),
-		ProductionHandler: func(ec *processor.ErrorContext, err error) processor.Response {
-			calls.Add(1)
-			return processor.DeadLetterQueue("dlq")(ec, err)
-		}})
+		StoreBackend: memory.Backend(), ErrorHandlers: rill.ErrorHandlers{Deserialization: processor.DeadLetterQueue("dlq"),
+			Production: func(ec *processor.ErrorContext, err error) processor.Response {
+				calls.Add(1)
+				return processor.DeadLetterQueue("dlq")(ec, err)
+			}}})
 	must(t, err)
 	err = app.Run(ctx)
 	if err == nil || !errors.Is(err, processor.ErrProduction) || !strings.Contains(err.Error(), "dead letter lost") {

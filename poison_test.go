@@ -263,8 +263,8 @@ func TestPoisonRecordFails(t *testing.T) {
 
 				// The operator switches to LogAndContinue: every good record comes out.
 				var h handled
-				cfg.DeserializationHandler = h.wrap(processor.LogAndContinue)
-				cfg.ProcessingHandler = h.wrap(processor.LogAndContinue)
+				cfg.ErrorHandlers.Deserialization = h.wrap(processor.LogAndContinue)
+				cfg.ErrorHandlers.Processing = h.wrap(processor.LogAndContinue)
 				stop := startApp(t, ctx, poisonTopology(t), cfg)
 				checkGood(t, goodValues(t, ctx, broker, good, g == rill.ExactlyOnceV2), good, g == rill.ExactlyOnceV2)
 				checkCounts(t, ctx, broker, good, g == rill.ExactlyOnceV2)
@@ -305,8 +305,8 @@ func TestPoisonRecordsSkipped(t *testing.T) {
 			var h handled
 			cfg := rill.Config{CacheMaxBytes: -1, ApplicationID: "poison-skip", Bootstrap: broker.Addrs(),
 				StateDir: t.TempDir(), CommitInterval: 50 * time.Millisecond, ProcessingGuarantee: g,
-				Logger: zap.New(core), DeserializationHandler: h.wrap(processor.LogAndContinue),
-				ProcessingHandler: h.wrap(processor.LogAndContinue)}
+				Logger: zap.New(core), ErrorHandlers: rill.ErrorHandlers{Deserialization: h.wrap(processor.LogAndContinue),
+					Processing: h.wrap(processor.LogAndContinue)}}
 			stop := startApp(t, ctx, poisonTopology(t), cfg)
 			checkGood(t, goodValues(t, ctx, broker, 100, g == rill.ExactlyOnceV2), 100, g == rill.ExactlyOnceV2)
 			checkCounts(t, ctx, broker, 100, g == rill.ExactlyOnceV2)
@@ -358,7 +358,7 @@ func TestPoisonRecordsDeadLettered(t *testing.T) {
 			broker := poisonBroker(t, ctx, recs)
 			cfg := rill.Config{CacheMaxBytes: -1, ApplicationID: "poison-dlq", Bootstrap: broker.Addrs(),
 				StateDir: t.TempDir(), CommitInterval: 50 * time.Millisecond, ProcessingGuarantee: g,
-				DeserializationHandler: processor.DeadLetterQueue("dlq"), ProcessingHandler: processor.DeadLetterQueue("dlq")}
+				ErrorHandlers: rill.ErrorHandlers{Deserialization: processor.DeadLetterQueue("dlq"), Processing: processor.DeadLetterQueue("dlq")}}
 			stop := startApp(t, ctx, poisonTopology(t), cfg)
 			checkGood(t, goodValues(t, ctx, broker, 100, g == rill.ExactlyOnceV2), 100, g == rill.ExactlyOnceV2)
 			checkCounts(t, ctx, broker, 100, g == rill.ExactlyOnceV2)

@@ -99,7 +99,7 @@ func TestProductionErrorContinue(t *testing.T) {
 			var h handlerCalls
 			cfg := rill.Config{CacheMaxBytes: -1, ApplicationID: "prod-continue", Bootstrap: broker.Addrs(), StateDir: t.TempDir(),
 				CommitInterval: 50 * time.Millisecond, StoreBackend: memory.Backend(),
-				ProductionHandler: h.handler(processor.LogAndContinue)}
+				ErrorHandlers: rill.ErrorHandlers{Production: h.handler(processor.LogAndContinue)}}
 			if eos {
 				cfg.ProcessingGuarantee = rill.ExactlyOnceV2
 			}
@@ -135,7 +135,7 @@ func TestProductionErrorContinue(t *testing.T) {
 			// The dropped records' input offsets were committed with the rest: a new
 			// instance of the app reads nothing again.
 			h2 := &handlerCalls{}
-			cfg.ProductionHandler = h2.handler(processor.LogAndContinue)
+			cfg.ErrorHandlers.Production = h2.handler(processor.LogAndContinue)
 			cfg.StateDir = t.TempDir()
 			stop = startApp(t, ctx, bigRecordsTopology(t), cfg)
 			more[0].Value = []byte("after restart")
@@ -162,7 +162,7 @@ func TestProductionErrorDeadLetter(t *testing.T) {
 	broker, _ := bigRecordsBroker(t, ctx, 50)
 	stop := startApp(t, ctx, bigRecordsTopology(t), rill.Config{CacheMaxBytes: -1, ApplicationID: "prod-dlq", Bootstrap: broker.Addrs(),
 		StateDir: t.TempDir(), CommitInterval: 50 * time.Millisecond, StoreBackend: memory.Backend(),
-		ProductionHandler: processor.DeadLetterQueue("dlq")})
+		ErrorHandlers: rill.ErrorHandlers{Production: processor.DeadLetterQueue("dlq")}})
 	dlq, err := broker.Consume(ctx, "dlq", 5, false)
 	if err != nil {
 		t.Fatalf("dead letters: got %d of 5: %v", len(dlq), err)
@@ -242,7 +242,7 @@ func TestProductionErrorChangelogIsFatal(t *testing.T) {
 	var h handlerCalls
 	app, err := rill.New(topo, rill.Config{CacheMaxBytes: -1, ApplicationID: "prod-changelog", Bootstrap: broker.Addrs(),
 		StateDir: t.TempDir(), CommitInterval: 50 * time.Millisecond, StoreBackend: memory.Backend(),
-		ProductionHandler: h.handler(processor.LogAndContinue)})
+		ErrorHandlers: rill.ErrorHandlers{Production: h.handler(processor.LogAndContinue)}})
 	must(t, err)
 	err = app.Run(ctx)
 	if ctx.Err() != nil {

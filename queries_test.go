@@ -18,6 +18,7 @@ import (
 	"github.com/rillstreams/rill/kafkatest"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
+	"github.com/rillstreams/rill/standby"
 	"github.com/rillstreams/rill/topology"
 	"github.com/rillstreams/rill/windows"
 )
@@ -89,7 +90,7 @@ func iqSetup(t *testing.T, ctx context.Context, standbys, n, keys int) (*kafkate
 	var insts []*iqInstance
 	for _, p := range []string{"a", "b", "c"} {
 		cfg := rill.Config{CacheMaxBytes: -1, ApplicationID: app, ProcessID: p, Bootstrap: broker.Addrs(),
-			StateDir: t.TempDir(), ProcessingGuarantee: rill.ExactlyOnceV2, NumStandbyReplicas: standbys,
+			StateDir: t.TempDir(), ProcessingGuarantee: rill.ExactlyOnceV2, Standby: standby.Config{Replicas: standbys},
 			CommitInterval: 50 * time.Millisecond}
 		insts = append(insts, startIQInstance(t, ctx, iqTopology(t, in, out), nil, cfg))
 	}

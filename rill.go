@@ -35,7 +35,6 @@ package rill
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"os"
@@ -49,9 +48,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
+	"github.com/rillstreams/rill/changelog"
 	"github.com/rillstreams/rill/internal/kafka"
 	"github.com/rillstreams/rill/internal/runtime"
+	"github.com/rillstreams/rill/internal/topoaccess"
 	"github.com/rillstreams/rill/processor"
+	"github.com/rillstreams/rill/standby"
 	"github.com/rillstreams/rill/state"
 	"github.com/rillstreams/rill/state/rocksdb"
 	"github.com/rillstreams/rill/topology"
@@ -141,23 +143,9 @@ type Config struct {
 	// the memory of a task that waits for one partition (MaxTaskIdle) while others keep
 	// arriving; lower saves memory, higher saves fetch round trips.
 	BufferedRecordsPerPartition int
-	// NumStandbyReplicas is how many warm copies of each stateful task other instances keep
-	// (default 0). A standby opens the task's stores in its own state directory and applies
-	// the task's changelogs (read_committed) as they grow, checkpointing as it goes, without
-	// running processors or producing; when the task's instance fails, the instance with the
-	// most caught-up standby takes the task over and restores only the tail its standby had
-	// not applied. Each copy costs the disk of the state and the changelog reads.
-	NumStandbyReplicas int
-	// AcceptableRecoveryLag and MaxWarmupReplicas tune KIP-441 task movement (defaults 10000
-	// and 2).
-	AcceptableRecoveryLag int64
-	MaxWarmupReplicas     int
-	// ProbingRebalanceInterval is how long after an assignment that kept stateful tasks on
-	// caught-up instances while warm-up replicas fill elsewhere the group rebalances again to
-	// move the tasks whose warm-ups caught up (default 10 minutes, as Kafka Streams'
-	// probing.rebalance.interval.ms). Shorter moves tasks to new instances sooner, at the
-	// cost of more rebalances while warm-ups are still behind.
-	ProbingRebalanceInterval time.Duration
+	// Standby configures standby replicas (default: none) and how stateful tasks move
+	// between instances (KIP-441 warm-ups); see package standby.
+	Standby standby.Config
 	// SessionTimeout is how long the group waits to hear from an instance before declaring it
 	// dead and moving its tasks (default 10 s). It bounds failover time after a crash: shorter
 	// fails over sooner, at the risk of moving tasks of an instance that only paused (a long GC,
@@ -199,22 +187,11 @@ type Config struct {
 	StoreBackend state.Backend
 	// Logger (default: zap.NewNop).
 	Logger *zap.Logger
-	// Handlers for records that fail (default: processor.LogAndFail for each).
-	DeserializationHandler processor.ErrorHandler
-	ProcessingHandler      processor.ErrorHandler
-	// ProductionHandler is asked about output records that cannot be serialized and about
-	// those the producer fails to write (the broker refusing a record too large, say), on the
-	// stream thread before the next commit; the ErrorContext describes the input record that
-	// led to the output. Continue drops the output and still commits its input's offset, also
-	// under ExactlyOnceV2 (the transaction commits without it). Changelog records and dead
-	// letters that cannot be written, and errors about the client rather than the record
-	// (authorization, a broken transaction), always fail the app; a producer fenced or whose
-	// epoch the brokers lost is a task migration instead (tasks closed dirty, a new producer,
-	// a rejoin), as in Kafka Streams.
-	ProductionHandler processor.ErrorHandler
-	// TLS and SASL for the brokers (optional).
-	TLS  *tls.Config
-	SASL *SASL
+	// ErrorHandlers decide about records that fail and stream threads that fail (default:
+	// fail the record's task, and stop the App).
+	ErrorHandlers ErrorHandlers
+	// Security is how the App's clients authenticate to the brokers (default: plaintext).
+	Security Security
 	// ClientOptions are franz-go options for every Kafka client of the app, for what Config
 	// does not name: compression (kgo.ProducerBatchCompression), rack awareness (kgo.Rack),
 	// fetch tuning (kgo.FetchMaxBytes, kgo.FetchMaxPartitionBytes, kgo.FetchMaxWait), the
@@ -226,14 +203,14 @@ type Config struct {
 	ClientOptions []kgo.Opt
 	// StateListener is called on every state change, from the goroutine that changed it.
 	StateListener func(old, new State)
-	// ThreadFailureHandler decides what happens when a stream thread fails with an error no
-	// other handler took (Kafka Streams' uncaught exception handler): ShutdownClient (the
-	// default, when nil), ReplaceThread or ShutdownApplication. It is called on the failed
-	// thread's goroutine while the thread is still a group member (ShutdownApplication asks
-	// through that membership), before its tasks close without a commit.
-	ThreadFailureHandler func(err error) ThreadFailureResponse
 	// RestoreListener is told of each task restoration (records restored, time taken).
 	RestoreListener func(RestoreEvent)
+	// StateRestoreListener, when set, is told as each store's changelog is restored: start,
+	// every batch, end or suspension (Kafka Streams' StateRestoreListener).
+	StateRestoreListener changelog.RestoreListener
+	// StandbyUpdateListener, when set, is told as standby replicas apply changelog batches
+	// and when they stop (Kafka Streams' StandbyUpdateListener).
+	StandbyUpdateListener standby.UpdateListener
 	// Metrics, when set, is where the App registers its metrics (Kafka Streams' names under
 	// a rill_ prefix: docs/metrics.md), e.g. prometheus.DefaultRegisterer or a
 	// *prometheus.Registry of one's own. Default nil: registered nowhere but the App's own
@@ -250,21 +227,29 @@ type Config struct {
 	StatusAddr string
 }
 
-// RestoreEvent reports a finished restoration of a task's stores.
-type RestoreEvent = runtime.RestoreEvent
+// RestoreEvent reports one finished restoration: an active task's stores brought up to the
+// end of their changelogs before it runs. Standbys tailing changelogs do not report.
+type RestoreEvent struct {
+	// Task is the restored task.
+	Task processor.TaskID
+	// Records is the number of changelog records applied.
+	Records int64
+	// Duration is how long the restoration took.
+	Duration time.Duration
+	// FromStandby tells that the task was promoted from a standby (or warm-up) replica this
+	// instance kept: Records is then only the tail the standby had not applied yet.
+	FromStandby bool
+}
 
-// State is an App's lifecycle state (Kafka Streams' KafkaStreams.State).
-type State = runtime.State
-
-// App states.
-const (
-	Created         = runtime.Created
-	Rebalancing     = runtime.Rebalancing
-	Running         = runtime.Running
-	PendingShutdown = runtime.PendingShutdown
-	NotRunning      = runtime.NotRunning
-	Error           = runtime.Error
-)
+// restoreListener converts the runtime's events at the package boundary (nil: none).
+func restoreListener(l func(RestoreEvent)) func(runtime.RestoreEvent) {
+	if l == nil {
+		return nil
+	}
+	return func(e runtime.RestoreEvent) {
+		l(RestoreEvent{Task: e.Task, Records: e.Records, Duration: e.Duration, FromStandby: e.FromStandby})
+	}
+}
 
 // Errors of New and Run.
 var (
@@ -325,15 +310,7 @@ func (c *Config) defaults() {
 	if c.BufferedRecordsPerPartition == 0 {
 		c.BufferedRecordsPerPartition = 1000
 	}
-	if c.AcceptableRecoveryLag == 0 {
-		c.AcceptableRecoveryLag = 10000
-	}
-	if c.MaxWarmupReplicas == 0 {
-		c.MaxWarmupReplicas = 2
-	}
-	if c.ProbingRebalanceInterval == 0 {
-		c.ProbingRebalanceInterval = 10 * time.Minute
-	}
+	c.Standby = c.Standby.WithDefaults()
 	if c.SessionTimeout == 0 {
 		c.SessionTimeout = 10 * time.Second
 	}
@@ -389,20 +366,20 @@ func (c *Config) validate() error {
 	if c.SessionTimeout < time.Second {
 		bad("SessionTimeout %v is below a second", c.SessionTimeout)
 	}
-	if c.NumStandbyReplicas < 0 || c.AcceptableRecoveryLag < 0 || c.MaxWarmupReplicas < 0 || c.ProbingRebalanceInterval < 0 {
-		bad("standby settings must not be negative")
+	if err := c.Standby.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("%w: Standby: %w", ErrInvalidConfig, err))
 	}
 	if c.GroupInstanceID != "" && !appIDPattern.MatchString(c.GroupInstanceID) {
 		bad("GroupInstanceID %q must be letters, digits, '.', '_' or '-'", c.GroupInstanceID)
 	}
-	if c.SASL != nil {
+	if c.Security.SASL != nil {
 		switch {
-		case !slices.Contains(kafka.SASLMechanisms, c.SASL.Mechanism):
-			bad("SASL mechanism %q is not one of %v", c.SASL.Mechanism, kafka.SASLMechanisms)
-		case c.SASL.Mechanism == "OAUTHBEARER" && c.SASL.Token == nil:
+		case !slices.Contains(kafka.SASLMechanisms, c.Security.SASL.Mechanism):
+			bad("SASL mechanism %q is not one of %v", c.Security.SASL.Mechanism, kafka.SASLMechanisms)
+		case c.Security.SASL.Mechanism == "OAUTHBEARER" && c.Security.SASL.Token == nil:
 			bad("SASL OAUTHBEARER needs a Token function")
-		case c.SASL.Mechanism != "OAUTHBEARER" && c.SASL.Username == "":
-			bad("SASL %s needs a Username", c.SASL.Mechanism)
+		case c.Security.SASL.Mechanism != "OAUTHBEARER" && c.Security.SASL.Username == "":
+			bad("SASL %s needs a Username", c.Security.SASL.Mechanism)
 		}
 	}
 	if c.MetricsLevel != MetricsInfo && c.MetricsLevel != MetricsDebug {
@@ -433,7 +410,7 @@ type App struct {
 
 // New checks cfg and prepares an App for topo (a sealed topology, from dsl.Builder.Build).
 func New(topo *topology.Topology, cfg Config) (*App, error) {
-	if topo == nil || len(topo.Subtopologies()) == 0 {
+	if topo == nil || len(topoaccess.Subtopologies(topo)) == 0 {
 		return nil, fmt.Errorf("%w: topology is nil or not built", ErrInvalidConfig)
 	}
 	cfg.defaults()
@@ -450,30 +427,33 @@ func New(topo *topology.Topology, cfg Config) (*App, error) {
 		a.backend, backend = b, b
 	}
 	var sasl *kafka.SASL
-	if cfg.SASL != nil {
-		sasl = &kafka.SASL{Mechanism: cfg.SASL.Mechanism, Username: cfg.SASL.Username, Password: cfg.SASL.Password,
-			Token: cfg.SASL.Token}
+	if cfg.Security.SASL != nil {
+		sasl = &kafka.SASL{Mechanism: cfg.Security.SASL.Mechanism, Username: cfg.Security.SASL.Username, Password: cfg.Security.SASL.Password,
+			Token: cfg.Security.SASL.Token}
 	}
 	var last State
 	var stMu sync.Mutex
 	rt, err := runtime.New(topo, runtime.Config{
 		ApplicationID: cfg.ApplicationID,
-		Client: kafka.ClientConfig{Bootstrap: cfg.Bootstrap, ClientID: cfg.ApplicationID, TLS: cfg.TLS, SASL: sasl,
+		Client: kafka.ClientConfig{Bootstrap: cfg.Bootstrap, ClientID: cfg.ApplicationID, TLS: cfg.Security.TLS, SASL: sasl,
 			Logger: cfg.Logger, GroupInstanceID: cfg.GroupInstanceID, Opts: slices.Clone(cfg.ClientOptions)},
 		StateDir: cfg.StateDir, ProcessID: cfg.ProcessID, NumThreads: cfg.NumThreads,
 		ExactlyOnce: cfg.ProcessingGuarantee == ExactlyOnceV2, CommitInterval: cfg.CommitInterval,
-		MaxPollRecords: cfg.MaxPollRecords, NumStandbyReplicas: cfg.NumStandbyReplicas,
+		MaxPollRecords: cfg.MaxPollRecords, NumStandbyReplicas: cfg.Standby.Replicas,
 		ApplicationServer: cfg.ApplicationServer, ReplicationFactor: int16(cfg.ReplicationFactor),
 		Backend: backend, Logger: cfg.Logger,
-		DeserializationHandler: cfg.DeserializationHandler, ProcessingHandler: cfg.ProcessingHandler,
-		ProductionHandler: cfg.ProductionHandler, AcceptableRecoveryLag: cfg.AcceptableRecoveryLag,
-		MaxWarmupReplicas: cfg.MaxWarmupReplicas, ProbingRebalanceInterval: cfg.ProbingRebalanceInterval,
+		DeserializationHandler: cfg.ErrorHandlers.Deserialization, ProcessingHandler: cfg.ErrorHandlers.Processing,
+		ProductionHandler: cfg.ErrorHandlers.Production, AcceptableRecoveryLag: cfg.Standby.AcceptableRecoveryLag,
+		MaxWarmupReplicas: cfg.Standby.MaxWarmupReplicas, ProbingRebalanceInterval: cfg.Standby.ProbingRebalanceInterval,
 		SessionTimeout: cfg.SessionTimeout, RestoreStallTimeout: cfg.RestoreStallTimeout,
 		MaxTaskIdle: cfg.MaxTaskIdle, BufferedRecordsPerPartition: cfg.BufferedRecordsPerPartition,
-		RestoreListener: cfg.RestoreListener, CacheMaxBytes: cfg.CacheMaxBytes, DebugMetrics: cfg.MetricsLevel >= MetricsDebug,
-		TimestampExtractor: cfg.TimestampExtractor, RepartitionPurgeInterval: cfg.RepartitionPurgeInterval,
-		OnThreadFailure: threadFailure(cfg.ThreadFailureHandler),
-		OnState: func(s State) {
+		RestoreListener: restoreListener(cfg.RestoreListener), CacheMaxBytes: cfg.CacheMaxBytes,
+		DebugMetrics: cfg.MetricsLevel >= MetricsDebug, StateRestoreListener: cfg.StateRestoreListener,
+		StandbyUpdateListener: cfg.StandbyUpdateListener,
+		TimestampExtractor:    cfg.TimestampExtractor, RepartitionPurgeInterval: cfg.RepartitionPurgeInterval,
+		OnThreadFailure: threadFailure(cfg.ErrorHandlers.ThreadFailure),
+		OnState: func(rs runtime.State) {
+			s := stateOf(rs)
 			stMu.Lock()
 			old := last
 			last = s
@@ -554,7 +534,7 @@ func (a *App) Close(ctx context.Context) error {
 }
 
 // State returns the app's state.
-func (a *App) State() State { return a.rt.State() }
+func (a *App) State() State { return stateOf(a.rt.State()) }
 
 // threadFailure adapts the user's ThreadFailureHandler to the runtime's.
 func threadFailure(h func(error) ThreadFailureResponse) func(int, error) runtime.FailureResponse {

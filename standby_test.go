@@ -24,6 +24,7 @@ import (
 	"github.com/rillstreams/rill/internal/partition"
 	"github.com/rillstreams/rill/kafkatest"
 	"github.com/rillstreams/rill/serde"
+	"github.com/rillstreams/rill/standby"
 	"github.com/rillstreams/rill/topology"
 )
 
@@ -273,7 +274,7 @@ func standbyChild() int {
 	app, err := rill.New(failoverTopology(nil, os.Getenv("RILL_IN"), os.Getenv("RILL_OUT"), nil), rill.Config{CacheMaxBytes: -1,
 		ApplicationID: os.Getenv("RILL_APP"), ProcessID: os.Getenv("RILL_PROCESS"),
 		Bootstrap: strings.Split(os.Getenv("RILL_BOOTSTRAP"), ","), StateDir: os.Getenv("RILL_STATE_DIR"),
-		ProcessingGuarantee: rill.ExactlyOnceV2, NumStandbyReplicas: standbys})
+		ProcessingGuarantee: rill.ExactlyOnceV2, Standby: standby.Config{Replicas: standbys}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -312,7 +313,7 @@ func runFailover(t *testing.T, standbys, n int) failoverResult {
 	rest := &restores{}
 	cfg := func(process string) rill.Config {
 		return rill.Config{CacheMaxBytes: -1, ApplicationID: app, ProcessID: process, Bootstrap: broker.Addrs(), StateDir: t.TempDir(),
-			ProcessingGuarantee: rill.ExactlyOnceV2, NumStandbyReplicas: standbys, RestoreListener: rest.listener(process)}
+			ProcessingGuarantee: rill.ExactlyOnceV2, Standby: standby.Config{Replicas: standbys}, RestoreListener: rest.listener(process)}
 	}
 	child := startStandbyChild(t, broker, app, in, out, "victim", t.TempDir(), standbys)
 	stops := []func() error{
@@ -442,8 +443,8 @@ func TestScaleOutWarmsUpFirst(t *testing.T) {
 	rest := &restores{}
 	cfg := func(process string) rill.Config {
 		return rill.Config{CacheMaxBytes: -1, ApplicationID: app, ProcessID: process, Bootstrap: broker.Addrs(), StateDir: t.TempDir(),
-			ProcessingGuarantee: rill.ExactlyOnceV2, NumStandbyReplicas: 1, AcceptableRecoveryLag: acceptable,
-			ProbingRebalanceInterval: 2 * time.Second, RestoreListener: rest.listener(process)}
+			ProcessingGuarantee: rill.ExactlyOnceV2, Standby: standby.Config{Replicas: 1, AcceptableRecoveryLag: acceptable,
+				ProbingRebalanceInterval: 2 * time.Second}, RestoreListener: rest.listener(process)}
 	}
 	var stops []func() error
 	for _, p := range []string{"a", "b", "c"} {
@@ -523,7 +524,7 @@ func TestStandbysAcrossThreads(t *testing.T) {
 	rest := &restores{}
 	cfg := func(process string) rill.Config {
 		return rill.Config{CacheMaxBytes: -1, ApplicationID: app, ProcessID: process, Bootstrap: broker.Addrs(), StateDir: t.TempDir(),
-			NumThreads: 2, ProcessingGuarantee: rill.ExactlyOnceV2, NumStandbyReplicas: 1, RestoreListener: rest.listener(process)}
+			NumThreads: 2, ProcessingGuarantee: rill.ExactlyOnceV2, Standby: standby.Config{Replicas: 1}, RestoreListener: rest.listener(process)}
 	}
 	stopA := startApp(t, ctx, failoverTopology(t, in, out, nil), cfg("a"))
 	stopB := startApp(t, ctx, failoverTopology(t, in, out, nil), cfg("b"))
@@ -590,8 +591,8 @@ func TestGivenUpTaskBecomesStandby(t *testing.T) {
 	logCore, logs := observer.New(zapcore.InfoLevel)
 	cfg := func(process string) rill.Config {
 		return rill.Config{CacheMaxBytes: -1, ApplicationID: app, ProcessID: process, Bootstrap: broker.Addrs(), StateDir: t.TempDir(),
-			ProcessingGuarantee: rill.ExactlyOnceV2, NumStandbyReplicas: 1, AcceptableRecoveryLag: 500,
-			ProbingRebalanceInterval: time.Second, RestoreListener: rest.listener(process),
+			ProcessingGuarantee: rill.ExactlyOnceV2, Standby: standby.Config{Replicas: 1, AcceptableRecoveryLag: 500,
+				ProbingRebalanceInterval: time.Second}, RestoreListener: rest.listener(process),
 			Logger: zap.New(logCore).With(zap.String("instance", process))}
 	}
 	stopA := startApp(t, ctx, failoverTopology(t, in, out, nil), cfg("a"))

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/rillstreams/rill/internal/runtime"
+	"github.com/rillstreams/rill/standby"
 )
 
 // StatusHandler returns the App's status endpoint, to mount on a server of one's own
@@ -88,9 +89,9 @@ type TasksStatus struct {
 
 // ThreadStatus is a stream thread's tasks.
 type ThreadStatus struct {
-	ThreadID string          `json:"threadId"`
-	Active   []TaskStatus    `json:"active"`
-	Standby  []StandbyStatus `json:"standby"`
+	ThreadID string            `json:"threadId"`
+	Active   []TaskStatus      `json:"active"`
+	Standby  []standby.TaskLag `json:"standby"`
 }
 
 // TaskStatus is an active task: RESTORING or RUNNING, its input partitions, what it
@@ -104,20 +105,10 @@ type TaskStatus struct {
 	Restore    []RestoreStatus   `json:"restore,omitempty"`
 }
 
-// StandbyStatus is a standby task and its changelog partitions.
-type StandbyStatus struct {
-	TaskID     string            `json:"taskId"`
-	Changelogs []PartitionStatus `json:"changelogs"`
-}
-
-// PartitionStatus is where a task stands on a partition: the next offset to process or
-// apply (-1: none yet) and the records left to the partition's end (absent when unknown).
-type PartitionStatus struct {
-	Topic     string `json:"topic"`
-	Partition int32  `json:"partition"`
-	Offset    int64  `json:"offset"`
-	Lag       *int64 `json:"lag,omitempty"`
-}
+// PartitionStatus is where an active task stands on an input partition: the next offset to
+// process (-1: none yet) and the records left to the partition's end (absent when unknown).
+// It is the report a standby gives of a changelog partition (standby.PartitionLag).
+type PartitionStatus = standby.PartitionLag
 
 // RestoreStatus is a store's restoration: records read and left.
 type RestoreStatus struct {
@@ -143,7 +134,7 @@ func (a *App) Tasks() TasksStatus {
 		return out
 	}
 	for _, th := range a.rt.Stats() {
-		ts := ThreadStatus{ThreadID: th.ThreadID, Active: []TaskStatus{}, Standby: []StandbyStatus{}}
+		ts := ThreadStatus{ThreadID: th.ThreadID, Active: []TaskStatus{}, Standby: []standby.TaskLag{}}
 		for _, t := range th.Active {
 			s := TaskStatus{TaskID: t.ID.String(), State: string(t.State), Processed: t.Processed, Dropped: t.Dropped,
 				Partitions: parts(t.Inputs)}
@@ -153,7 +144,7 @@ func (a *App) Tasks() TasksStatus {
 			ts.Active = append(ts.Active, s)
 		}
 		for _, sb := range th.Standby {
-			ts.Standby = append(ts.Standby, StandbyStatus{TaskID: sb.ID.String(), Changelogs: parts(sb.Changelogs)})
+			ts.Standby = append(ts.Standby, standby.TaskLag{TaskID: sb.ID.String(), Changelogs: parts(sb.Changelogs)})
 		}
 		out.Threads = append(out.Threads, ts)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/rillstreams/rill/dsl"
 	"github.com/rillstreams/rill/kafkatest"
 	"github.com/rillstreams/rill/serde"
+	"github.com/rillstreams/rill/standby"
 )
 
 // Three instances of a count app with a standby replica each settle on one active and one
@@ -43,7 +44,7 @@ func TestTasksStatusOfThreeInstances(t *testing.T) {
 	start := func(n int) {
 		app, err := rill.New(topo, rill.Config{ApplicationID: "order-counts", ProcessID: fmt.Sprintf("instance-%d", n),
 			Bootstrap: broker.Addrs(), StateDir: t.TempDir(), CacheMaxBytes: -1, CommitInterval: 100 * time.Millisecond,
-			NumStandbyReplicas: 1, ProbingRebalanceInterval: time.Second})
+			Standby: standby.Config{Replicas: 1, ProbingRebalanceInterval: time.Second}})
 		must(t, err)
 		srv := httptest.NewServer(app.StatusHandler())
 		t.Cleanup(srv.Close)

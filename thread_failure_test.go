@@ -56,10 +56,10 @@ func TestThreadFailureReplaceThread(t *testing.T) {
 	stop := startApp(t, ctx, topo, rill.Config{CacheMaxBytes: -1, ApplicationID: "replace-thread", Bootstrap: broker.Addrs(),
 		StateDir: t.TempDir(), CommitInterval: 50 * time.Millisecond, StoreBackend: memory.Backend(),
 		ProcessingGuarantee: rill.ExactlyOnceV2,
-		ThreadFailureHandler: func(err error) rill.ThreadFailureResponse {
+		ErrorHandlers: rill.ErrorHandlers{ThreadFailure: func(err error) rill.ThreadFailureResponse {
 			handled.Add(1)
 			return rill.ReplaceThread
-		}})
+		}}})
 	out, err := broker.Consume(ctx, "out", n, true)
 	if err != nil {
 		t.Fatalf("consumed %d of %d: %v", len(out), n, err)
@@ -100,10 +100,10 @@ func TestThreadFailureShutdownApplication(t *testing.T) {
 		app, err := rill.New(topo, rill.Config{CacheMaxBytes: -1, ApplicationID: "shutdown-app", Bootstrap: broker.Addrs(),
 			StateDir: t.TempDir(), ProcessID: "p" + strconv.Itoa(i), CommitInterval: 50 * time.Millisecond,
 			StoreBackend: memory.Backend(),
-			ThreadFailureHandler: func(error) rill.ThreadFailureResponse {
+			ErrorHandlers: rill.ErrorHandlers{ThreadFailure: func(error) rill.ThreadFailureResponse {
 				handled.Add(1)
 				return rill.ShutdownApplication
-			}})
+			}}})
 		must(t, err)
 		go func() { results <- result{i, app.Run(ctx)} }()
 	}

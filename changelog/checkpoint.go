@@ -1,13 +1,3 @@
-// Package changelog holds what rill keeps beside a task's stores to restore them: the
-// .checkpoint file recording, per changelog partition, the offset up to which the local stores
-// hold its records, in Kafka Streams' own file format, and the naming of changelog topics.
-//
-// # Usage
-//
-//	cp, err := changelog.ReadCheckpoint(taskDir) // missing file: empty
-//	next := cp[changelog.TopicPartition{Topic: "app-counts-changelog", Partition: 3}]
-//	// ... restore from next to the end, then after a commit:
-//	err = changelog.WriteCheckpoint(taskDir, cp)
 package changelog
 
 import (

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"regexp"
 
-	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
+	"github.com/rillstreams/rill/state"
 	"github.com/rillstreams/rill/topology"
 )
 
@@ -99,7 +99,7 @@ func (b *Builder) sourceOptions(name string, cfg sourceConfig) {
 
 // AddStateStore adds a store that processors plugged in with Stream.Process can use, by
 // naming it in WithStores (Kafka Streams' StreamsBuilder.addStateStore).
-func (b *Builder) AddStateStore(sb processor.StoreBuilder) {
+func (b *Builder) AddStateStore(sb state.StoreBuilder) {
 	b.check(b.topo.AddStore(sb))
 }
 

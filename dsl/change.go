@@ -3,24 +3,14 @@ package dsl
 import (
 	"encoding/binary"
 	"fmt"
-	"reflect"
-	"unsafe"
 
+	"github.com/rillstreams/rill/internal/tablejoin"
 	"github.com/rillstreams/rill/serde"
 )
 
-// change is what flows between table operators (Kafka Streams' Change<V>): a row's new value
-// and, when a downstream operator asked for it, its previous value. A missing new value is a
-// delete (a tombstone).
-type change[V any] struct {
-	newV, oldV     V
-	hasNew, hasOld bool
-	// notLatest marks an update of a versioned table older than its key's latest version
-	// (Kafka Streams' Change.isLatest false, KIP-914): it went into the table's history.
-	// Filters, mapValues and toStream pass it on; table-table joins and table groupBy skip
-	// it. Repartition topics never carry one (groupBy drops it first).
-	notLatest bool
-}
+// change is what flows between table operators: the one table-change type, shared with the
+// table-table and foreign-key joins.
+type change[V any] = tablejoin.Change[V]
 
 // maybe is a value that may be a Kafka null. Table sources read values as maybe so that a
 // tombstone is a delete whatever the value type, even where the type has no nil.
@@ -40,24 +30,6 @@ func (d maybeDeserializer[V]) Deserialize(topic string, data []byte) (maybe[V], 
 	return maybe[V]{v: v, ok: err == nil}, err
 }
 
-// nullable tells whether values of V can be nil: in streams, a nil pointer, slice, map or
-// interface value is a Kafka null (stock serdes write nil as a null and read a null as nil),
-// and a value type has no null.
-func nullable[V any]() bool {
-	switch reflect.TypeFor[V]().Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface, reflect.Chan, reflect.Func, reflect.UnsafePointer:
-		return true
-	}
-	return false
-}
-
-// isNil reports whether v is nil, for a V that nullable says can be. For every nullable kind
-// the first machine word of the value (pointer, map, data or type pointer) is nil exactly when
-// the value is, which avoids reflect and boxing on the hot path.
-func isNil[V any](v *V, canBeNil bool) bool {
-	return canBeNil && *(*unsafe.Pointer)(unsafe.Pointer(v)) == nil
-}
-
 // changeSerde writes a change to a repartition topic: a flag byte (bit 0: new value, bit 1: old
 // value, bits 2 and 3: the new or old value serialized to a Kafka null), the new value's length
 // (4 bytes, big-endian) and bytes, then the old value's bytes. Only rill reads these internal
@@ -73,18 +45,18 @@ func (c changeSerde[V]) Serialize(topic string, ch change[V]) ([]byte, error) {
 	var nb, ob []byte
 	var err error
 	var flags byte
-	if ch.hasNew {
+	if ch.HasNew {
 		flags |= changeNew
-		if nb, err = c.vs.Serialize(topic, ch.newV); err != nil {
+		if nb, err = c.vs.Serialize(topic, ch.New); err != nil {
 			return nil, err
 		}
 		if nb == nil {
 			flags |= changeNewNull
 		}
 	}
-	if ch.hasOld {
+	if ch.HasOld {
 		flags |= changeOld
-		if ob, err = c.vs.Serialize(topic, ch.oldV); err != nil {
+		if ob, err = c.vs.Serialize(topic, ch.Old); err != nil {
 			return nil, err
 		}
 		if ob == nil {
@@ -116,14 +88,14 @@ func (c changeSerde[V]) Deserialize(topic string, data []byte) (change[V], error
 	}
 	var err error
 	if data[0]&changeNew != 0 {
-		ch.hasNew = true
-		if ch.newV, err = c.vs.Deserialize(topic, nb); err != nil {
+		ch.HasNew = true
+		if ch.New, err = c.vs.Deserialize(topic, nb); err != nil {
 			return ch, err
 		}
 	}
 	if data[0]&changeOld != 0 {
-		ch.hasOld = true
-		if ch.oldV, err = c.vs.Deserialize(topic, ob); err != nil {
+		ch.HasOld = true
+		if ch.Old, err = c.vs.Deserialize(topic, ob); err != nil {
 			return ch, err
 		}
 	}

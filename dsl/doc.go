@@ -31,8 +31,10 @@
 // long-lived application with Named: generated names shift when the program changes.
 //
 // Key-changing operations (Map, SelectKey, FlatMap, Process) mark a stream as needing a
-// repartition; groupings and joins read RepartitionRequired to route
-// records through a repartition topic first. Repartition does it explicitly.
+// repartition: a grouping (GroupByKey, GroupBy) or a stream-stream or stream-table join
+// downstream then routes records through a repartition topic first, so that each key is
+// processed by the task of its partition (RepartitionRequired tells). Repartition does it
+// explicitly.
 //
 // # Versioned tables
 //

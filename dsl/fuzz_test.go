@@ -35,11 +35,11 @@ type fuzzRow struct {
 // nulls: it encoded to empty values, which the JSON serde rejects on the way back.
 func FuzzChangeSerde(f *testing.F) {
 	for _, ch := range []change[string]{
-		{newV: "new", oldV: "old", hasNew: true, hasOld: true},
-		{newV: "only new", hasNew: true},
-		{oldV: "only old", hasOld: true},
+		{New: "new", Old: "old", HasNew: true, HasOld: true},
+		{New: "only new", HasNew: true},
+		{Old: "only old", HasOld: true},
 		{},
-		{newV: "", oldV: "", hasNew: true, hasOld: true},
+		{New: "", Old: "", HasNew: true, HasOld: true},
 	} {
 		b, err := changeSerde[string]{serde.String()}.Serialize("t", ch)
 		if err != nil {
@@ -70,8 +70,8 @@ func changeRoundTrip[V any](t *testing.T, vs serde.Serde[V], data []byte) {
 		wantRillError(t, err)
 		return
 	}
-	if ch.hasNew != (data[0]&1 != 0) || ch.hasOld != (data[0]&2 != 0) {
-		t.Fatalf("change %x: flags %x read as new %v, old %v", data, data[0], ch.hasNew, ch.hasOld)
+	if ch.HasNew != (data[0]&1 != 0) || ch.HasOld != (data[0]&2 != 0) {
+		t.Fatalf("change %x: flags %x read as new %v, old %v", data, data[0], ch.HasNew, ch.HasOld)
 	}
 	b, err := cs.Serialize("t", ch)
 	if err != nil {

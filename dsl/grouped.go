@@ -3,6 +3,7 @@ package dsl
 import (
 	"bytes"
 
+	"github.com/rillstreams/rill/internal/nullable"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
 	"github.com/rillstreams/rill/state"
@@ -182,12 +183,12 @@ type streamAggOp[K, V, VA any] struct {
 // nulls says whether keys and values of a record type can be nil (Kafka nulls).
 type nulls struct{ key, value bool }
 
-func nullsOf[K, V any]() nulls { return nulls{key: nullable[K](), value: nullable[V]()} }
+func nullsOf[K, V any]() nulls { return nulls{key: nullable.Can[K](), value: nullable.Can[V]()} }
 
 // skipNull drops a record with a nil key or value, as Kafka Streams' KStreamAggregate and
 // KStreamReduce do ("Skipping record due to null key or value"), counted and logged.
 func skipNull[K, V, KO, VO any](ctx processor.Context[KO, VO], n nulls, r *processor.Record[K, V], op string) bool {
-	if isNil(&r.Key, n.key) || isNil(&r.Value, n.value) {
+	if nullable.IsNil(&r.Key, n.key) || nullable.IsNil(&r.Value, n.value) {
 		ctx.RecordDropped(op + ": null key or value")
 		return true
 	}
@@ -240,7 +241,7 @@ func aggregated[K, V, VA any](r processor.Record[K, V], next VA, old state.Value
 		ts = old.Timestamp
 	}
 	return processor.Record[K, change[VA]]{Key: r.Key, Timestamp: ts, Headers: r.Headers,
-		Value: change[VA]{newV: next, hasNew: true, oldV: old.Value, hasOld: had}}
+		Value: change[VA]{New: next, HasNew: true, Old: old.Value, HasOld: had}}
 }
 
 // GroupedTable is a table regrouped by a new key, ready for an aggregation that keeps up with
@@ -271,7 +272,7 @@ func (t *Table[K, V]) GroupBy[KR, VR any](f func(K, V) (KR, VR), opts ...Grouped
 	}
 	keys := new(serde.Serde[KR]) // set by the aggregation, which resolves the repartition serdes
 	b.check(b.topo.AddProcessor(name, func() processor.Processor[K, change[V], KR, change[VR]] {
-		return &tableSelectOp[K, V, KR, VR]{f: f, keys: *keys, keyNil: nullable[KR](), valueNil: nullable[VR]()}
+		return &tableSelectOp[K, V, KR, VR]{f: f, keys: *keys, keyNil: nullable.Can[KR](), valueNil: nullable.Can[VR]()}
 	}, t.node))
 	return &GroupedTable[KR, VR]{b: b, node: name, name: c.name, serdes: c.serdes,
 		ks: sameSerde[K, KR](t.keySerde), vs: sameSerde[V, VR](t.valueSerde), selectKeys: keys}
@@ -300,7 +301,7 @@ func (p *tableSelectOp[K, V, KR, VR]) selected(k K, v V, has bool) (kr KR, vr VR
 		return kr, vr, false
 	}
 	kr, vr = p.f(k, v)
-	if isNil(&kr, p.keyNil) || isNil(&vr, p.valueNil) {
+	if nullable.IsNil(&kr, p.keyNil) || nullable.IsNil(&vr, p.valueNil) {
 		p.ctx.RecordDropped("table groupBy: null group key or value")
 		return kr, vr, false
 	}
@@ -308,13 +309,13 @@ func (p *tableSelectOp[K, V, KR, VR]) selected(k K, v V, has bool) (kr KR, vr VR
 }
 
 func (p *tableSelectOp[K, V, KR, VR]) Process(r processor.Record[K, change[V]]) error {
-	if r.Value.notLatest {
+	if r.Value.NotLatest {
 		// An aggregation of a versioned table counts each key's latest version only
 		// (Kafka Streams' KTableRepartitionMap with versioned semantics, KIP-914).
 		return nil
 	}
-	ok, ov, hasOld := p.selected(r.Key, r.Value.oldV, r.Value.hasOld)
-	nk, nv, hasNew := p.selected(r.Key, r.Value.newV, r.Value.hasNew)
+	ok, ov, hasOld := p.selected(r.Key, r.Value.Old, r.Value.HasOld)
+	nk, nv, hasNew := p.selected(r.Key, r.Value.New, r.Value.HasNew)
 	if hasOld && hasNew {
 		same, err := p.sameGroup(ok, nk)
 		if err != nil {
@@ -322,18 +323,18 @@ func (p *tableSelectOp[K, V, KR, VR]) Process(r processor.Record[K, change[V]]) 
 		}
 		if same {
 			return p.ctx.Forward(processor.Record[KR, change[VR]]{Key: nk,
-				Value:     change[VR]{newV: nv, hasNew: true, oldV: ov, hasOld: true},
+				Value:     change[VR]{New: nv, HasNew: true, Old: ov, HasOld: true},
 				Timestamp: r.Timestamp, Headers: r.Headers})
 		}
 	}
 	if hasOld {
-		if err := p.ctx.Forward(processor.Record[KR, change[VR]]{Key: ok, Value: change[VR]{oldV: ov, hasOld: true},
+		if err := p.ctx.Forward(processor.Record[KR, change[VR]]{Key: ok, Value: change[VR]{Old: ov, HasOld: true},
 			Timestamp: r.Timestamp, Headers: r.Headers}); err != nil {
 			return err
 		}
 	}
 	if hasNew {
-		return p.ctx.Forward(processor.Record[KR, change[VR]]{Key: nk, Value: change[VR]{newV: nv, hasNew: true},
+		return p.ctx.Forward(processor.Record[KR, change[VR]]{Key: nk, Value: change[VR]{New: nv, HasNew: true},
 			Timestamp: r.Timestamp, Headers: r.Headers})
 	}
 	return nil
@@ -451,16 +452,16 @@ func (p *tableAggOp[K, V, VA]) Process(r processor.Record[K, change[V]]) error {
 		return err
 	}
 	agg := old.Value
-	if r.Value.hasOld && had {
-		agg = p.sub(r.Key, r.Value.oldV, agg)
+	if r.Value.HasOld && had {
+		agg = p.sub(r.Key, r.Value.Old, agg)
 	}
-	if r.Value.hasNew {
+	if r.Value.HasNew {
 		if !had {
 			agg = p.init()
 		}
-		agg = p.add(r.Key, r.Value.newV, agg)
+		agg = p.add(r.Key, r.Value.New, agg)
 	}
-	return p.emit(aggregatedChange(r, agg, had || r.Value.hasNew, old, had))
+	return p.emit(aggregatedChange(r, agg, had || r.Value.HasNew, old, had))
 }
 
 // tableReduceOp is KTABLE-REDUCE (Kafka Streams' KTableReduce): subtract from an existing
@@ -476,14 +477,14 @@ func (p *tableReduceOp[K, V]) Process(r processor.Record[K, change[V]]) error {
 		return err
 	}
 	agg, has := old.Value, had
-	if r.Value.hasOld && has {
-		agg = p.sub(agg, r.Value.oldV)
+	if r.Value.HasOld && has {
+		agg = p.sub(agg, r.Value.Old)
 	}
-	if r.Value.hasNew {
+	if r.Value.HasNew {
 		if has {
-			agg = p.add(agg, r.Value.newV)
+			agg = p.add(agg, r.Value.New)
 		} else {
-			agg, has = r.Value.newV, true
+			agg, has = r.Value.New, true
 		}
 	}
 	return p.emit(aggregatedChange(r, agg, has, old, had))
@@ -495,5 +496,5 @@ func aggregatedChange[K, V, VA any](r processor.Record[K, change[V]], next VA, h
 		ts = old.Timestamp
 	}
 	return processor.Record[K, change[VA]]{Key: r.Key, Timestamp: ts, Headers: r.Headers,
-		Value: change[VA]{newV: next, hasNew: has, oldV: old.Value, hasOld: had}}
+		Value: change[VA]{New: next, HasNew: has, Old: old.Value, HasOld: had}}
 }

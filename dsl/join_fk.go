@@ -3,7 +3,7 @@ package dsl
 import (
 	"fmt"
 
-	"github.com/rillstreams/rill/joins"
+	"github.com/rillstreams/rill/internal/fkjoin"
 )
 
 // JoinOnForeignKey joins each row of the table with the row of other whose key foreignKey
@@ -79,24 +79,24 @@ func fkJoin[K, V, KO, VO, VR any](t *Table[K, V], other *Table[KO, VO], foreignK
 		return out
 	}
 	out.keySerde = ks
-	j := &joins.ForeignKeyJoin[K, V, KO, VO, VR]{
+	j := &fkjoin.ForeignKeyJoin[K, V, KO, VO, VR]{
 		ForeignKey: foreignKey, Joiner: joiner, Left: left,
 		KeySerde: ks, ValueSerde: vs, ForeignKeySerde: kos, ForeignValueSerde: vos,
 		SubscriptionStore: subStore, LeftTable: leftGetter, RightTable: rightGetter, Topic: regTopic,
 	}
-	subSerde := joins.SubscriptionSerde(ks)
-	respSerde := joins.ResponseSerde(vos)
+	subSerde := fkjoin.SubscriptionSerde(ks)
+	respSerde := fkjoin.ResponseSerde(vos)
 
 	// Left side: subscribe.
 	b.check(b.topo.AddInternalTopic(topologyInternal(regTopic)))
-	b.check(b.topo.AddProcessor(register, j.Register(splitChange[V]), t.node))
+	b.check(b.topo.AddProcessor(register, j.Register(func(c change[V]) change[V] { return c }), t.node))
 	b.check(b.topo.AddSink(regSink, regTopic, kos, subSerde, register))
 	// Right side: keep subscriptions, answer them, and answer again when a right row changes.
 	b.check(b.topo.AddSource(regSource, kos, subSerde, regTopic))
 	copartition(b, other.node, regSource)
 	b.check(b.topo.AddProcessor(receive, j.Receive(), regSource))
 	b.check(b.topo.AddProcessor(joinForeign, j.JoinSubscription(), receive))
-	b.check(b.topo.AddProcessor(foreignChanged, j.ForeignChanged(func(c change[VO]) (VO, bool) { return c.newV, c.hasNew }), other.node))
+	b.check(b.topo.AddProcessor(foreignChanged, j.ForeignChanged(func(c change[VO]) (VO, bool) { return c.New, c.HasNew }), other.node))
 	b.check(b.topo.AddStore(j.SubscriptionStoreBuilder(), receive, foreignChanged))
 	for _, s := range rightGetter.Stores {
 		b.check(b.topo.ConnectStore(s, joinForeign))

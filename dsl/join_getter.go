@@ -101,12 +101,3 @@ func mapValuesGetter[K, V, VR any](parent *Table[K, V], out *Table[K, VR], f fun
 		return state.ValueAndTimestamp[VR]{Value: f(k, row.Value), Timestamp: row.Timestamp}, true
 	})
 }
-
-// splitChange and makeChange convert between the DSL's change and the joins package's.
-func splitChange[V any](c change[V]) joins.Change[V] {
-	return joins.Change[V]{New: c.newV, Old: c.oldV, HasNew: c.hasNew, HasOld: c.hasOld}
-}
-
-func makeChange[V any](c joins.Change[V]) change[V] {
-	return change[V]{newV: c.New, oldV: c.Old, hasNew: c.HasNew, hasOld: c.HasOld}
-}

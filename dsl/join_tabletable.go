@@ -3,6 +3,8 @@ package dsl
 import (
 	"fmt"
 
+	"github.com/rillstreams/rill/internal/nullable"
+	"github.com/rillstreams/rill/internal/tablejoin"
 	"github.com/rillstreams/rill/joins"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
@@ -21,25 +23,25 @@ import (
 // (else it has none, and joins downstream read both inputs); WithSerdes gives the result's
 // serdes.
 func (t *Table[K, V]) Join[VO, VR any](other *Table[K, VO], joiner func(K, V, VO) VR, opts ...TableOption) *Table[K, VR] {
-	return tableJoin(t, other, joins.Inner, func(k K, v V, _ bool, vo VO, _ bool) VR { return joiner(k, v, vo) }, opts)
+	return tableJoin(t, other, tablejoin.Inner, func(k K, v V, _ bool, vo VO, _ bool) VR { return joiner(k, v, vo) }, opts)
 }
 
 // LeftJoin is Join with a row wherever this table has one: joiner(k, v, zero, false) when
 // other has none. A change of other's row only matters where this table has the key.
 func (t *Table[K, V]) LeftJoin[VO, VR any](other *Table[K, VO], joiner func(k K, v V, vo VO, found bool) VR, opts ...TableOption) *Table[K, VR] {
-	return tableJoin(t, other, joins.Left, func(k K, v V, _ bool, vo VO, hasVO bool) VR { return joiner(k, v, vo, hasVO) }, opts)
+	return tableJoin(t, other, tablejoin.Left, func(k K, v V, _ bool, vo VO, hasVO bool) VR { return joiner(k, v, vo, hasVO) }, opts)
 }
 
 // OuterJoin is Join with a row wherever either table has one; the side without a row is
 // passed as its zero value with false.
 func (t *Table[K, V]) OuterJoin[VO, VR any](other *Table[K, VO], joiner func(k K, v V, hasV bool, vo VO, hasVO bool) VR, opts ...TableOption) *Table[K, VR] {
-	return tableJoin(t, other, joins.Outer, joiner, opts)
+	return tableJoin(t, other, tablejoin.Outer, joiner, opts)
 }
 
 // tableJoin adds a table-table join with Kafka Streams' names (KTableImpl.doJoin): the merge
 // node (the result), then this side's and the other side's join processors, each looking up
 // the other table.
-func tableJoin[K, V, VO, VR any](t *Table[K, V], other *Table[K, VO], kind joins.Kind, joiner func(K, V, bool, VO, bool) VR, opts []TableOption) *Table[K, VR] {
+func tableJoin[K, V, VO, VR any](t *Table[K, V], other *Table[K, VO], kind tablejoin.Kind, joiner func(K, V, bool, VO, bool) VR, opts []TableOption) *Table[K, VR] {
 	cfg := tableOptions(opts)
 	b := t.b
 	merge := b.nameOr(cfg.name, "KTABLE-MERGE-")
@@ -55,10 +57,10 @@ func tableJoin[K, V, VO, VR any](t *Table[K, V], other *Table[K, VO], kind joins
 	copartition(b, t.node, other.node)
 	// A left side's deletes must know the old row to tell whether a result existed (Kafka
 	// Streams enables old values on the outer sides).
-	if kind >= joins.Left && t.sendOld != nil {
+	if kind >= tablejoin.Left && t.sendOld != nil {
 		t.sendOld()
 	}
-	if kind == joins.Outer && other.sendOld != nil {
+	if kind == tablejoin.Outer && other.sendOld != nil {
 		other.sendOld()
 	}
 	joinThis := b.nameOr(suffixed(cfg.name, "-join-this"), "KTABLE-JOINTHIS-")
@@ -69,13 +71,13 @@ func tableJoin[K, V, VO, VR any](t *Table[K, V], other *Table[K, VO], kind joins
 		b.errs = append(b.errs, fmt.Errorf("rill: join %s: %w", merge, err))
 		return out
 	}
-	tj := joins.TableJoin[K, V, VO, VR]{Kind: kind, Joiner: joiner}
+	tj := tablejoin.TableJoin[K, V, VO, VR]{Kind: kind, Joiner: joiner}
 	st := &upsertState{}
 	b.check(b.topo.AddProcessor(joinThis, func() processor.Processor[K, change[V], K, change[VR]] {
-		return &tableJoinOp[K, V, VO, VR]{st: st, get: otherGetter, changed: tj.LeftChanged, keyNil: nullable[K]()}
+		return &tableJoinOp[K, V, VO, VR]{st: st, get: otherGetter, changed: tj.LeftChanged, keyNil: nullable.Can[K]()}
 	}, t.node))
 	b.check(b.topo.AddProcessor(joinOther, func() processor.Processor[K, change[VO], K, change[VR]] {
-		return &tableJoinOp[K, VO, V, VR]{st: st, get: thisGetter, changed: tj.RightChanged, keyNil: nullable[K]()}
+		return &tableJoinOp[K, VO, V, VR]{st: st, get: thisGetter, changed: tj.RightChanged, keyNil: nullable.Can[K]()}
 	}, other.node))
 	b.check(b.topo.AddProcessor(merge, func() processor.Processor[K, change[VR], K, change[VR]] {
 		return &tableJoinMergeOp[K, VR]{derivedTableOp[K, VR]{st: st}}
@@ -102,7 +104,7 @@ func tableJoin[K, V, VO, VR any](t *Table[K, V], other *Table[K, VO], kind joins
 		if out.store != "" {
 			return joins.StoreGetter[K, VR](out.store), nil
 		}
-		return joins.JoinedGetter(tj, thisGetter, otherGetter), nil
+		return tablejoin.JoinedGetter(tj, thisGetter, otherGetter), nil
 	}
 	return out
 }
@@ -124,7 +126,7 @@ type tableJoinOp[K, VT, VX, VR any] struct {
 	st      *upsertState
 	get     joins.GetterSupplier[K, VX]
 	lookup  joins.ValueGetter[K, VX]
-	changed func(K, joins.Change[VT], int64, state.ValueAndTimestamp[VX], bool, bool) (joins.Change[VR], int64, bool)
+	changed func(K, tablejoin.Change[VT], int64, state.ValueAndTimestamp[VX], bool, bool) (tablejoin.Change[VR], int64, bool)
 	keyNil  bool
 }
 
@@ -135,11 +137,11 @@ func (p *tableJoinOp[K, VT, VX, VR]) Init(ctx processor.Context[K, change[VR]]) 
 }
 
 func (p *tableJoinOp[K, VT, VX, VR]) Process(r processor.Record[K, change[VT]]) error {
-	if isNil(&r.Key, p.keyNil) {
+	if nullable.IsNil(&r.Key, p.keyNil) {
 		p.ctx.RecordDropped("table-table join: null key")
 		return nil
 	}
-	if r.Value.notLatest {
+	if r.Value.NotLatest {
 		// An out-of-order update of a versioned table does not change the joined rows
 		// (Kafka Streams' KTableKTable*Join with versioned semantics, KIP-914).
 		return nil
@@ -148,11 +150,11 @@ func (p *tableJoinOp[K, VT, VX, VR]) Process(r processor.Record[K, change[VT]]) 
 	if err != nil {
 		return err
 	}
-	out, ts, emit := p.changed(r.Key, splitChange(r.Value), r.Timestamp, row, ok, p.st.sendOld)
+	out, ts, emit := p.changed(r.Key, r.Value, r.Timestamp, row, ok, p.st.sendOld)
 	if !emit {
 		return nil
 	}
-	return p.ctx.Forward(processor.Record[K, change[VR]]{Key: r.Key, Value: makeChange(out), Timestamp: ts, Headers: r.Headers})
+	return p.ctx.Forward(processor.Record[K, change[VR]]{Key: r.Key, Value: out, Timestamp: ts, Headers: r.Headers})
 }
 
 func (p *tableJoinOp[K, VT, VX, VR]) Close() error { return nil }

@@ -11,6 +11,7 @@ import (
 	"github.com/rillstreams/rill/dsl"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
+	"github.com/rillstreams/rill/state"
 	"github.com/rillstreams/rill/streamstest"
 	"github.com/rillstreams/rill/topology"
 )
@@ -18,7 +19,7 @@ import (
 // mapStore is a tiny in-memory state store: a map, with counters of what the task did to it.
 type mapStore struct {
 	name    string
-	ctx     processor.StoreContext
+	ctx     state.StoreContext
 	data    map[string]int64
 	flushes int
 	closed  bool
@@ -35,7 +36,7 @@ type mapStoreBuilder struct {
 }
 
 func (b *mapStoreBuilder) Name() string { return b.name }
-func (b *mapStoreBuilder) Build(ctx processor.StoreContext) (processor.Store, error) {
+func (b *mapStoreBuilder) Build(ctx state.StoreContext) (processor.Store, error) {
 	s := &mapStore{name: b.name, ctx: ctx, data: make(map[string]int64)}
 	b.built = append(b.built, s)
 	return s, nil

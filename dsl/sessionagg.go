@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/rillstreams/rill/internal/nullable"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
 	"github.com/rillstreams/rill/state"
@@ -47,7 +48,7 @@ type pendingSession struct {
 func (p *sessionWindowAggOp[K, V, VA]) Init(ctx processor.Context[windows.Windowed[K], change[VA]]) error {
 	p.ctx = ctx
 	p.observed = processor.UnknownTime
-	p.keyMayNil = nullable[K]()
+	p.keyMayNil = nullable.Can[K]()
 	s, err := ctx.StateStore(p.st.store)
 	if err != nil {
 		return err
@@ -63,7 +64,7 @@ func (p *sessionWindowAggOp[K, V, VA]) Init(ctx processor.Context[windows.Window
 func (p *sessionWindowAggOp[K, V, VA]) Close() error { return nil }
 
 func (p *sessionWindowAggOp[K, V, VA]) Process(r processor.Record[K, V]) error {
-	if isNil(&r.Key, p.keyMayNil) {
+	if nullable.IsNil(&r.Key, p.keyMayNil) {
 		p.ctx.RecordDropped("session windowed aggregation: null key")
 		return nil
 	}
@@ -118,7 +119,7 @@ func (p *sessionWindowAggOp[K, V, VA]) Process(r processor.Record[K, V]) error {
 			if err := p.store.Remove(kb, s.start, s.end); err != nil {
 				return err
 			}
-			if err := p.forward(r.Key, s.start, s.end, change[VA]{oldV: s.value, hasOld: true}); err != nil {
+			if err := p.forward(r.Key, s.start, s.end, change[VA]{Old: s.value, HasOld: true}); err != nil {
 				return err
 			}
 		}
@@ -137,7 +138,7 @@ func (p *sessionWindowAggOp[K, V, VA]) Process(r processor.Record[K, V]) error {
 		return err
 	}
 	// A session [ts, ts] updated in place has an old value (Kafka Streams forwards none).
-	return p.forward(r.Key, start, end, change[VA]{newV: agg, hasNew: true, oldV: same, hasOld: hasSame})
+	return p.forward(r.Key, start, end, change[VA]{New: agg, HasNew: true, Old: same, HasOld: hasSame})
 }
 
 // forward sends a session update stamped with the session's end and, as Kafka Streams does,
@@ -148,7 +149,7 @@ func (p *sessionWindowAggOp[K, V, VA]) forward(k K, start, end int64, ch change[
 	}
 	if !p.st.sendOld {
 		var zero VA
-		ch.oldV, ch.hasOld = zero, false
+		ch.Old, ch.HasOld = zero, false
 	}
 	return p.ctx.Forward(processor.Record[windows.Windowed[K], change[VA]]{
 		Key: windows.Windowed[K]{Key: k, Start: start, End: end}, Value: ch, Timestamp: end})
@@ -246,7 +247,7 @@ func (p *sessionWindowAggOp[K, V, VA]) emitClosed(upper int64, headers []process
 		}
 		if err := p.ctx.Forward(processor.Record[windows.Windowed[K], change[VA]]{
 			Key:   windows.Windowed[K]{Key: k, Start: s.start, End: s.end},
-			Value: change[VA]{newV: v, hasNew: true}, Timestamp: s.end, Headers: headers}); err != nil {
+			Value: change[VA]{New: v, HasNew: true}, Timestamp: s.end, Headers: headers}); err != nil {
 			return err
 		}
 	}

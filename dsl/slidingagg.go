@@ -3,6 +3,7 @@ package dsl
 import (
 	"fmt"
 
+	"github.com/rillstreams/rill/internal/nullable"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/state"
 	"github.com/rillstreams/rill/windows"
@@ -36,12 +37,12 @@ type foundWindow[VA any] struct {
 
 func (p *slidingWindowAggOp[K, V, VA]) Init(ctx processor.Context[windows.Windowed[K], change[VA]]) error {
 	p.windowSize = p.w.Size()
-	p.valMayNil = nullable[V]()
+	p.valMayNil = nullable.Can[V]()
 	return p.init(ctx)
 }
 
 func (p *slidingWindowAggOp[K, V, VA]) Process(r processor.Record[K, V]) error {
-	if isNil(&r.Key, p.keyMayNil) || isNil(&r.Value, p.valMayNil) {
+	if nullable.IsNil(&r.Key, p.keyMayNil) || nullable.IsNil(&r.Value, p.valMayNil) {
 		p.ctx.RecordDropped("sliding windowed aggregation: null key or value")
 		return nil
 	}
@@ -246,5 +247,5 @@ func (p *slidingWindowAggOp[K, V, VA]) createRight(r processor.Record[K, V], kb 
 	}
 	return p.ctx.Forward(processor.Record[windows.Windowed[K], change[VA]]{
 		Key:   windows.Windowed[K]{Key: r.Key, Start: start, End: satAdd(start, p.w.Size())},
-		Value: change[VA]{newV: agg.Value, hasNew: true}, Timestamp: agg.Timestamp, Headers: r.Headers})
+		Value: change[VA]{New: agg.Value, HasNew: true}, Timestamp: agg.Timestamp, Headers: r.Headers})
 }

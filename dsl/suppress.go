@@ -259,16 +259,16 @@ func (p *suppressOp[K, V]) buffer(r processor.Record[K, change[V]]) error {
 		if err := p.remove(hk, held); err != nil {
 			return err
 		}
-	} else if r.Value.hasOld {
-		if prior, err = p.vs.Serialize(p.st.store, r.Value.oldV); err != nil {
+	} else if r.Value.HasOld {
+		if prior, err = p.vs.Serialize(p.st.store, r.Value.Old); err != nil {
 			return valueError(p.st.store, true, err)
 		}
 		hasPrior = true
 	}
 	var nb []byte
-	hasNew := r.Value.hasNew
+	hasNew := r.Value.HasNew
 	if hasNew {
-		if nb, err = p.vs.Serialize(p.st.store, r.Value.newV); err != nil {
+		if nb, err = p.vs.Serialize(p.st.store, r.Value.New); err != nil {
 			return valueError(p.st.store, true, err)
 		}
 		// A new value its serde writes as Kafka's null (a windowed Reduce of a nil value) is
@@ -367,16 +367,16 @@ func (p *suppressOp[K, V]) emit(kb, held []byte) error {
 	}
 	var ch change[V]
 	if h.hasNew {
-		if ch.newV, err = p.vs.Deserialize(p.st.store, h.newV); err != nil {
+		if ch.New, err = p.vs.Deserialize(p.st.store, h.newV); err != nil {
 			return valueError(p.st.store, false, err)
 		}
-		ch.hasNew = true
+		ch.HasNew = true
 	}
 	if h.hasPrior && p.st.sendOld {
-		if ch.oldV, err = p.vs.Deserialize(p.st.store, h.prior); err != nil {
+		if ch.Old, err = p.vs.Deserialize(p.st.store, h.prior); err != nil {
 			return valueError(p.st.store, false, err)
 		}
-		ch.hasOld = true
+		ch.HasOld = true
 	}
 	return p.ctx.Forward(processor.Record[K, change[V]]{Key: k, Value: ch, Timestamp: h.ts, Headers: h.headers})
 }

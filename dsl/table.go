@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/rillstreams/rill/internal/nullable"
 	"github.com/rillstreams/rill/joins"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
@@ -94,8 +95,8 @@ func (s *Stream[K, V]) ToTable(opts ...TableOption) *Table[K, V] {
 		t.keySerde, t.valueSerde = ks, vs
 	}
 	st := &upsertState{}
-	canBeNil := nullable[V]()
-	addTableProcessor(b, name, upsertSupplier[K](st, func(v V) (V, bool) { return v, !isNil(&v, canBeNil) }), parent)
+	canBeNil := nullable.Can[V]()
+	addTableProcessor(b, name, upsertSupplier[K](st, func(v V) (V, bool) { return v, !nullable.IsNil(&v, canBeNil) }), parent)
 	t.attachUpsert(st, storeName, queryable, cfg)
 	return t
 }
@@ -134,7 +135,7 @@ func (t *Table[K, V]) materialize(storeName string, cfg tableConfig) bool {
 		return false
 	}
 	backend, logging := cfg.storeOptions()
-	var sb processor.StoreBuilder = state.NewTimestampedKeyValueStoreBuilder(storeName, ks, vs).WithLogging(logging).
+	var sb state.StoreBuilder = state.NewTimestampedKeyValueStoreBuilder(storeName, ks, vs).WithLogging(logging).
 		WithBackend(backend).WithCaching(cfg.caching())
 	if m := cfg.materialized; m != nil && m.versioned {
 		if !t.upsert {

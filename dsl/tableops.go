@@ -3,6 +3,7 @@ package dsl
 import (
 	"fmt"
 
+	"github.com/rillstreams/rill/internal/nullable"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/state"
 )
@@ -36,7 +37,7 @@ type upsertOp[K, VIn, V any] struct {
 }
 
 func upsertSupplier[K, VIn, V any](st *upsertState, unwrap func(VIn) (V, bool)) processor.Supplier[K, VIn, K, change[V]] {
-	keyMayNil := nullable[K]()
+	keyMayNil := nullable.Can[K]()
 	return func() processor.Processor[K, VIn, K, change[V]] {
 		return &upsertOp[K, VIn, V]{st: st, unwrap: unwrap, keyMayNil: keyMayNil}
 	}
@@ -60,13 +61,13 @@ func (p *upsertOp[K, VIn, V]) Init(ctx processor.Context[K, change[V]]) (err err
 }
 
 func (p *upsertOp[K, VIn, V]) Process(r processor.Record[K, VIn]) error {
-	if isNil(&r.Key, p.keyMayNil) {
+	if nullable.IsNil(&r.Key, p.keyMayNil) {
 		// A table has no row for a null key (Kafka Streams' KTableSource skips it).
 		p.ctx.RecordDropped("table: null key")
 		return nil
 	}
 	v, ok := p.unwrap(r.Value)
-	ch := change[V]{newV: v, hasNew: ok}
+	ch := change[V]{New: v, HasNew: ok}
 	if p.versioned != nil {
 		return p.processVersioned(r, ch)
 	}
@@ -85,7 +86,7 @@ func (p *upsertOp[K, VIn, V]) Process(r processor.Record[K, VIn]) error {
 			if err != nil {
 				return err
 			}
-			ch.oldV, ch.hasOld = old.Value, had
+			ch.Old, ch.HasOld = old.Value, had
 		}
 		var err error
 		if ok {
@@ -104,7 +105,7 @@ func (p *upsertOp[K, VIn, V]) Close() error { return nil }
 
 // processVersioned puts an update into a versioned table (Kafka Streams' KTableSource with a
 // versioned store, KIP-914): the old value is the key's latest version before the put; an
-// update older than the latest goes into history and is forwarded marked notLatest; one
+// update older than the latest goes into history and is forwarded marked NotLatest; one
 // older than observed stream time minus history retention is not stored, and is dropped and
 // counted instead of forwarded.
 func (p *upsertOp[K, VIn, V]) processVersioned(r processor.Record[K, VIn], ch change[V]) error {
@@ -113,13 +114,13 @@ func (p *upsertOp[K, VIn, V]) processVersioned(r processor.Record[K, VIn], ch ch
 		if err != nil {
 			return err
 		}
-		ch.oldV, ch.hasOld = old.Value, had
+		ch.Old, ch.HasOld = old.Value, had
 	}
 	var validTo int64
 	var stored bool
 	var err error
-	if ch.hasNew {
-		validTo, stored, err = p.versioned.Put(r.Key, ch.newV, r.Timestamp)
+	if ch.HasNew {
+		validTo, stored, err = p.versioned.Put(r.Key, ch.New, r.Timestamp)
 	} else {
 		validTo, stored, err = p.versioned.PutTombstone(r.Key, r.Timestamp)
 	}
@@ -130,7 +131,7 @@ func (p *upsertOp[K, VIn, V]) processVersioned(r processor.Record[K, VIn], ch ch
 		p.ctx.RecordDropped("versioned table: update older than history retention")
 		return nil
 	}
-	ch.notLatest = validTo != state.NoValidTo
+	ch.NotLatest = validTo != state.NoValidTo
 	return p.ctx.Forward(processor.Record[K, change[V]]{Key: r.Key, Value: ch, Timestamp: r.Timestamp, Headers: r.Headers})
 }
 
@@ -186,7 +187,7 @@ func forwardFlushed[K, V any](ctx processor.Context[K, change[V]]) func(state.Ca
 			ts = f.New.Timestamp
 		}
 		return ctx.Forward(processor.Record[K, change[V]]{Key: f.Key, Timestamp: ts, Headers: f.Context.Headers,
-			Value: change[V]{newV: f.New.Value, hasNew: f.HasNew, oldV: f.Old.Value, hasOld: f.HasOld}})
+			Value: change[V]{New: f.New.Value, HasNew: f.HasNew, Old: f.Old.Value, HasOld: f.HasOld}})
 	}
 }
 
@@ -196,14 +197,14 @@ func (p *derivedTableOp[K, V]) Close() error { return nil }
 // nobody asked for.
 func (p *derivedTableOp[K, V]) emit(r processor.Record[K, change[V]]) error {
 	if !p.st.sendOld {
-		r.Value.hasOld = false
+		r.Value.HasOld = false
 		var zero V
-		r.Value.oldV = zero
+		r.Value.Old = zero
 	}
 	if p.store != nil {
 		var err error
-		if r.Value.hasNew {
-			err = p.store.Put(r.Key, state.ValueAndTimestamp[V]{Value: r.Value.newV, Timestamp: r.Timestamp})
+		if r.Value.HasNew {
+			err = p.store.Put(r.Key, state.ValueAndTimestamp[V]{Value: r.Value.New, Timestamp: r.Timestamp})
 		} else {
 			err = p.store.Delete(r.Key)
 		}
@@ -224,14 +225,14 @@ type tableFilterOp[K, V any] struct {
 
 func (p *tableFilterOp[K, V]) Process(r processor.Record[K, change[V]]) error {
 	ch := r.Value
-	out := change[V]{notLatest: ch.notLatest}
-	if ch.hasNew && p.pred(r.Key, ch.newV) != p.not {
-		out.newV, out.hasNew = ch.newV, true
+	out := change[V]{NotLatest: ch.NotLatest}
+	if ch.HasNew && p.pred(r.Key, ch.New) != p.not {
+		out.New, out.HasNew = ch.New, true
 	}
-	if p.st.sendOld && ch.hasOld && p.pred(r.Key, ch.oldV) != p.not {
-		out.oldV, out.hasOld = ch.oldV, true
+	if p.st.sendOld && ch.HasOld && p.pred(r.Key, ch.Old) != p.not {
+		out.Old, out.HasOld = ch.Old, true
 	}
-	if p.st.sendOld && !out.hasNew && !out.hasOld {
+	if p.st.sendOld && !out.HasNew && !out.HasOld {
 		return nil // neither before nor after in the filtered table: nothing changed there
 	}
 	r.Value = out
@@ -245,12 +246,12 @@ type tableMapValuesOp[K, V, VR any] struct {
 }
 
 func (p *tableMapValuesOp[K, V, VR]) Process(r processor.Record[K, change[V]]) error {
-	out := change[VR]{notLatest: r.Value.notLatest}
-	if r.Value.hasNew {
-		out.newV, out.hasNew = p.f(r.Key, r.Value.newV), true
+	out := change[VR]{NotLatest: r.Value.NotLatest}
+	if r.Value.HasNew {
+		out.New, out.HasNew = p.f(r.Key, r.Value.New), true
 	}
-	if p.st.sendOld && r.Value.hasOld {
-		out.oldV, out.hasOld = p.f(r.Key, r.Value.oldV), true
+	if p.st.sendOld && r.Value.HasOld {
+		out.Old, out.HasOld = p.f(r.Key, r.Value.Old), true
 	}
 	return p.emit(processor.Record[K, change[VR]]{Key: r.Key, Value: out, Timestamp: r.Timestamp, Headers: r.Headers})
 }
@@ -260,5 +261,5 @@ type toStreamOp[K, V any] struct{ base[K, V] }
 
 func (p *toStreamOp[K, V]) Process(r processor.Record[K, change[V]]) error {
 	// A delete is a Null record: V's zero value, written to a topic as a tombstone.
-	return p.ctx.Forward(processor.Record[K, V]{Key: r.Key, Value: r.Value.newV, Timestamp: r.Timestamp, Headers: r.Headers, Null: !r.Value.hasNew})
+	return p.ctx.Forward(processor.Record[K, V]{Key: r.Key, Value: r.Value.New, Timestamp: r.Timestamp, Headers: r.Headers, Null: !r.Value.HasNew})
 }

@@ -3,6 +3,7 @@ package dsl
 import (
 	"fmt"
 
+	"github.com/rillstreams/rill/internal/nullable"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
 	"github.com/rillstreams/rill/state"
@@ -36,7 +37,7 @@ type pendingWindow struct {
 func (p *windowAggBase[K, VA]) init(ctx processor.Context[windows.Windowed[K], change[VA]]) error {
 	p.ctx = ctx
 	p.observed = processor.UnknownTime
-	p.keyMayNil = nullable[K]()
+	p.keyMayNil = nullable.Can[K]()
 	s, err := windowStore[K, state.ValueAndTimestamp[VA]](ctx, p.st.store)
 	if err != nil {
 		return err
@@ -132,7 +133,7 @@ func (p *windowAggBase[K, VA]) emitClosed(upper int64, headers []processor.Heade
 		}
 		if err := p.ctx.Forward(processor.Record[windows.Windowed[K], change[VA]]{
 			Key:   windows.Windowed[K]{Key: k, Start: w.start, End: satAdd(w.start, p.windowSize)},
-			Value: change[VA]{newV: vt.Value, hasNew: true}, Timestamp: vt.Timestamp, Headers: headers}); err != nil {
+			Value: change[VA]{New: vt.Value, HasNew: true}, Timestamp: vt.Timestamp, Headers: headers}); err != nil {
 			return err
 		}
 	}
@@ -156,7 +157,7 @@ func (p *timeWindowAggOp[K, V, VA]) Init(ctx processor.Context[windows.Windowed[
 }
 
 func (p *timeWindowAggOp[K, V, VA]) Process(r processor.Record[K, V]) error {
-	if isNil(&r.Key, p.keyMayNil) {
+	if nullable.IsNil(&r.Key, p.keyMayNil) {
 		p.ctx.RecordDropped("windowed aggregation: null key")
 		return nil
 	}
@@ -222,9 +223,9 @@ func foldWindow[K, V, VA any](p *windowAggBase[K, VA], f fold[K, V, VA], r proce
 	if p.st.emitFinal {
 		return nil
 	}
-	ch := change[VA]{newV: next.Value, hasNew: true}
+	ch := change[VA]{New: next.Value, HasNew: true}
 	if existed && p.st.sendOld {
-		ch.oldV, ch.hasOld = seed.Value, true
+		ch.Old, ch.HasOld = seed.Value, true
 	}
 	return p.ctx.Forward(processor.Record[windows.Windowed[K], change[VA]]{
 		Key: windows.Windowed[K]{Key: r.Key, Start: start, End: end}, Value: ch, Timestamp: next.Timestamp, Headers: r.Headers})

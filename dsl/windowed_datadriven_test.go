@@ -239,13 +239,13 @@ func (c *captureOp[VA]) Close() error                                     { retu
 
 func (c *captureOp[VA]) Process(r processor.Record[windows.Windowed[string], change[VA]]) error {
 	nv := "<delete>"
-	if r.Value.hasNew {
-		nv = fmt.Sprint(r.Value.newV)
+	if r.Value.HasNew {
+		nv = fmt.Sprint(r.Value.New)
 	}
 	if c.old {
 		ov := "-"
-		if r.Value.hasOld {
-			ov = fmt.Sprint(r.Value.oldV)
+		if r.Value.HasOld {
+			ov = fmt.Sprint(r.Value.Old)
 		}
 		nv += " old=" + ov
 	}

@@ -65,6 +65,7 @@ var suite = []string{
 	"TestGivenUpTaskBecomesStandby",
 	"TestScaleOutWarmsUpFirst",
 	"TestStandbysAcrossThreads",
+	"TestTasksReportStandbyLag",
 	"TestMaxTaskIdleWaitsForLateRecords",
 	"TestTimestampOrderWithLaggingPartition",
 	"TestCommitsProcessedOffsets",
@@ -230,7 +231,8 @@ func rootTestBinary(t *testing.T) string {
 }
 
 // noBroker are the root package's tests that need no broker.
-var noBroker = map[string]bool{"TestCheckExactDetectsDuplicates": true, "TestNewValidatesConfig": true, "TestMain": true}
+var noBroker = map[string]bool{"TestCheckExactDetectsDuplicates": true, "TestNewValidatesConfig": true, "TestMain": true,
+	"TestStateOfEveryRuntimeState": true, "TestRestoreListenerConverts": true}
 
 // TestSuiteListsEveryRootTest keeps suite complete: a new integration test in the root package
 // that is not listed would silently never run against real Kafka.

@@ -1,9 +1,11 @@
 // Package joins holds the join processors of rill's DSL, reusable by hand-built topologies:
 // windowed stream-stream joins with their buffers (StreamStream, OuterStore), stream-table
-// and stream-global table lookups (Lookup, with table value getters), the semantics of
-// primary-key table-table joins (TableJoin), and the foreign-key table-table join with its
-// subscription protocol (ForeignKeyJoin). Package dsl wires them with Kafka Streams' node,
-// store and topic names; most programs use the DSL methods rather than this package.
+// and stream-global table lookups (Lookup, with table value getters). Package dsl wires them
+// with Kafka Streams' node, store and topic names; most programs use the DSL methods rather
+// than this package. Table-table joins are the DSL's own (Table.Join, LeftJoin, OuterJoin,
+// JoinOnForeignKey): their change type and the foreign-key join's subscription protocol,
+// whose wire format and hashing are rill's own, are internal (internal/tablejoin,
+// internal/fkjoin).
 //
 // # Usage
 //

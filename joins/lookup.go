@@ -3,6 +3,7 @@ package joins
 import (
 	"fmt"
 
+	"github.com/rillstreams/rill/internal/nullable"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
 	"github.com/rillstreams/rill/state"
@@ -105,7 +106,7 @@ type Lookup[K, V, KT, VT, VR any] struct {
 // connection: every processor may read global stores).
 func (l *Lookup[K, V, KT, VT, VR]) Supplier() processor.Supplier[K, V, K, VR] {
 	return func() processor.Processor[K, V, K, VR] {
-		return &lookup[K, V, KT, VT, VR]{l: l, valueNil: newNilCheck[V](), keyNil: newNilCheck[KT]()}
+		return &lookup[K, V, KT, VT, VR]{l: l, valueNil: nullable.For[V](), keyNil: nullable.For[KT]()}
 	}
 }
 
@@ -114,8 +115,8 @@ type lookup[K, V, KT, VT, VR any] struct {
 	l        *Lookup[K, V, KT, VT, VR]
 	get      ValueGetter[KT, VT]
 	getAsOf  AsOfGetter[KT, VT] // versioned tables: rows as of the record's timestamp
-	valueNil nilCheck[V]
-	keyNil   nilCheck[KT]
+	valueNil nullable.Check[V]
+	keyNil   nullable.Check[KT]
 	buf      *graceBuffer[K, V] // nil without a grace period
 }
 
@@ -139,12 +140,12 @@ func (p *lookup[K, V, KT, VT, VR]) Init(ctx processor.Context[K, VR]) (err error
 }
 
 func (p *lookup[K, V, KT, VT, VR]) Process(r processor.Record[K, V]) error {
-	if p.valueNil.isNil(&r.Value) {
+	if p.valueNil.IsNil(&r.Value) {
 		p.ctx.RecordDropped("stream-table join: null value")
 		return nil
 	}
 	tk := p.l.KeyOf(r.Key, r.Value)
-	nullKey := p.keyNil.isNil(&tk)
+	nullKey := p.keyNil.IsNil(&tk)
 	if nullKey && !p.l.Left {
 		p.ctx.RecordDropped("stream-table join: null join key")
 		return nil
@@ -163,7 +164,7 @@ func (p *lookup[K, V, KT, VT, VR]) Process(r processor.Record[K, V]) error {
 	}
 	return p.buf.evict(func(br processor.Record[K, V]) error {
 		btk := p.l.KeyOf(br.Key, br.Value)
-		return p.join(br, btk, p.keyNil.isNil(&btk))
+		return p.join(br, btk, p.keyNil.IsNil(&btk))
 	})
 }
 

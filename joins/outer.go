@@ -50,7 +50,7 @@ func NewOuterStoreBuilder(name string) *OuterStoreBuilder {
 }
 
 // Build opens the store for one task.
-func (b *OuterStoreBuilder) Build(ctx processor.StoreContext) (processor.Store, error) {
+func (b *OuterStoreBuilder) Build(ctx state.StoreContext) (processor.Store, error) {
 	s, err := b.KeyValueStoreBuilder.Build(ctx)
 	if err != nil {
 		return nil, err

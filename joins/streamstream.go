@@ -3,6 +3,7 @@ package joins
 import (
 	"fmt"
 
+	"github.com/rillstreams/rill/internal/nullable"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
 	"github.com/rillstreams/rill/state"
@@ -76,14 +77,14 @@ func (j *StreamStream[K, V, VO, VR]) WindowStoreBuilders() (*state.WindowStoreBu
 // ThisWindowed is the processor buffering left records (KSTREAM-WINDOWED); connect it to Store.
 func (j *StreamStream[K, V, VO, VR]) ThisWindowed() processor.Supplier[K, V, K, V] {
 	return func() processor.Processor[K, V, K, V] {
-		return &windowed[K, V]{store: j.Store, keyNil: newNilCheck[K]()}
+		return &windowed[K, V]{store: j.Store, keyNil: nullable.For[K]()}
 	}
 }
 
 // OtherWindowed is the processor buffering right records; connect it to OtherStore.
 func (j *StreamStream[K, V, VO, VR]) OtherWindowed() processor.Supplier[K, VO, K, VO] {
 	return func() processor.Processor[K, VO, K, VO] {
-		return &windowed[K, VO]{store: j.OtherStore, keyNil: newNilCheck[K]()}
+		return &windowed[K, VO]{store: j.OtherStore, keyNil: nullable.For[K]()}
 	}
 }
 
@@ -101,7 +102,7 @@ func (j *StreamStream[K, V, VO, VR]) ThisJoin() processor.Supplier[K, V, K, VR] 
 	return func() processor.Processor[K, V, K, VR] {
 		return &sideJoin[K, V, VO, VR]{side: leftSide(j.Window), otherSide: rightSide(j.Window), otherStore: j.OtherStore, outerStore: j.OuterStore,
 			ks: j.KeySerde, vs: j.ValueSerde, vos: j.OtherValueSerde, joiner: joiner, thisOnly: only,
-			otherOuter: otherOuter, emitter: j.emitter(), keyNil: newNilCheck[K](), valueNil: newNilCheck[V]()}
+			otherOuter: otherOuter, emitter: j.emitter(), keyNil: nullable.For[K](), valueNil: nullable.For[V]()}
 	}
 }
 
@@ -115,7 +116,7 @@ func (j *StreamStream[K, V, VO, VR]) OtherJoin() processor.Supplier[K, VO, K, VR
 	return func() processor.Processor[K, VO, K, VR] {
 		return &sideJoin[K, VO, V, VR]{side: rightSide(j.Window), otherSide: leftSide(j.Window), otherStore: j.Store, outerStore: j.OuterStore,
 			ks: j.KeySerde, vs: j.OtherValueSerde, vos: j.ValueSerde, joiner: reversed, thisOnly: only,
-			otherOuter: otherOuter, emitter: j.emitter(), keyNil: newNilCheck[K](), valueNil: newNilCheck[VO]()}
+			otherOuter: otherOuter, emitter: j.emitter(), keyNil: nullable.For[K](), valueNil: nullable.For[VO]()}
 	}
 }
 
@@ -126,7 +127,7 @@ type windowed[K, V any] struct {
 	ctx    processor.Context[K, V]
 	store  string
 	ws     *state.WindowStore[K, V]
-	keyNil nilCheck[K]
+	keyNil nullable.Check[K]
 }
 
 func (p *windowed[K, V]) Init(ctx processor.Context[K, V]) (err error) {
@@ -141,7 +142,7 @@ func (p *windowed[K, V]) Process(r processor.Record[K, V]) error {
 	if err := p.ctx.Forward(r); err != nil {
 		return err
 	}
-	if p.keyNil.isNil(&r.Key) {
+	if p.keyNil.IsNil(&r.Key) {
 		return nil
 	}
 	// A nil value is put too, as Kafka Streams does: the store keeps nothing for it (it cannot
@@ -165,8 +166,8 @@ type sideJoin[K, VT, VX, VR any] struct {
 	thisOnly               func(K, VT) VR // set when this side's unmatched records have results
 	otherOuter             bool           // the other side's unmatched records wait in the outer store
 	emitter                closedEmitter[K, VR]
-	keyNil                 nilCheck[K]
-	valueNil               nilCheck[VT]
+	keyNil                 nullable.Check[K]
+	valueNil               nullable.Check[VT]
 }
 
 // closedEmitter is the part of outerEmitter a side needs, without the other side's types.
@@ -188,11 +189,11 @@ func (p *sideJoin[K, VT, VX, VR]) Init(ctx processor.Context[K, VR]) error {
 }
 
 func (p *sideJoin[K, VT, VX, VR]) Process(r processor.Record[K, VT]) error {
-	if p.valueNil.isNil(&r.Value) {
+	if p.valueNil.IsNil(&r.Value) {
 		p.ctx.RecordDropped("stream-stream join: null value")
 		return nil
 	}
-	if p.keyNil.isNil(&r.Key) {
+	if p.keyNil.IsNil(&r.Key) {
 		if p.thisOnly != nil {
 			return p.ctx.Forward(processor.Record[K, VR]{Key: r.Key, Value: p.thisOnly(r.Key, r.Value), Timestamp: r.Timestamp, Headers: r.Headers})
 		}

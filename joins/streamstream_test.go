@@ -8,6 +8,7 @@ import (
 	"github.com/rillstreams/rill/joins"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
+	"github.com/rillstreams/rill/state"
 	"github.com/rillstreams/rill/state/memory"
 	"github.com/rillstreams/rill/streamstest"
 	"github.com/rillstreams/rill/topology"
@@ -81,7 +82,7 @@ func TestHandBuiltLeftJoin(t *testing.T) {
 // A restored outer store (its minimum timestamp unknown) still emits what it holds.
 func TestOuterStoreRestore(t *testing.T) {
 	b := joins.NewOuterStoreBuilder("shared")
-	s, err := b.Build(processor.StoreContext{Backend: memory.Backend()})
+	s, err := b.Build(state.StoreContext{Backend: memory.Backend()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,8 +100,8 @@ func TestOuterStoreRestore(t *testing.T) {
 		LeftOnly: func(k, v string) string { return v + "+none" },
 	}
 	lb, rb := j.WindowStoreBuilders()
-	ls, _ := lb.Build(processor.StoreContext{Backend: memory.Backend()})
-	rs, _ := rb.Build(processor.StoreContext{Backend: memory.Backend()})
+	ls, _ := lb.Build(state.StoreContext{Backend: memory.Backend()})
+	rs, _ := rb.Build(state.StoreContext{Backend: memory.Backend()})
 	ctx := &ctxStub{stores: map[string]processor.Store{"l": ls, "r": rs, "shared": os}, streamTime: 100}
 	p := j.OtherJoin()()
 	if err := p.Init(ctx); err != nil {

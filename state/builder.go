@@ -50,21 +50,21 @@ func (s *storeSpec) Options() StoreOptions { return s.opts }
 func (s *storeSpec) Logged() bool { return s.opts.Logging }
 
 // backend is the store's own backend, else the task's default.
-func (s *storeSpec) backend(ctx processor.StoreContext) (Backend, error) {
+func (s *storeSpec) backend(ctx StoreContext) (Backend, error) {
 	if s.opts.Backend != nil {
 		return s.opts.Backend, nil
 	}
-	if b, ok := ctx.Backend.(Backend); ok && b != nil {
-		return b, nil
+	if ctx.Backend != nil {
+		return ctx.Backend, nil
 	}
 	return nil, fmt.Errorf("%w for store %s", ErrNoBackend, s.name)
 }
 
 // sink is where a logged store's writes go, or nil when it is not logged or the task logs
 // nothing (the test driver).
-func (s *storeSpec) sink(ctx processor.StoreContext) ChangelogSink {
-	if sink, ok := ctx.Changelog.(ChangelogSink); ok && sink != nil && s.opts.Logging {
-		return sink
+func (s *storeSpec) sink(ctx StoreContext) ChangelogSink {
+	if ctx.Changelog != nil && s.opts.Logging {
+		return ctx.Changelog
 	}
 	return nil
 }
@@ -113,7 +113,7 @@ func (b *KeyValueStoreBuilder[K, V]) WithBackend(backend Backend) *KeyValueStore
 }
 
 // Build opens the store for one task.
-func (b *KeyValueStoreBuilder[K, V]) Build(ctx processor.StoreContext) (processor.Store, error) {
+func (b *KeyValueStoreBuilder[K, V]) Build(ctx StoreContext) (processor.Store, error) {
 	backend, err := b.backend(ctx)
 	if err != nil {
 		return nil, err
@@ -130,9 +130,8 @@ func (b *KeyValueStoreBuilder[K, V]) Build(ctx processor.StoreContext) (processo
 	if sink := b.sink(ctx); sink != nil {
 		bytes = &loggedKeyValue{KeyValueBytesStore: raw, sink: sink}
 	}
-	if c, ok := ctx.Cache.(*RecordCache); ok && c != nil && c.max > 0 && b.opts.Caching && !ctx.Shared {
-		task, _ := ctx.Records.(TaskContext)
-		bytes = newCachingKeyValue(bytes, c, ctx.TaskID.String()+"-"+b.name, task)
+	if c := ctx.Cache; c != nil && c.max > 0 && b.opts.Caching && !ctx.Shared {
+		bytes = newCachingKeyValue(bytes, c, ctx.TaskID.String()+"-"+b.name, ctx.Records)
 	}
 	restore := func(key, value []byte) error { return raw.Put(key, value) }
 	if b.timestamped {

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
 	"github.com/rillstreams/rill/state"
 	"github.com/rillstreams/rill/state/memory"
@@ -23,7 +22,7 @@ func (b cachedBackend) Name() string { return "cached-memory" }
 func (b cachedBackend) KeyValue(name, dir string) (state.KeyValueBytesStore, error) {
 	s, err := state.NewKeyValueStoreBuilder(name, serde.Bytes(), serde.Bytes()).WithLogging(false).
 		WithCaching(true).WithBackend(memory.Backend()).
-		Build(processor.StoreContext{Dir: dir, Cache: b.cache})
+		Build(state.StoreContext{Dir: dir, Cache: b.cache})
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +63,7 @@ func openCached(t *testing.T, c *state.RecordCache, name string, tc state.TaskCo
 	t.Helper()
 	s, err := state.NewKeyValueStoreBuilder(name, serde.String(), serde.String()).WithLogging(false).
 		WithCaching(true).WithBackend(memory.Backend()).
-		Build(processor.StoreContext{Cache: c, Records: tc})
+		Build(state.StoreContext{Cache: c, Records: tc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +214,7 @@ func TestRecordCacheSharedBudget(t *testing.T) {
 // A store built without a cache, or with a cache of 0 bytes, is not cached.
 func TestRecordCacheDisabled(t *testing.T) {
 	for _, c := range []*state.RecordCache{nil, state.NewRecordCache(0)} {
-		sc := processor.StoreContext{}
+		sc := state.StoreContext{}
 		if c != nil {
 			sc.Cache = c
 		}

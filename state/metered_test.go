@@ -3,7 +3,6 @@ package state_test
 import (
 	"testing"
 
-	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
 	"github.com/rillstreams/rill/state"
 	"github.com/rillstreams/rill/state/memory"
@@ -46,7 +45,7 @@ func wantCounts(t *testing.T, got, want map[string]uint64) {
 // and not what restoration writes.
 func TestMeterKeyValueStore(t *testing.T) {
 	s, err := state.NewKeyValueStoreBuilder("kv", serde.String(), serde.Int64()).WithLogging(false).
-		WithBackend(memory.Backend()).Build(processor.StoreContext{})
+		WithBackend(memory.Backend()).Build(state.StoreContext{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +132,7 @@ func TestMeterAllocatesNothingPerOperation(t *testing.T) {
 func TestMeterCachedStore(t *testing.T) {
 	s, err := state.NewKeyValueStoreBuilder("cached", serde.String(), serde.Int64()).WithLogging(false).
 		WithCaching(true).WithBackend(memory.Backend()).
-		Build(processor.StoreContext{Cache: state.NewRecordCache(1 << 20)})
+		Build(state.StoreContext{Cache: state.NewRecordCache(1 << 20)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +161,7 @@ func TestMeterCachedStore(t *testing.T) {
 func TestMeterWindowAndSessionStores(t *testing.T) {
 	wo := state.WindowOptions{Retention: 60_000}
 	ws, err := state.NewWindowStoreBuilder("w", serde.String(), serde.Int64(), wo).WithLogging(false).
-		WithBackend(memory.Backend()).Build(processor.StoreContext{})
+		WithBackend(memory.Backend()).Build(state.StoreContext{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +182,7 @@ func TestMeterWindowAndSessionStores(t *testing.T) {
 	wantCounts(t, opCounts(t, wm.Snapshot()), map[string]uint64{"put": 2, "fetch": 3, "flush": 1})
 
 	ss, err := state.NewSessionStoreBuilder("s", serde.String(), serde.Int64(), wo).WithLogging(false).
-		WithBackend(memory.Backend()).Build(processor.StoreContext{})
+		WithBackend(memory.Backend()).Build(state.StoreContext{})
 	if err != nil {
 		t.Fatal(err)
 	}

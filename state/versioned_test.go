@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/rillstreams/rill/internal/datadriven"
-	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
 	"github.com/rillstreams/rill/state"
 	"github.com/rillstreams/rill/state/memory"
@@ -408,7 +407,7 @@ func TestVersionedBuilderTyped(t *testing.T) {
 	sink := &recordingSink{}
 	b := state.NewVersionedKeyValueStoreBuilder("prices", serde.String(), serde.Int64(), time.Minute).
 		WithBackend(memory.Backend())
-	ps, err := b.Build(processor.StoreContext{Changelog: sink})
+	ps, err := b.Build(state.StoreContext{Changelog: sink})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -434,7 +433,7 @@ func TestVersionedBuilderTyped(t *testing.T) {
 		t.Fatalf("changelog has %d records, want 3", len(sink.keys))
 	}
 	if _, err := state.NewVersionedKeyValueStoreBuilder("bad", serde.String(), serde.Int64(), -time.Second).
-		WithBackend(memory.Backend()).Build(processor.StoreContext{}); err == nil {
+		WithBackend(memory.Backend()).Build(state.StoreContext{}); err == nil {
 		t.Fatal("negative history retention was accepted")
 	}
 }

@@ -171,7 +171,7 @@ func (b *VersionedKeyValueStoreBuilder[K, V]) WithBackend(backend Backend) *Vers
 }
 
 // Build opens the store for one task.
-func (b *VersionedKeyValueStoreBuilder[K, V]) Build(ctx processor.StoreContext) (processor.Store, error) {
+func (b *VersionedKeyValueStoreBuilder[K, V]) Build(ctx StoreContext) (processor.Store, error) {
 	if ctx.Shared {
 		return nil, fmt.Errorf("%w: %s", ErrVersionedGlobal, b.name)
 	}

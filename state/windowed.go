@@ -309,7 +309,7 @@ func (b *WindowStoreBuilder[K, V]) WithBackend(backend Backend) *WindowStoreBuil
 }
 
 // Build opens the store for one task.
-func (b *WindowStoreBuilder[K, V]) Build(ctx processor.StoreContext) (processor.Store, error) {
+func (b *WindowStoreBuilder[K, V]) Build(ctx StoreContext) (processor.Store, error) {
 	backend, err := b.backend(ctx)
 	if err != nil {
 		return nil, err
@@ -348,7 +348,7 @@ func (b *SessionStoreBuilder[K, V]) WithBackend(backend Backend) *SessionStoreBu
 }
 
 // Build opens the store for one task.
-func (b *SessionStoreBuilder[K, V]) Build(ctx processor.StoreContext) (processor.Store, error) {
+func (b *SessionStoreBuilder[K, V]) Build(ctx StoreContext) (processor.Store, error) {
 	backend, err := b.backend(ctx)
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rillstreams/rill/internal/engine"
 	"github.com/rillstreams/rill/internal/partition"
+	"github.com/rillstreams/rill/internal/topoaccess"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/state"
 	"github.com/rillstreams/rill/state/memory"
@@ -131,7 +132,7 @@ func New(t testing.TB, topo *topology.Topology, opts ...Option) *Driver {
 	if cfg.partitions < 1 {
 		t.Fatalf("streamstest: WithPartitions(%d): need at least one", cfg.partitions)
 	}
-	if topo == nil || len(topo.Subtopologies()) == 0 {
+	if topo == nil || len(topoaccess.Subtopologies(topo)) == 0 {
 		t.Fatalf("streamstest: topology is nil or not built (call Build first)")
 	}
 	d := &Driver{
@@ -145,7 +146,7 @@ func New(t testing.TB, topo *topology.Topology, opts ...Option) *Driver {
 	newTask := func(sub *engine.Subtopology, partition int32, globals map[string]processor.Store) bool {
 		id := processor.TaskID{Subtopology: sub.ID, Partition: partition}
 		task, err := engine.New(engine.Config{
-			ID: id, ApplicationID: cfg.appID, Topology: sub, Collector: d,
+			ID: id, ApplicationID: cfg.appID, Topology: sub, Collector: collector{d},
 			StateDir: filepath.Join(stateDir, cfg.appID, id.String()), Logger: cfg.logger,
 			Backend: cfg.backend, GlobalStores: globals,
 			DeserializationHandler: cfg.deser, ProcessingHandler: cfg.proc, ProductionHandler: cfg.prod,
@@ -165,14 +166,14 @@ func New(t testing.TB, topo *topology.Topology, opts ...Option) *Driver {
 	}
 	// Global stores first: every stream task may read them from its first record on.
 	globals := make(map[string]processor.Store)
-	for _, sub := range topo.Subtopologies() {
+	for _, sub := range topoaccess.Subtopologies(topo) {
 		if sub.Global && newTask(sub, 0, nil) {
 			for name, s := range d.global[len(d.global)-1].Stores() {
 				globals[name] = s
 			}
 		}
 	}
-	for _, sub := range topo.Subtopologies() {
+	for _, sub := range topoaccess.Subtopologies(topo) {
 		for p := int32(0); p < cfg.partitions && !sub.Global; p++ {
 			newTask(sub, p, globals)
 		}
@@ -181,8 +182,13 @@ func New(t testing.TB, topo *topology.Topology, opts ...Option) *Driver {
 	return d
 }
 
-// Send is the tasks' collector: it keeps every record as output and queues it for routing.
-func (d *Driver) Send(rec engine.OutRecord) error {
+// collector is the tasks' collector (a type of its own so that the driver exports no engine
+// type): it keeps every record as output and queues it for routing.
+type collector struct{ d *Driver }
+
+func (c collector) Send(rec engine.OutRecord) error { return c.d.send(rec) }
+
+func (d *Driver) send(rec engine.OutRecord) error {
 	if rec.Partitioner != nil {
 		p, ok := rec.Partitioner(d.cfg.partitions)
 		switch {

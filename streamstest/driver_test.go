@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rillstreams/rill/internal/topoaccess"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
+	"github.com/rillstreams/rill/state"
 	"github.com/rillstreams/rill/streamstest"
 	"github.com/rillstreams/rill/topology"
 )
@@ -80,7 +82,7 @@ func TestRecordsWrittenToAReadTopicAreRoutedBack(t *testing.T) {
 		topo.AddProcessor("exclaim", supply(exclaim), "src-t"),
 		topo.AddSink("to-out", "out", str, str, "exclaim"),
 		topo.Seal())
-	if n := len(topo.Subtopologies()); n != 2 {
+	if n := len(topoaccess.Subtopologies(topo)); n != 2 {
 		t.Fatalf("%d sub-topologies, want 2", n)
 	}
 
@@ -285,7 +287,7 @@ type countStoreBuilder struct {
 }
 
 func (b *countStoreBuilder) Name() string { return b.name }
-func (b *countStoreBuilder) Build(processor.StoreContext) (processor.Store, error) {
+func (b *countStoreBuilder) Build(state.StoreContext) (processor.Store, error) {
 	s := &countStore{name: b.name}
 	b.built = append(b.built, s)
 	return s, nil

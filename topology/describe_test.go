@@ -12,6 +12,7 @@ import (
 	"github.com/rillstreams/rill/dsl"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
+	"github.com/rillstreams/rill/state"
 	"github.com/rillstreams/rill/topology"
 )
 
@@ -27,7 +28,7 @@ type memStore struct{ name string }
 func (s *memStore) Name() string { return s.name }
 func (s *memStore) Flush() error { return nil }
 func (s *memStore) Close() error { return nil }
-func (s *memStore) Build(processor.StoreContext) (processor.Store, error) {
+func (s *memStore) Build(state.StoreContext) (processor.Store, error) {
 	return &memStore{name: s.name}, nil
 }
 

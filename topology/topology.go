@@ -7,8 +7,10 @@ import (
 	"slices"
 
 	"github.com/rillstreams/rill/internal/engine"
+	"github.com/rillstreams/rill/internal/topoaccess"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
+	"github.com/rillstreams/rill/state"
 )
 
 // Errors of topology building, matched with errors.Is.
@@ -33,7 +35,7 @@ type Topology struct {
 	parents  map[string][]string
 	children map[string][]string
 	// stores in the order they were added, and the processors connected to each.
-	stores     []processor.StoreBuilder
+	stores     []state.StoreBuilder
 	storeUsers map[string][]string
 	// sourceTopics maps a topic to the source reading it: a topic has at most one source.
 	sourceTopics map[string]string
@@ -72,7 +74,7 @@ func New() *Topology {
 // processor that maintains the store, which every task can read (Kafka Streams'
 // Topology.addGlobalStore). The source and processor form a sub-topology of their own, which
 // makes no tasks.
-func (t *Topology) AddGlobalStore[K, V any](sb processor.StoreBuilder, sourceName, topic string,
+func (t *Topology) AddGlobalStore[K, V any](sb state.StoreBuilder, sourceName, topic string,
 	kd serde.Deserializer[K], vd serde.Deserializer[V], processorName string,
 	supplier processor.Supplier[K, V, struct{}, struct{}]) error {
 	if err := t.AddSource(sourceName, kd, vd, topic); err != nil {
@@ -161,7 +163,7 @@ func (t *Topology) AddInternalTopic(topic InternalTopic) error {
 }
 
 // AddStore attaches a state store and connects it to the named processors.
-func (t *Topology) AddStore(sb processor.StoreBuilder, processors ...string) error {
+func (t *Topology) AddStore(sb state.StoreBuilder, processors ...string) error {
 	if t.sealed {
 		return ErrSealed
 	}
@@ -182,7 +184,7 @@ func (t *Topology) ConnectStore(store string, processors ...string) error {
 	if t.sealed {
 		return ErrSealed
 	}
-	if !slices.ContainsFunc(t.stores, func(s processor.StoreBuilder) bool { return s.Name() == store }) {
+	if !slices.ContainsFunc(t.stores, func(s state.StoreBuilder) bool { return s.Name() == store }) {
 		return fmt.Errorf("%w: store %q", ErrUnknownNode, store)
 	}
 	for _, p := range processors {
@@ -307,8 +309,18 @@ func (t *Topology) Seal() error {
 	return nil
 }
 
-// Subtopologies returns the sealed topology's sub-topologies in id order, for the task engine.
-func (t *Topology) Subtopologies() []*engine.Subtopology { return t.subs }
+// subtopologies returns the sealed topology's sub-topologies in id order, for the task engine
+// (through internal/topoaccess).
+func (t *Topology) subtopologies() []*engine.Subtopology {
+	if t == nil {
+		return nil
+	}
+	return t.subs
+}
+
+func init() {
+	topoaccess.Register(func(topo any) []*engine.Subtopology { return topo.(*Topology).subtopologies() })
+}
 
 // AddCopartitionGroup records that topics (internal ones unprefixed) are read together by one
 // task and must have the same number of partitions; the runtime checks it at start, and creates

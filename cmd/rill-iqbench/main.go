@@ -29,6 +29,7 @@ import (
 	"github.com/rillstreams/rill/iq"
 	"github.com/rillstreams/rill/kafkatest"
 	"github.com/rillstreams/rill/serde"
+	"github.com/rillstreams/rill/standby"
 )
 
 func main() {
@@ -70,7 +71,7 @@ func start(ctx context.Context, broker *kafkatest.Broker, appID, process, in str
 		return nil, err
 	}
 	app, err := rill.New(topo, rill.Config{ApplicationID: appID, ProcessID: process, Bootstrap: broker.Addrs(),
-		StateDir: dir, ProcessingGuarantee: rill.ExactlyOnceV2, NumStandbyReplicas: standbys,
+		StateDir: dir, ProcessingGuarantee: rill.ExactlyOnceV2, Standby: standby.Config{Replicas: standbys},
 		ApplicationServer: ln.Addr().String(), Logger: zap.NewNop()})
 	if err != nil {
 		return nil, err

@@ -33,6 +33,7 @@ import (
 
 	"github.com/rillstreams/rill"
 	"github.com/rillstreams/rill/kafkatest"
+	"github.com/rillstreams/rill/standby"
 )
 
 func main() {
@@ -78,8 +79,8 @@ func runApp(args []string) error {
 	cfg := rill.Config{CacheMaxBytes: -1, ApplicationID: "torture", Bootstrap: strings.Split(*bootstrap, ","), StateDir: *stateDir,
 		// A stable process id per slot: a restarted instance re-initializes its transactional
 		// id, which aborts the transaction its killed predecessor left open.
-		ProcessID:          fmt.Sprintf("slot%d", *slot),
-		NumStandbyReplicas: *standbys, SessionTimeout: *session, Logger: log,
+		ProcessID: fmt.Sprintf("slot%d", *slot),
+		Standby:   standby.Config{Replicas: *standbys}, SessionTimeout: *session, Logger: log,
 		StateListener: func(old, new rill.State) { fmt.Printf("state %v -> %v\n", old, new) },
 	}
 	if *guarantee == "exactly-once" {

@@ -131,6 +131,9 @@ type RestoreHooks struct {
 	Batch func(store string, tp cl.TopicPartition, batchEnd int64, n int64)
 	// End: store's partition tp is restored, total records in all.
 	End func(store string, tp cl.TopicPartition, total int64)
+	// Suspended: the restoration stopped before the end (an error, or ctx ended), after total
+	// records of tp; what they restored stays committed in the store.
+	Suspended func(store string, tp cl.TopicPartition, total int64)
 }
 
 // Restore replays the logged stores' changelog partitions into stores, from from (the
@@ -170,7 +173,7 @@ func (m *Manager) Restore(ctx context.Context, read ReadFunc, stores map[string]
 		if hooks.Batch != nil {
 			for tp, c := range counts {
 				if c > batchStart[tp] {
-					hooks.Batch(storeOf[tp], tp, m.Restored[tp], c-batchStart[tp])
+					hooks.Batch(storeOf[tp], tp, m.Restored[tp]-1, c-batchStart[tp])
 					batchStart[tp] = c
 				}
 			}
@@ -198,6 +201,11 @@ func (m *Manager) Restore(ctx context.Context, read ReadFunc, stores map[string]
 		return nil
 	})
 	if err != nil {
+		if hooks.Suspended != nil {
+			for store, tp := range m.Logged {
+				hooks.Suspended(store, tp, counts[tp])
+			}
+		}
 		return n, err
 	}
 	for _, tp := range m.Logged {

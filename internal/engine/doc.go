@@ -7,7 +7,7 @@
 //
 //	task, err := engine.New(engine.Config{
 //		ID: processor.TaskID{Subtopology: 0, Partition: 3}, ApplicationID: "app",
-//		Topology: topo.Subtopologies()[0], Collector: producer,
+//		Topology: topoaccess.Subtopologies(topo)[0], Collector: producer,
 //	})
 //	_ = task.AddRecords(fetched...)           // one partition's records, in offset order
 //	for {

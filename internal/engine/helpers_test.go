@@ -10,6 +10,7 @@ import (
 
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
+	"github.com/rillstreams/rill/state"
 )
 
 // The engine tests build sub-topologies by hand (the topology package imports engine, so a
@@ -97,7 +98,7 @@ func (g *graph) add(spec *NodeSpec, parents ...string) *graph {
 	return g
 }
 
-func (g *graph) store(sb processor.StoreBuilder) *graph {
+func (g *graph) store(sb state.StoreBuilder) *graph {
 	g.sub.Stores = append(g.sub.Stores, sb)
 	return g
 }
@@ -242,7 +243,7 @@ type fakeStoreBuilder struct {
 }
 
 func (b *fakeStoreBuilder) Name() string { return b.name }
-func (b *fakeStoreBuilder) Build(processor.StoreContext) (processor.Store, error) {
+func (b *fakeStoreBuilder) Build(state.StoreContext) (processor.Store, error) {
 	b.ev.add("build %s", b.name)
 	if b.err != nil {
 		return nil, b.err

@@ -20,7 +20,7 @@ type Subtopology struct {
 	Nodes []*NodeSpec // in the order they were added
 	// Edges maps a node name to its children, in the order they were connected.
 	Edges  map[string][]string
-	Stores []processor.StoreBuilder
+	Stores []state.StoreBuilder
 	// Global marks the sub-topology of a global store: one task reads every partition of its
 	// topic and keeps the store that every other task may read.
 	Global bool
@@ -34,13 +34,13 @@ type Config struct {
 	Collector     Collector
 	// StateDir is the task's directory for persistent stores; empty for none.
 	StateDir string
-	// Backend is the default state.Backend for stores that name none (see
-	// processor.StoreContext.Backend).
-	Backend any
+	// Backend is the default backend for stores that name none (see
+	// state.StoreContext.Backend).
+	Backend state.Backend
 	// GlobalStores are the global stores, readable by every processor of the task.
 	GlobalStores map[string]processor.Store
-	// Changelog is the state.ChangelogSink the task's logged stores write to (nil: none).
-	Changelog any
+	// Changelog is where the task's logged stores write (nil: none).
+	Changelog state.ChangelogSink
 	// Shared builds the task's stores to be read from other goroutines (global tasks).
 	Shared bool
 	Logger *zap.Logger
@@ -219,11 +219,8 @@ func New(cfg Config) (*Task, error) {
 		}
 	}
 	for _, sb := range cfg.Topology.Stores {
-		sc := processor.StoreContext{ApplicationID: cfg.ApplicationID, TaskID: cfg.ID, Dir: cfg.StateDir, Backend: cfg.Backend,
-			Changelog: cfg.Changelog, Shared: cfg.Shared, Records: t}
-		if cfg.Cache != nil {
-			sc.Cache = cfg.Cache
-		}
+		sc := state.StoreContext{ApplicationID: cfg.ApplicationID, TaskID: cfg.ID, Dir: cfg.StateDir, Backend: cfg.Backend,
+			Changelog: cfg.Changelog, Shared: cfg.Shared, Records: t, Cache: cfg.Cache}
 		s, err := sb.Build(sc)
 		if err != nil {
 			t.closeStores()

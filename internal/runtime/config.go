@@ -16,6 +16,9 @@ package runtime
 import (
 	"time"
 
+	"github.com/rillstreams/rill/changelog"
+	"github.com/rillstreams/rill/standby"
+
 	"go.uber.org/zap"
 
 	"github.com/rillstreams/rill/internal/kafka"
@@ -58,6 +61,11 @@ type Config struct {
 	// CacheMaxBytes is the record cache budget of the whole instance, split evenly between
 	// its stream threads (Kafka Streams' statestore.cache.max.bytes); 0 caches nothing.
 	CacheMaxBytes int64
+	// StateRestoreListener and StandbyUpdateListener, when set, hear of restorations and of
+	// standbys' updates (Kafka Streams' StateRestoreListener, StandbyUpdateListener). They are
+	// called on the stream thread that owns the task: they must not block.
+	StateRestoreListener  changelog.RestoreListener
+	StandbyUpdateListener standby.UpdateListener
 	// DebugMetrics turns on the debug-level metrics that cost per operation: record lateness
 	// and a metered layer on every store (engine.Config.DebugMetrics).
 	DebugMetrics bool

@@ -44,7 +44,7 @@ type countAppRun struct {
 }
 
 // startCountApp runs the count app on addrs with a 20 ms commit interval.
-func startCountApp(t *testing.T, ctx context.Context, addrs []string, app string, exactlyOnce bool, backend state.Backend) countAppRun {
+func startCountApp(t *testing.T, ctx context.Context, addrs []string, app string, exactlyOnce bool, backend state.Backend, tweak ...func(*Config)) countAppRun {
 	t.Helper()
 	b := dsl.NewBuilder()
 	b.Stream("in", serde.String(), serde.String()).GroupByKey().Count(dsl.Materialized("counts")).
@@ -53,11 +53,15 @@ func startCountApp(t *testing.T, ctx context.Context, addrs []string, app string
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := New(topo, Config{ApplicationID: app, Client: kafka.ClientConfig{Bootstrap: addrs},
+	cfg := Config{ApplicationID: app, Client: kafka.ClientConfig{Bootstrap: addrs},
 		StateDir: t.TempDir(), ProcessID: "p1", NumThreads: 1, ExactlyOnce: exactlyOnce, CommitInterval: 20 * time.Millisecond,
 		MaxPollRecords: 100, ReplicationFactor: -1, Backend: backend, Logger: zap.NewNop(),
 		AcceptableRecoveryLag: 10000, MaxWarmupReplicas: 2, ProbingRebalanceInterval: time.Minute,
-		SessionTimeout: 10 * time.Second, BufferedRecordsPerPartition: 1000})
+		SessionTimeout: 10 * time.Second, BufferedRecordsPerPartition: 1000}
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	rt, err := New(topo, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

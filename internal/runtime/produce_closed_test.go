@@ -9,6 +9,7 @@ import (
 
 	"github.com/rillstreams/rill/dsl"
 	"github.com/rillstreams/rill/internal/engine"
+	"github.com/rillstreams/rill/internal/topoaccess"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
 )
@@ -27,7 +28,7 @@ func TestFailedSendOfClosedTaskIsIgnored(t *testing.T) {
 	}
 	id := processor.TaskID{Subtopology: 0, Partition: 0}
 	newTask := func() *runningTask {
-		task, err := engine.New(engine.Config{ID: id, Topology: topo.Subtopologies()[0], Collector: &taskCollector{}})
+		task, err := engine.New(engine.Config{ID: id, Topology: topoaccess.Subtopologies(topo)[0], Collector: &taskCollector{}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -17,6 +17,7 @@ import (
 	ichangelog "github.com/rillstreams/rill/internal/changelog"
 	"github.com/rillstreams/rill/internal/engine"
 	"github.com/rillstreams/rill/internal/kafka"
+	"github.com/rillstreams/rill/internal/topoaccess"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/state"
 	"github.com/rillstreams/rill/topology"
@@ -87,7 +88,7 @@ func New(topo *topology.Topology, cfg Config) (*Runtime, error) {
 	r := &Runtime{cfg: cfg, topo: topo, g: newCommitter(cfg.ExactlyOnce), newSession: newKafkaSession, subs: map[int]*engine.Subtopology{}, taskTopics: kafka.TaskTopics{},
 		topicSub: map[string]int{}, stateful: map[int]bool{}, running: map[int]bool{}, patternTopics: map[string][]string{},
 		repartition: map[string]bool{}}
-	for _, sub := range topo.Subtopologies() {
+	for _, sub := range topoaccess.Subtopologies(topo) {
 		if sub.Global {
 			r.globalSubs = append(r.globalSubs, sub)
 			continue
@@ -289,7 +290,7 @@ func (r *Runtime) prepareTopics(ctx context.Context) error {
 	}
 	// Repartition topics get the partition count of the sub-topology writing them; sub-
 	// topologies are in upstream-first order, so writers are resolved before readers.
-	for _, sub := range r.topo.Subtopologies() {
+	for _, sub := range topoaccess.Subtopologies(r.topo) {
 		var n int32
 		for _, src := range sub.Nodes {
 			for _, t := range r.resolvedTopics(src.Name, src.Topics) {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/rillstreams/rill/standby"
+
 	ichangelog "github.com/rillstreams/rill/internal/changelog"
 
 	"github.com/rillstreams/rill/changelog"
@@ -115,16 +117,16 @@ func (s *handoverSink) Log(store string, key, value []byte) error {
 // adoptedStore is a store builder that hands out a store already open: the engine builds a
 // promoted standby's task around the standby's stores.
 type adoptedStore struct {
-	processor.StoreBuilder
+	state.StoreBuilder
 	store processor.Store
 }
 
-func (a adoptedStore) Build(processor.StoreContext) (processor.Store, error) { return a.store, nil }
+func (a adoptedStore) Build(state.StoreContext) (processor.Store, error) { return a.store, nil }
 
 // adopt returns a copy of sub whose stores are st's.
 func (st *standbyTask) adopt(sub *engine.Subtopology) *engine.Subtopology {
 	cp := *sub
-	cp.Stores = make([]processor.StoreBuilder, len(sub.Stores))
+	cp.Stores = make([]state.StoreBuilder, len(sub.Stores))
 	for i, sb := range sub.Stores {
 		cp.Stores[i] = adoptedStore{StoreBuilder: sb, store: st.stores[sb.Name()]}
 	}
@@ -167,7 +169,7 @@ func (th *thread) openStandby(ctx context.Context, sub *engine.Subtopology, id p
 	}
 	build := func() error {
 		for _, sb := range sub.Stores {
-			s, err := sb.Build(processor.StoreContext{ApplicationID: cfg.ApplicationID, TaskID: id, Dir: dir,
+			s, err := sb.Build(state.StoreContext{ApplicationID: cfg.ApplicationID, TaskID: id, Dir: dir,
 				Backend: cfg.Backend, Changelog: st.sink})
 			if err != nil {
 				return err
@@ -248,6 +250,11 @@ func (th *thread) openStandby(ctx context.Context, sub *engine.Subtopology, id p
 			th.standbyParts[tp] = st
 		}
 	}
+	if l := th.rt.cfg.StandbyUpdateListener; l != nil {
+		for store, tp := range st.Logged {
+			l.OnUpdateStart(store, tp, st.next[tp])
+		}
+	}
 	th.log.Info("rill: standby task opened", zapTask(id), zapInt64("offsetSum", st.offsetSum()))
 	return st, nil
 }
@@ -267,7 +274,18 @@ func (th *thread) standbyReader() (*kafka.ChangelogReader, error) {
 }
 
 // detachStandby stops tailing st's changelogs and forgets it; its stores stay open.
-func (th *thread) detachStandby(st *standbyTask) {
+func (th *thread) detachStandby(st *standbyTask, why standby.SuspendReason) {
+	if l := th.rt.cfg.StandbyUpdateListener; l != nil {
+		for store, tp := range st.Logged {
+			end := int64(-1)
+			if th.reader != nil {
+				if e, ok := th.reader.End(tp.Topic, tp.Partition); ok {
+					end = e
+				}
+			}
+			l.OnUpdateSuspended(store, tp, st.next[tp]-1, end, why)
+		}
+	}
 	if th.reader != nil && len(st.next) > 0 {
 		parts := map[string][]int32{}
 		for tp := range st.next {
@@ -286,7 +304,7 @@ func (th *thread) detachStandby(st *standbyTask) {
 // closeStandby checkpoints and closes a standby; its directory stays, for a later standby or
 // active task of the same id to resume from (and reported in the subscription meanwhile).
 func (th *thread) closeStandby(st *standbyTask) error {
-	th.detachStandby(st)
+	th.detachStandby(st, standby.Migrated)
 	err := st.checkpoint()
 	for name, s := range st.stores {
 		if cerr := s.Close(); cerr != nil {
@@ -309,12 +327,20 @@ func (th *thread) updateStandbysLocked() (int, error) {
 		th.readerWarned = time.Now()
 		th.log.Warn("rill: standby changelog read", zapErr(err))
 	}
+	listener := th.rt.cfg.StandbyUpdateListener
+	var loaded map[changelog.TopicPartition]int64 // records applied per partition, for listener
+	if listener != nil {
+		loaded = map[changelog.TopicPartition]int64{}
+	}
 	for i := range recs {
 		r := &recs[i]
 		tp := changelog.TopicPartition{Topic: r.Topic, Partition: r.Partition}
 		st := th.standbyParts[tp]
 		if st == nil || r.Offset < st.next[tp] {
 			continue // a standby that went, or a record it already has
+		}
+		if loaded != nil && !r.Control {
+			loaded[tp]++
 		}
 		if !r.Control {
 			if err := st.restorers[tp].Restore(r.Key, r.Value); err != nil {
@@ -323,6 +349,18 @@ func (th *thread) updateStandbysLocked() (int, error) {
 		}
 		st.next[tp] = r.Offset + 1
 		st.moved = true
+	}
+	for tp, n := range loaded {
+		st := th.standbyParts[tp]
+		for store, stp := range st.Logged {
+			if stp == tp {
+				end, ok := th.reader.End(tp.Topic, tp.Partition)
+				if !ok {
+					end = -1
+				}
+				listener.OnBatchLoaded(store, tp, st.id, st.next[tp]-1, n, end)
+			}
+		}
 	}
 	every := max(th.rt.cfg.CommitInterval, time.Second)
 	for _, st := range th.standbys {

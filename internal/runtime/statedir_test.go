@@ -58,7 +58,7 @@ func TestDiskOffsetSums(t *testing.T) {
 	dir := t.TempDir()
 	sb := state.NewKeyValueStoreBuilder("counts", serde.String(), serde.Int64()).WithLogging(true)
 	r := &Runtime{cfg: Config{ApplicationID: "app", StateDir: dir},
-		subs:     map[int]*engine.Subtopology{0: {ID: 0, Stores: []processor.StoreBuilder{sb}}, 1: {ID: 1}},
+		subs:     map[int]*engine.Subtopology{0: {ID: 0, Stores: []state.StoreBuilder{sb}}, 1: {ID: 1}},
 		stateful: map[int]bool{0: true}}
 	tp := func(p int32) changelog.TopicPartition {
 		return changelog.TopicPartition{Topic: "app-counts-changelog", Partition: p}
@@ -99,7 +99,7 @@ func TestDiskOffsetSums(t *testing.T) {
 
 func TestPersistent(t *testing.T) {
 	sb := state.NewKeyValueStoreBuilder("counts", serde.String(), serde.Int64()).WithBackend(memory.Backend())
-	s, err := sb.Build(processor.StoreContext{ApplicationID: "app", Dir: t.TempDir()})
+	s, err := sb.Build(state.StoreContext{ApplicationID: "app", Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/rillstreams/rill/dsl"
 	"github.com/rillstreams/rill/internal/engine"
+	"github.com/rillstreams/rill/internal/topoaccess"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
 	"github.com/rillstreams/rill/state"
@@ -50,7 +51,7 @@ func TestPublishTaskMetrics(t *testing.T) {
 	th := &thread{rt: &Runtime{}, log: zap.NewNop(), cache: state.NewRecordCache(0), tasks: map[processor.TaskID]*runningTask{}}
 	for p, debug := range []bool{false, true} {
 		id := processor.TaskID{Subtopology: 0, Partition: int32(p)}
-		task, err := engine.New(engine.Config{ID: id, Topology: topo.Subtopologies()[0], Collector: &memCollector{},
+		task, err := engine.New(engine.Config{ID: id, Topology: topoaccess.Subtopologies(topo)[0], Collector: &memCollector{},
 			Backend: memory.Backend(), WallClock: 10_000, DebugMetrics: debug})
 		if err != nil {
 			t.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/rillstreams/rill/standby"
+
 	"go.uber.org/zap"
 
 	"github.com/rillstreams/rill/changelog"
@@ -67,7 +69,7 @@ func (th *thread) openTask(ctx context.Context, sub *engine.Subtopology, id proc
 	if st != nil {
 		// The standby's stores hold the committed changelog up to st.next (it reads
 		// read_committed): under exactly-once too, a clean starting point.
-		th.detachStandby(st)
+		th.detachStandby(st, standby.Promoted)
 		cp = st.next
 	} else {
 		var err error
@@ -222,9 +224,17 @@ func (th *thread) restore(ctx context.Context, rt *runningTask, cp changelog.Che
 				p.remaining.Store(max(end[tp.Topic][tp.Partition]-offset-1, 0))
 			}
 		},
-		End: func(store string, tp changelog.TopicPartition, _ int64) {
+		End: func(store string, tp changelog.TopicPartition, total int64) {
 			progress[tp.Topic].remaining.Store(0) // the end reached: markers and aborted records read too
+			if l := th.rt.cfg.StateRestoreListener; l != nil {
+				l.OnRestoreEnd(store, tp, total)
+			}
 		},
+	}
+	if l := th.rt.cfg.StateRestoreListener; l != nil {
+		hooks.Start = l.OnRestoreStart
+		hooks.Batch = l.OnBatchRestored
+		hooks.Suspended = l.OnRestoreSuspended
 	}
 	n, err := rt.Restore(ctx, read, rt.task.Stores(), cp, end, func() error { return th.rt.g.restoredBatch(rt) }, hooks)
 	if err != nil {

@@ -1,9 +1,12 @@
-package joins
+package fkjoin
 
 import (
 	"bytes"
 	"fmt"
 
+	"github.com/rillstreams/rill/internal/nullable"
+	"github.com/rillstreams/rill/internal/tablejoin"
+	"github.com/rillstreams/rill/joins"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
 	"github.com/rillstreams/rill/state"
@@ -44,8 +47,8 @@ type ForeignKeyJoin[K, V, KO, VO, VR any] struct {
 	// SubscriptionStore names the store of subscriptions (right side).
 	SubscriptionStore string
 	// LeftTable and RightTable read the tables' current rows.
-	LeftTable  GetterSupplier[K, V]
-	RightTable GetterSupplier[KO, VO]
+	LeftTable  joins.GetterSupplier[K, V]
+	RightTable joins.GetterSupplier[KO, VO]
 	// Topic is the subscription registration topic's name; with suffixes (-fk, -pk, -vh) it
 	// is the topic serdes are given for keys and hashed values, as Kafka Streams' pseudo
 	// topics.
@@ -84,17 +87,17 @@ func (j *ForeignKeyJoin[K, V, KO, VO, VR]) hash(v V) (Hash, error) {
 // Register returns the processor that turns the left table's changes (of type C, read with
 // changeOf; old values are needed) into subscriptions keyed by foreign key (Kafka Streams'
 // SubscriptionSendProcessorSupplier).
-func (j *ForeignKeyJoin[K, V, KO, VO, VR]) Register[C any](changeOf func(C) Change[V]) processor.Supplier[K, C, KO, Subscription[K]] {
+func (j *ForeignKeyJoin[K, V, KO, VO, VR]) Register[C any](changeOf func(C) tablejoin.Change[V]) processor.Supplier[K, C, KO, Subscription[K]] {
 	return func() processor.Processor[K, C, KO, Subscription[K]] {
-		return &fkRegister[K, V, KO, VO, VR, C]{j: j, changeOf: changeOf, fkNil: newNilCheck[KO]()}
+		return &fkRegister[K, V, KO, VO, VR, C]{j: j, changeOf: changeOf, fkNil: nullable.For[KO]()}
 	}
 }
 
 type fkRegister[K, V, KO, VO, VR, C any] struct {
 	ctx      processor.Context[KO, Subscription[K]]
 	j        *ForeignKeyJoin[K, V, KO, VO, VR]
-	changeOf func(C) Change[V]
-	fkNil    nilCheck[KO]
+	changeOf func(C) tablejoin.Change[V]
+	fkNil    nullable.Check[KO]
 }
 
 func (p *fkRegister[K, V, KO, VO, VR, C]) Init(ctx processor.Context[KO, Subscription[K]]) error {
@@ -107,7 +110,7 @@ func (p *fkRegister[K, V, KO, VO, VR, C]) Close() error { return nil }
 // foreignKey extracts a value's foreign key; ok is false when there is none.
 func (p *fkRegister[K, V, KO, VO, VR, C]) foreignKey(k K, v V) (KO, bool) {
 	fk := p.j.ForeignKey(k, v)
-	return fk, !p.fkNil.isNil(&fk)
+	return fk, !p.fkNil.IsNil(&fk)
 }
 
 func (p *fkRegister[K, V, KO, VO, VR, C]) Process(r processor.Record[K, C]) error {
@@ -207,7 +210,7 @@ type fkReceive[K, V, KO, VO, VR any] struct {
 
 func (p *fkReceive[K, V, KO, VO, VR]) Init(ctx processor.Context[KO, Subscription[K]]) (err error) {
 	p.ctx = ctx
-	p.store, err = storeAs[*state.TimestampedKeyValueStore[[]byte, Subscription[K]]](ctx, p.j.SubscriptionStore)
+	p.store, err = subscriptionStore[K](ctx, p.j.SubscriptionStore)
 	return err
 }
 
@@ -254,7 +257,7 @@ func (j *ForeignKeyJoin[K, V, KO, VO, VR]) JoinSubscription() processor.Supplier
 type fkJoinSubscription[K, V, KO, VO, VR any] struct {
 	ctx processor.Context[K, Response[VO]]
 	j   *ForeignKeyJoin[K, V, KO, VO, VR]
-	get ValueGetter[KO, VO]
+	get joins.ValueGetter[KO, VO]
 }
 
 func (p *fkJoinSubscription[K, V, KO, VO, VR]) Init(ctx processor.Context[K, Response[VO]]) (err error) {
@@ -319,7 +322,7 @@ type fkForeignChanged[K, V, KO, VO, VR, C any] struct {
 
 func (p *fkForeignChanged[K, V, KO, VO, VR, C]) Init(ctx processor.Context[K, Response[VO]]) error {
 	p.ctx = ctx
-	s, err := storeAs[*state.TimestampedKeyValueStore[[]byte, Subscription[K]]](ctx, p.j.SubscriptionStore)
+	s, err := subscriptionStore[K](ctx, p.j.SubscriptionStore)
 	if err != nil {
 		return err
 	}
@@ -379,7 +382,7 @@ type fkResolve[K, V, KO, VO, VR, O any] struct {
 	ctx processor.Context[K, O]
 	j   *ForeignKeyJoin[K, V, KO, VO, VR]
 	out func(VR, bool) O
-	get ValueGetter[K, V]
+	get joins.ValueGetter[K, V]
 }
 
 func (p *fkResolve[K, V, KO, VO, VR, O]) Init(ctx processor.Context[K, O]) (err error) {
@@ -414,4 +417,16 @@ func (p *fkResolve[K, V, KO, VO, VR, O]) Process(r processor.Record[K, Response[
 		o = p.out(zero, false) // the result is deleted
 	}
 	return p.ctx.Forward(processor.Record[K, O]{Key: r.Key, Value: o, Timestamp: r.Timestamp, Headers: r.Headers})
+}
+
+// subscriptionStore is the subscription store a processor was connected to.
+func subscriptionStore[K any](ctx joins.StoreSource, name string) (*state.TimestampedKeyValueStore[[]byte, Subscription[K]], error) {
+	s, err := ctx.StateStore(name)
+	if err != nil {
+		return nil, err
+	}
+	if typed, ok := s.(*state.TimestampedKeyValueStore[[]byte, Subscription[K]]); ok {
+		return typed, nil
+	}
+	return nil, fmt.Errorf("rill: store %s is a %T, not a subscription store", name, s)
 }

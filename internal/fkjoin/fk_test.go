@@ -1,4 +1,4 @@
-package joins
+package fkjoin
 
 import (
 	"errors"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rillstreams/rill/internal/tablejoin"
+	"github.com/rillstreams/rill/joins"
 	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/serde"
 	"github.com/rillstreams/rill/state"
@@ -27,7 +29,7 @@ func fkFixture(left bool, leftRows map[string]string) *ForeignKeyJoin[string, st
 		KeySerde: serde.String(), ValueSerde: serde.String(),
 		ForeignKeySerde: serde.JSON[*string](), ForeignValueSerde: serde.String(),
 		SubscriptionStore: "subs", Topic: "reg",
-		LeftTable: GetterSupplier[string, string]{Open: func(StoreSource) (ValueGetter[string, string], error) {
+		LeftTable: joins.GetterSupplier[string, string]{Open: func(joins.StoreSource) (joins.ValueGetter[string, string], error) {
 			return func(k string) (state.ValueAndTimestamp[string], bool, error) {
 				v, ok := leftRows[k]
 				return state.ValueAndTimestamp[string]{Value: v, Timestamp: 1}, ok, nil
@@ -47,13 +49,13 @@ type sent struct {
 // with rill's corrections: an inner join's row losing its foreign key deletes its result,
 // and a changed key is unsubscribed without a spurious intermediate result).
 func TestForeignKeyRegister(t *testing.T) {
-	ch := func(old, nw string) Change[string] {
-		return Change[string]{Old: old, HasOld: old != "", New: nw, HasNew: nw != ""}
+	ch := func(old, nw string) tablejoin.Change[string] {
+		return tablejoin.Change[string]{Old: old, HasOld: old != "", New: nw, HasNew: nw != ""}
 	}
 	cases := []struct {
 		name    string
 		left    bool
-		change  Change[string]
+		change  tablejoin.Change[string]
 		want    []sent
 		dropped int
 	}{
@@ -77,12 +79,12 @@ func TestForeignKeyRegister(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			j := fkFixture(c.left, nil)
-			p := j.Register(func(c Change[string]) Change[string] { return c })()
+			p := j.Register(func(c tablejoin.Change[string]) tablejoin.Change[string] { return c })()
 			ctx := &fakeCtx[*string, Subscription[string]]{partition: 7}
 			if err := p.Init(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if err := p.Process(processor.Record[string, Change[string]]{Key: "k", Value: c.change, Timestamp: 5}); err != nil {
+			if err := p.Process(processor.Record[string, tablejoin.Change[string]]{Key: "k", Value: c.change, Timestamp: 5}); err != nil {
 				t.Fatal(err)
 			}
 			var got []sent

@@ -1,12 +1,30 @@
-package joins
+// Package tablejoin holds the change of a table row that flows between the DSL's table
+// operators (Change) and the semantics of primary-key table-table joins (TableJoin): what the
+// DSL's Table.Join, LeftJoin and OuterJoin emit when either side's row changes. Users see only
+// the DSL methods.
+//
+// # Usage
+//
+//	tj := tablejoin.TableJoin[K, V, VO, VR]{Kind: tablejoin.Left, Joiner: joiner}
+//	out, ts, emit := tj.LeftChanged(key, change, ts, rightRow, rightFound, sendOld)
+package tablejoin
 
-import "github.com/rillstreams/rill/state"
+import (
+	"github.com/rillstreams/rill/joins"
+	"github.com/rillstreams/rill/state"
+)
 
 // Change is an update of a table row, as it flows between table operators (Kafka Streams'
-// Change): the new value (absent for a delete) and, when asked for, the previous one.
+// Change<V>): the new value (absent: a delete, a tombstone) and, when a downstream operator
+// asked for it, the previous one.
 type Change[V any] struct {
 	New, Old       V
 	HasNew, HasOld bool
+	// NotLatest marks an update of a versioned table older than its key's latest version
+	// (Kafka Streams' Change.isLatest false, KIP-914): it went into the table's history.
+	// Filters, mapValues and toStream pass it on; table-table joins and table groupBy skip
+	// it. Repartition topics never carry one (groupBy drops it first).
+	NotLatest bool
 }
 
 // Kind is the kind of a table-table join.
@@ -103,11 +121,11 @@ func (j TableJoin[K, V, VO, VR]) Row(k K, left state.ValueAndTimestamp[V], hasLe
 
 // JoinedGetter reads a join result's rows through the getters of both joined tables, for a
 // result that has no store of its own.
-func JoinedGetter[K, V, VO, VR any](j TableJoin[K, V, VO, VR], left GetterSupplier[K, V], right GetterSupplier[K, VO]) GetterSupplier[K, VR] {
+func JoinedGetter[K, V, VO, VR any](j TableJoin[K, V, VO, VR], left joins.GetterSupplier[K, V], right joins.GetterSupplier[K, VO]) joins.GetterSupplier[K, VR] {
 	stores := append(append([]string(nil), left.Stores...), right.Stores...)
-	return GetterSupplier[K, VR]{
+	return joins.GetterSupplier[K, VR]{
 		Stores: stores,
-		Open: func(ctx StoreSource) (ValueGetter[K, VR], error) {
+		Open: func(ctx joins.StoreSource) (joins.ValueGetter[K, VR], error) {
 			lg, err := left.Open(ctx)
 			if err != nil {
 				return nil, err
