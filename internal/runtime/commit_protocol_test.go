@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rillstreams/rill/standby"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -133,7 +135,7 @@ func newProtocolThread(t *testing.T, ctx context.Context, topo *dsl.Builder, exa
 	r, err := New(built, Config{ApplicationID: "protocol", Client: kafka.ClientConfig{Bootstrap: addrs},
 		StateDir: t.TempDir(), ProcessID: "p1", NumThreads: 1, ExactlyOnce: exactlyOnce, CommitInterval: time.Hour,
 		MaxPollRecords: 100, ReplicationFactor: -1, Backend: backend, Logger: zap.NewNop(), CacheMaxBytes: -1,
-		AcceptableRecoveryLag: 10000, MaxWarmupReplicas: 2, ProbingRebalanceInterval: time.Minute,
+		Standby:        standby.Config{AcceptableRecoveryLag: 10000, MaxWarmupReplicas: 2, ProbingRebalanceInterval: time.Minute},
 		SessionTimeout: 10 * time.Second, BufferedRecordsPerPartition: 1000, MaxTaskIdle: maxTaskIdle,
 		BlockTimeout: 30 * time.Second, RestoreStallTimeout: 30 * time.Second})
 	if err != nil {

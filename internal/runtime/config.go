@@ -36,7 +36,6 @@ type Config struct {
 	ExactlyOnce            bool
 	CommitInterval         time.Duration
 	MaxPollRecords         int
-	NumStandbyReplicas     int
 	ApplicationServer      string
 	ReplicationFactor      int16
 	Backend                state.Backend
@@ -44,11 +43,9 @@ type Config struct {
 	DeserializationHandler processor.ErrorHandler
 	ProcessingHandler      processor.ErrorHandler
 	ProductionHandler      processor.ErrorHandler
-	AcceptableRecoveryLag  int64
-	MaxWarmupReplicas      int
-	// ProbingRebalanceInterval is how long after an assignment that kept tasks back for
-	// warm-ups the group leader triggers a rebalance to move them (KIP-441).
-	ProbingRebalanceInterval time.Duration
+	// Standby is the standby replicas' configuration (KIP-441's warm-ups and probing
+	// rebalances included), as the user set it (rill.Config.Standby), defaulted.
+	Standby standby.Config
 	// SessionTimeout is the group session timeout of each stream thread.
 	SessionTimeout time.Duration
 	// MaxTaskIdle is how long a task with several input partitions waits for an empty one

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rillstreams/rill/standby"
+
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap"
@@ -56,7 +58,7 @@ func startCountApp(t *testing.T, ctx context.Context, addrs []string, app string
 	cfg := Config{ApplicationID: app, Client: kafka.ClientConfig{Bootstrap: addrs},
 		StateDir: t.TempDir(), ProcessID: "p1", NumThreads: 1, ExactlyOnce: exactlyOnce, CommitInterval: 20 * time.Millisecond,
 		MaxPollRecords: 100, ReplicationFactor: -1, Backend: backend, Logger: zap.NewNop(),
-		AcceptableRecoveryLag: 10000, MaxWarmupReplicas: 2, ProbingRebalanceInterval: time.Minute,
+		Standby:        standby.Config{AcceptableRecoveryLag: 10000, MaxWarmupReplicas: 2, ProbingRebalanceInterval: time.Minute},
 		SessionTimeout: 10 * time.Second, BufferedRecordsPerPartition: 1000}
 	for _, f := range tweak {
 		f(&cfg)

@@ -86,7 +86,7 @@ func TestRestoreAndStandbyListeners(t *testing.T) {
 	var restores, standbys events
 	second := startCountApp(t, ctx, addrs, "listeners", false, backend, func(c *Config) {
 		c.StateRestoreListener = &restores
-		c.NumStandbyReplicas = 1
+		c.Standby.Replicas = 1
 	})
 	defer func() {
 		second.stop()
@@ -110,7 +110,7 @@ func TestRestoreAndStandbyListeners(t *testing.T) {
 	}
 	third := startCountApp(t, ctx, addrs, "listeners", false, backend, func(c *Config) {
 		c.StandbyUpdateListener = &standbys
-		c.NumStandbyReplicas = 1
+		c.Standby.Replicas = 1
 		c.ProcessID = "p3"
 	})
 	produceCountInput(t, ctx, addrs, 100, keys)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rillstreams/rill/standby"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap"
@@ -45,7 +47,7 @@ func TestLostSessionReportsRebalancing(t *testing.T) {
 	rt, err := New(topo, Config{ApplicationID: "lost", Client: kafka.ClientConfig{Bootstrap: cluster.ListenAddrs()},
 		StateDir: t.TempDir(), ProcessID: "p1", NumThreads: 1, CommitInterval: 20 * time.Millisecond,
 		MaxPollRecords: 100, ReplicationFactor: -1, Backend: memory.Backend(), Logger: zap.NewNop(),
-		AcceptableRecoveryLag: 10000, MaxWarmupReplicas: 2, ProbingRebalanceInterval: time.Minute,
+		Standby:        standby.Config{AcceptableRecoveryLag: 10000, MaxWarmupReplicas: 2, ProbingRebalanceInterval: time.Minute},
 		SessionTimeout: 6 * time.Second, BufferedRecordsPerPartition: 1000,
 		OnState: func(s State) {
 			mu.Lock()

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rillstreams/rill/standby"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -135,7 +137,7 @@ func TestFencedOverAndOverFails(t *testing.T) {
 	rt, err := New(topo, Config{ApplicationID: "fenced-again", Client: kafka.ClientConfig{Bootstrap: addrs},
 		StateDir: t.TempDir(), ProcessID: "twin", NumThreads: 1, ExactlyOnce: true, CommitInterval: 20 * time.Millisecond,
 		MaxPollRecords: 100, ReplicationFactor: -1, Backend: memory.Backend(), Logger: zap.NewNop(),
-		AcceptableRecoveryLag: 10000, MaxWarmupReplicas: 2, ProbingRebalanceInterval: time.Minute,
+		Standby:        standby.Config{AcceptableRecoveryLag: 10000, MaxWarmupReplicas: 2, ProbingRebalanceInterval: time.Minute},
 		SessionTimeout: 10 * time.Second, BufferedRecordsPerPartition: 1000})
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rillstreams/rill/standby"
+
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
@@ -44,7 +46,7 @@ func TestPatternNewTopicWarns(t *testing.T) {
 	}, ApplicationID: "pattern-watch", Client: kafka.ClientConfig{Bootstrap: broker.Addrs()},
 		StateDir: t.TempDir(), ProcessID: "p1", NumThreads: 1, CommitInterval: 50 * time.Millisecond,
 		MaxPollRecords: 100, ReplicationFactor: -1, Backend: memory.Backend(), Logger: zap.New(core),
-		AcceptableRecoveryLag: 10000, MaxWarmupReplicas: 2, ProbingRebalanceInterval: time.Minute,
+		Standby:        standby.Config{AcceptableRecoveryLag: 10000, MaxWarmupReplicas: 2, ProbingRebalanceInterval: time.Minute},
 		SessionTimeout: 10 * time.Second, PatternCheckInterval: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rillstreams/rill/standby"
+
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap"
@@ -55,7 +57,7 @@ func TestStuckProducerIsBounded(t *testing.T) {
 	rt, err := New(topo, Config{ApplicationID: "stuck-producer", Client: kafka.ClientConfig{Bootstrap: addrs},
 		StateDir: t.TempDir(), ProcessID: "p1", NumThreads: 1, CommitInterval: time.Hour,
 		MaxPollRecords: 1000, ReplicationFactor: -1, Backend: memory.Backend(), Logger: zap.NewNop(),
-		AcceptableRecoveryLag: 10000, MaxWarmupReplicas: 2, ProbingRebalanceInterval: time.Minute,
+		Standby:        standby.Config{AcceptableRecoveryLag: 10000, MaxWarmupReplicas: 2, ProbingRebalanceInterval: time.Minute},
 		SessionTimeout: 10 * time.Second, BufferedRecordsPerPartition: 1000, BlockTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -90,8 +90,8 @@ func (th *thread) onAssigned(ctx context.Context, _ map[string][]int32) {
 	wantActive, wantStandby := taskSet(info.Active), taskSet(info.Standby)
 	th.probeAt = time.Time{}
 	if info.ProbingRebalance && th.bal.Leader() {
-		th.probeAt = time.Now().Add(th.rt.cfg.ProbingRebalanceInterval)
-		th.log.Info("rill: probing rebalance scheduled", zapDur("in", th.rt.cfg.ProbingRebalanceInterval))
+		th.probeAt = time.Now().Add(th.rt.cfg.Standby.ProbingRebalanceInterval)
+		th.log.Info("rill: probing rebalance scheduled", zapDur("in", th.rt.cfg.Standby.ProbingRebalanceInterval))
 	}
 	// Release first, then take: a task moving between threads of this process is released
 	// by one callback while the other waits for it (see taskDirs).

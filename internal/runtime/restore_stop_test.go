@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rillstreams/rill/standby"
+
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap"
@@ -62,7 +64,7 @@ func TestStopDuringRestore(t *testing.T) {
 		return Config{ApplicationID: "stop-restore", Client: kafka.ClientConfig{Bootstrap: addrs},
 			StateDir: dir, ProcessID: "p1", NumThreads: 1, CommitInterval: 20 * time.Millisecond,
 			MaxPollRecords: 100, ReplicationFactor: -1, Backend: backend, Logger: zap.NewNop(),
-			AcceptableRecoveryLag: 10000, MaxWarmupReplicas: 2, ProbingRebalanceInterval: time.Minute,
+			Standby:        standby.Config{AcceptableRecoveryLag: 10000, MaxWarmupReplicas: 2, ProbingRebalanceInterval: time.Minute},
 			SessionTimeout: 10 * time.Second, BufferedRecordsPerPartition: 1000}
 	}
 	run := func(dir string, until func() bool) error {

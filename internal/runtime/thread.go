@@ -154,8 +154,8 @@ func newThread(ctx context.Context, rt *Runtime, index int) (*thread, error) {
 		cache: state.NewRecordCache(rt.cfg.CacheMaxBytes / int64(max(rt.cfg.NumThreads, 1)))}
 	th.stats.pub.ThreadID = fmt.Sprintf("%s-StreamThread-%d", rt.cfg.ProcessID, index+1)
 	th.bal = kafka.NewBalancer(kafka.BalancerConfig{
-		Tasks: rt.taskTopics, Stateful: rt.stateful, NumStandbyReplicas: rt.cfg.NumStandbyReplicas,
-		AcceptableRecoveryLag: rt.cfg.AcceptableRecoveryLag, MaxWarmupReplicas: rt.cfg.MaxWarmupReplicas,
+		Tasks: rt.taskTopics, Stateful: rt.stateful, NumStandbyReplicas: rt.cfg.Standby.Replicas,
+		AcceptableRecoveryLag: rt.cfg.Standby.AcceptableRecoveryLag, MaxWarmupReplicas: rt.cfg.Standby.MaxWarmupReplicas,
 		Subscription: th.subscription, EndOffsetSums: rt.endOffsetSums, Logger: th.log,
 	})
 	if err := th.openSession(); err != nil {
