@@ -69,9 +69,14 @@ func IsFatalPollError(err error) bool {
 // transaction coordinator bumped its epoch (INVALID_PRODUCER_EPOCH after a transaction timed
 // out), or a newer incarnation with the same transactional id fenced it. Kafka Streams turns
 // them into TaskMigratedException: the tasks close dirty, the producer is re-initialized, the
-// thread rejoins the group and carries on exactly-once.
+// thread rejoins the group and carries on exactly-once. INVALID_TXN_STATE on ending a
+// transaction says the coordinator holds none open for the producer: it aborted it on its
+// own (the embedded broker answers so after a transaction timeout, where Kafka bumps the
+// epoch); rill-torture on the embedded broker had an instance die of "commit:
+// INVALID_TXN_STATE" under load. Whatever became of the transaction, closing the tasks dirty
+// and going on from the committed offsets is right.
 var taskMigratedErrors = []error{kerr.ProducerFenced, kerr.InvalidProducerEpoch, kerr.UnknownProducerID,
-	kerr.InvalidProducerIDMapping, kerr.TransactionAbortable}
+	kerr.InvalidProducerIDMapping, kerr.TransactionAbortable, kerr.InvalidTxnState}
 
 // IsTaskMigrated tells whether an error of the stream thread calls for closing its tasks dirty,
 // a new producer and a rejoin rather than stopping.

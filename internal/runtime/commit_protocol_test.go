@@ -386,27 +386,32 @@ func TestAbortedTransactionDropsTheTasksWrites(t *testing.T) {
 }
 
 // A commit refused because the producer was fenced (another instance took the transactional
-// id over) is a task migration, as Kafka Streams' TaskMigratedException: the stores keep only
-// what committed before.
+// id over), or because the coordinator holds no transaction open for it any more (it aborted
+// it after a timeout: INVALID_TXN_STATE), is a task migration, as Kafka Streams'
+// TaskMigratedException: the stores keep only what committed before.
 func TestFencedCommitIsATaskMigration(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	p := newProtocolThread(t, ctx, countTopology(), true, 0)
-	p.feed(t, ctx, "in", "v", 0, 3)
-	if err := p.commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	before := p.storeOffset(t, "counts")
-	p.feed(t, ctx, "in", "v", 3, 2)
-	p.sess.onCommit = func(kafka.Offsets) (bool, error) { return false, kerr.ProducerFenced }
-	err := p.commit(ctx)
-	if err == nil || !kafka.IsTaskMigrated(err) {
-		t.Fatalf("commit: %v; want a task migration", err)
-	}
-	if !errors.Is(err, kerr.ProducerFenced) {
-		t.Fatalf("commit: %v; want the fencing error kept", err)
-	}
-	if after := p.storeOffset(t, "counts"); after != before {
-		t.Fatalf("the store's committed offset moved from %d to %d with a fenced transaction", before, after)
+	for _, fail := range []*kerr.Error{kerr.ProducerFenced, kerr.InvalidTxnState} {
+		t.Run(fail.Message, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			p := newProtocolThread(t, ctx, countTopology(), true, 0)
+			p.feed(t, ctx, "in", "v", 0, 3)
+			if err := p.commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+			before := p.storeOffset(t, "counts")
+			p.feed(t, ctx, "in", "v", 3, 2)
+			p.sess.onCommit = func(kafka.Offsets) (bool, error) { return false, fail }
+			err := p.commit(ctx)
+			if err == nil || !kafka.IsTaskMigrated(err) {
+				t.Fatalf("commit: %v; want a task migration", err)
+			}
+			if !errors.Is(err, fail) {
+				t.Fatalf("commit: %v; want the error kept", err)
+			}
+			if after := p.storeOffset(t, "counts"); after != before {
+				t.Fatalf("the store's committed offset moved from %d to %d with a failed transaction", before, after)
+			}
+		})
 	}
 }
