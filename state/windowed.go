@@ -279,6 +279,17 @@ type windowedSpec struct {
 // windowed changelogs a matching retention.
 func (s *windowedSpec) WindowOptions() WindowOptions { return s.wo }
 
+// cacheFor is the task's record cache when the store is to be cached in it, with the task's
+// record context (nil when the store is uncached).
+func (s *windowedSpec) cacheFor(ctx processor.StoreContext) (*RecordCache, TaskContext) {
+	c, ok := ctx.Cache.(*RecordCache)
+	if !ok || c == nil || c.max <= 0 || !s.opts.Caching || ctx.Shared {
+		return nil, nil
+	}
+	task, _ := ctx.Records.(TaskContext)
+	return c, task
+}
+
 // WindowStoreBuilder builds a typed window store per task.
 type WindowStoreBuilder[K, V any] struct {
 	windowedSpec
@@ -303,6 +314,13 @@ func (b *WindowStoreBuilder[K, V]) WithLogging(on bool) *WindowStoreBuilder[K, V
 	return b
 }
 
+// WithCaching turns caching on or off (see StoreOptions.Caching; Kafka Streams'
+// CachingWindowStore). Stores that retain duplicates (join buffers) are never cached.
+func (b *WindowStoreBuilder[K, V]) WithCaching(on bool) *WindowStoreBuilder[K, V] {
+	b.opts.Caching = on
+	return b
+}
+
 func (b *WindowStoreBuilder[K, V]) WithBackend(backend Backend) *WindowStoreBuilder[K, V] {
 	b.opts.Backend = backend
 	return b
@@ -321,6 +339,9 @@ func (b *WindowStoreBuilder[K, V]) Build(ctx processor.StoreContext) (processor.
 	s := NewWindowStore(raw, b.ks, b.vs)
 	if sink := b.sink(ctx); sink != nil {
 		s.bytes, s.raw = &loggedWindow{WindowBytesStore: raw, sink: sink}, raw
+	}
+	if c, task := b.cacheFor(ctx); c != nil && !b.wo.RetainDuplicates {
+		s.bytes, s.raw = newCachingWindow(s.bytes, c, ctx.TaskID.String()+"-"+b.name, task), raw
 	}
 	return s, nil
 }
@@ -342,6 +363,13 @@ func (b *SessionStoreBuilder[K, V]) WithLogging(on bool) *SessionStoreBuilder[K,
 	return b
 }
 
+// WithCaching turns caching on or off (see StoreOptions.Caching; Kafka Streams'
+// CachingSessionStore).
+func (b *SessionStoreBuilder[K, V]) WithCaching(on bool) *SessionStoreBuilder[K, V] {
+	b.opts.Caching = on
+	return b
+}
+
 func (b *SessionStoreBuilder[K, V]) WithBackend(backend Backend) *SessionStoreBuilder[K, V] {
 	b.opts.Backend = backend
 	return b
@@ -360,6 +388,9 @@ func (b *SessionStoreBuilder[K, V]) Build(ctx processor.StoreContext) (processor
 	s := NewSessionStore(raw, b.ks, b.vs)
 	if sink := b.sink(ctx); sink != nil {
 		s.bytes, s.raw = &loggedSession{SessionBytesStore: raw, sink: sink}, raw
+	}
+	if c, task := b.cacheFor(ctx); c != nil {
+		s.bytes, s.raw = newCachingSession(s.bytes, c, ctx.TaskID.String()+"-"+b.name, task), raw
 	}
 	return s, nil
 }
