@@ -30,6 +30,8 @@ type sessionWindowAggOp[K, V, VA any] struct {
 	lastUpper int64 // largest session end emitted as final so far
 	found     []foundSession[VA]
 	pending   []pendingSession
+	// cached: the store forwards the updates when its record cache flushes them.
+	cached bool
 }
 
 // foundSession is a session of the current key read from the store.
@@ -57,7 +59,20 @@ func (p *sessionWindowAggOp[K, V, VA]) Init(ctx processor.Context[windows.Window
 		return fmt.Errorf("rill: store %s is a %T, not a session store of these types", p.st.store, s)
 	}
 	p.store, p.ks = ss.Bytes(), ss.KeySerde()
+	if !p.st.emitFinal {
+		p.cached = ss.SetFlushListener(p.st.sendOld, p.forwardFlushed)
+	}
 	return nil
+}
+
+// forwardFlushed forwards a session the store's cache flushed: its latest aggregate, or its
+// removal with the value the store held, stamped with the session's end and carrying the
+// write's headers (Kafka Streams' SessionCacheFlushListener).
+func (p *sessionWindowAggOp[K, V, VA]) forwardFlushed(s state.CachedSession[K, VA]) error {
+	return p.ctx.Forward(processor.Record[windows.Windowed[K], change[VA]]{
+		Key:   windows.Windowed[K]{Key: s.Key, Start: s.Start, End: s.End},
+		Value: change[VA]{newV: s.New, hasNew: s.HasNew, oldV: s.Old, hasOld: s.HasOld}, Timestamp: s.End,
+		Headers: s.Context.Headers})
 }
 
 func (p *sessionWindowAggOp[K, V, VA]) Close() error { return nil }
@@ -143,7 +158,7 @@ func (p *sessionWindowAggOp[K, V, VA]) Process(r processor.Record[K, V]) error {
 // forward sends a session update stamped with the session's end and, as Kafka Streams does,
 // without headers; nothing while only final results are emitted.
 func (p *sessionWindowAggOp[K, V, VA]) forward(k K, start, end int64, ch change[VA]) error {
-	if p.st.emitFinal {
+	if p.st.emitFinal || p.cached {
 		return nil
 	}
 	if !p.st.sendOld {

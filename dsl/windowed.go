@@ -250,7 +250,7 @@ func timeWindowAggregate[K, V, VA any](ws *TimeWindowedStream[K, V], cfg tableCo
 	b.check(cfg.notVersioned(in.name))
 	backend, logging := cfg.storeOptions()
 	sb := state.NewWindowStoreBuilder(in.storeName, ks, tvs, state.WindowOptions{Retention: retention}).
-		WithLogging(logging).WithBackend(backend)
+		WithLogging(logging).WithBackend(backend).WithCaching(cfg.caching())
 	if b.check(b.topo.AddStore(sb, in.name)) {
 		t.store = in.storeName
 	}
@@ -293,8 +293,10 @@ func sessionAggregate[K, V, VA any](ss *SessionWindowedStream[K, V], cfg tableCo
 	}, in.parent))
 	b.check(cfg.notVersioned(in.name))
 	backend, logging := cfg.storeOptions()
+	// Kafka Streams' SessionStoreMaterializer caches no store of an aggregation that emits
+	// only final results.
 	sb := state.NewSessionStoreBuilder(in.storeName, ks, vs, state.WindowOptions{Retention: retention}).
-		WithLogging(logging).WithBackend(backend)
+		WithLogging(logging).WithBackend(backend).WithCaching(cfg.caching() && !ss.emitFinal)
 	if b.check(b.topo.AddStore(sb, in.name)) {
 		t.store = in.storeName
 	}
