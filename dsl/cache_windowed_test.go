@@ -12,7 +12,9 @@ import (
 	"github.com/rillstreams/rill/windows"
 )
 
-func windowKey(w windows.Windowed[string]) string { return fmt.Sprintf("%s@%d/%d", w.Key, w.Start, w.End) }
+func windowKey(w windows.Windowed[string]) string {
+	return fmt.Sprintf("%s@%d/%d", w.Key, w.Start, w.End)
+}
 
 // With the record cache and commits only when asked, a windowed count forwards each window
 // once per commit, with its latest count, in the order the windows were last written, stamped
@@ -86,7 +88,6 @@ func TestCacheSessionMergedAwayIsNotForwarded(t *testing.T) {
 		t.Fatalf("counts %v, want 2 for [0,5] and [25,30]", got)
 	}
 }
-
 
 // Final results do not depend on the cache: windowed aggregations that emit only final
 // results, or are suppressed until their windows close, forward the same records with the
