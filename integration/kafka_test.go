@@ -50,6 +50,7 @@ var suite = []string{
 	"TestThreadFailureShutdownApplication",
 	"TestShutdownStatesGoOneWay",
 	"TestOffsetResetPerSource",
+	"TestOffsetResetTableSource",
 	"TestCogroupWindowedOnBroker",
 	"TestStatefulTwoInstancesExactlyOnce",
 	"TestRestartRestoresState",

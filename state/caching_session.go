@@ -17,8 +17,9 @@ type SessionFlushListener func(key []byte, start, end int64, newValue, oldValue 
 // cachingSession is Kafka Streams' CachingSessionStore: writes and removals go to the store's
 // part of the thread's RecordCache, keyed by key and session, and reach the store beneath
 // (and its changelog) and the flush listener only when the cache flushes them; lookups merge
-// the cache with the store beneath. Retention is applied above the cache as in cachingWindow,
-// by session end.
+// the cache with the store beneath. Retention applies to the store beneath only, as in
+// cachingWindow (expireCached: by session end): Kafka Streams' session aggregation merges a
+// late record with a session the cache still holds after the store beneath expired it.
 type cachingSession struct {
 	SessionBytesStore // beneath: logged or raw
 	cache             *namedCache
@@ -27,6 +28,7 @@ type cachingSession struct {
 	sendOld           bool
 	closed            bool
 	observed          int64 // largest session end put; math.MinInt64 before the first
+	expireCached      bool
 	// byKey indexes the cache's entries by key (sessions merge within one key).
 	byKey map[string]map[[2]int64]*cacheEntry
 }
@@ -77,9 +79,9 @@ func (s *cachingSession) indexRemove(e *cacheEntry) {
 	}
 }
 
-// liveFrom is the earliest session end not expired.
+// liveFrom is the earliest session end returned (math.MinInt64 unless expireCached).
 func (s *cachingSession) liveFrom() int64 {
-	if s.observed < math.MinInt64+s.Retention() {
+	if !s.expireCached || s.observed < math.MinInt64+s.Retention() {
 		return math.MinInt64
 	}
 	return s.observed - s.Retention() + 1
@@ -279,7 +281,12 @@ type mergedSessionIterator struct {
 	start, end int64
 	value      []byte
 	closed     bool
+	fromCache  bool
 }
+
+// FromCache tells whether the current session comes from the cache, not the store beneath
+// (whose retention the session aggregation mirrors for the sessions it returns).
+func (it *mergedSessionIterator) FromCache() bool { return it.fromCache }
 
 func (it *mergedSessionIterator) nextUnder() bool {
 	for it.under.Next() {
@@ -312,7 +319,7 @@ func (it *mergedSessionIterator) Next() bool {
 		}
 		if !hasCache || (it.underOK && order > 0) {
 			it.key, it.start, it.end, it.value = it.under.Key(), it.under.Start(), it.under.End(), it.under.Value()
-			it.advance = true
+			it.advance, it.fromCache = true, false
 			return true
 		}
 		it.ci++
@@ -321,6 +328,7 @@ func (it *mergedSessionIterator) Next() bool {
 		}
 		if c.value != nil {
 			it.key, it.start, it.end, it.value = c.key, c.start, c.end, c.value
+			it.fromCache = true
 			return true
 		}
 	}

@@ -20,10 +20,12 @@ type WindowFlushListener func(key []byte, windowStart int64, newValue, oldValue 
 // first; range fetches merge the cache with the store beneath. Reads are never cached (as
 // Kafka Streams): the cache holds only what was written.
 //
-// Retention is applied above the cache as the store beneath applies it: observed stream time
-// is the largest window start put through this store, and windows starting at or before it
-// minus the retention are neither returned from the cache nor from the store beneath (whose
-// stream time, moved only by flushes, may lag).
+// As in Kafka Streams, retention applies to the store beneath only: a window still in the
+// cache is returned after it expired there (until the cache evicts it), which decides, for
+// instance, whether a late record finds a session to merge with (see cachingSession). With
+// expireCached (tests of the store contract), windows starting at or before observed stream
+// time (the largest start put here) minus the retention are not returned, from the cache or
+// the store.
 type cachingWindow struct {
 	WindowBytesStore // beneath: logged or raw
 	cache            *namedCache
@@ -32,6 +34,7 @@ type cachingWindow struct {
 	sendOld          bool
 	closed           bool
 	observed         int64 // largest window start put; math.MinInt64 before the first
+	expireCached     bool
 	// byKey indexes the cache's entries by key, then window start; byStart by window start,
 	// with starts listing byStart's keys in order: fetches of one key and time-range scans
 	// (emit-final aggregations scan closed windows at each record) need not walk the cache.
@@ -103,9 +106,9 @@ func (s *cachingWindow) indexRemove(e *cacheEntry) {
 	}
 }
 
-// liveFrom is the earliest window start not expired.
+// liveFrom is the earliest window start returned (math.MinInt64 unless expireCached).
 func (s *cachingWindow) liveFrom() int64 {
-	if s.observed < math.MinInt64+s.Retention() {
+	if !s.expireCached || s.observed < math.MinInt64+s.Retention() {
 		return math.MinInt64
 	}
 	return s.observed - s.Retention() + 1
