@@ -172,7 +172,7 @@ func (ss *SessionWindowedCogroupedStream[K, VA]) Aggregate(init func() VA, merge
 	if !b.check(err) {
 		return t
 	}
-	st := &windowAggState{store: storeName}
+	st := &windowAggState{store: storeName, ksRetention: ksSessionRetention(cfg, ss.w)}
 	target := &windowedCogroupTarget[K, VA]{st: st, session: ss.w, merge: merger, vs: vs}
 	aggs, ok := ss.c.wire(storeName, init, target)
 	if !ok {

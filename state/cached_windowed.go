@@ -66,6 +66,10 @@ type CachedSession[K, V any] struct {
 	New, Old       V
 	HasNew, HasOld bool
 	Context        RecordContext
+	// StoreTime is the stream time of the store beneath before this session was written to
+	// it: the largest session end the cache has written there (math.MinInt64 before the
+	// first), against which that store expires sessions.
+	StoreTime int64
 }
 
 // SetFlushListener makes a cached session store hand each flushed session to fn (Kafka
@@ -78,7 +82,7 @@ func (s *SessionStore[K, V]) SetFlushListener(sendOld bool, fn func(CachedSessio
 	}
 	name := s.bytes.Name()
 	c.listener, c.sendOld = func(key []byte, start, end int64, newValue, oldValue []byte, rc RecordContext) error {
-		r := CachedSession[K, V]{Start: start, End: end, Context: rc}
+		r := CachedSession[K, V]{Start: start, End: end, Context: rc, StoreTime: c.storeTimeBefore}
 		var err error
 		if r.Key, err = s.ks.Deserialize(name, key); err != nil {
 			return err

@@ -28,6 +28,10 @@ type cachingSession struct {
 	sendOld           bool
 	closed            bool
 	observed          int64 // largest session end put; math.MinInt64 before the first
+	// storeTime is the largest session end written to the store beneath (Kafka Streams' store
+	// moves its stream time on every put, removals included); storeTimeBefore its value
+	// before the entry being flushed, for the listener.
+	storeTime, storeTimeBefore int64
 	expireCached      bool
 	// byKey indexes the cache's entries by key (sessions merge within one key).
 	byKey map[string]map[[2]int64]*cacheEntry
@@ -37,7 +41,7 @@ func newCachingSession(wrapped SessionBytesStore, rc *RecordCache, name string, 
 	if task == nil {
 		task = noTaskContext{}
 	}
-	s := &cachingSession{SessionBytesStore: wrapped, task: task, observed: math.MinInt64,
+	s := &cachingSession{SessionBytesStore: wrapped, task: task, observed: math.MinInt64, storeTime: math.MinInt64,
 		byKey: map[string]map[[2]int64]*cacheEntry{}}
 	s.cache = rc.named(name, s.flushEntries)
 	s.cache.onAdd, s.cache.onRemove = s.indexAdd, s.indexRemove
@@ -99,6 +103,7 @@ func (s *cachingSession) flushEntries(entries []*cacheEntry) error {
 }
 
 func (s *cachingSession) write(key []byte, start, end int64, value []byte) error {
+	s.storeTime = max(s.storeTime, end)
 	if value == nil {
 		// A removal, or a Put of nil: the stream time a Put of nil moves was moved above the
 		// cache already, and the sessions put with it flush with it.
@@ -128,6 +133,7 @@ func (s *cachingSession) flushEntry(e *cacheEntry) error {
 		old = nil
 	}
 	return s.task.WithRecordContext(e.rc, func() error {
+		s.storeTimeBefore = s.storeTime
 		if err := s.write(key, start, end, e.value); err != nil {
 			return err
 		}
