@@ -33,6 +33,7 @@ func runRill(ctx context.Context, spec childSpec, p *progress) error {
 	}
 	withMetrics(ctx, spec, &cfg)
 	withoutCache(spec, &cfg)
+	cfg.CommitInterval = spec.CommitInterval
 	app, err := rill.New(topo, cfg)
 	if err != nil {
 		return err
