@@ -32,7 +32,7 @@ type cachingSession struct {
 	// moves its stream time on every put, removals included); storeTimeBefore its value
 	// before the entry being flushed, for the listener.
 	storeTime, storeTimeBefore int64
-	expireCached      bool
+	expireCached               bool
 	// byKey indexes the cache's entries by key (sessions merge within one key).
 	byKey map[string]map[[2]int64]*cacheEntry
 }
