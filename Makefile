@@ -152,6 +152,6 @@ oracle: oracle-jar
 		$(GO) test -tags oracle -count=1 -timeout 60m -v -run '^TestOracle$$' ./internal/oracle/
 
 # test-oracle runs every family at seed 1, 500 cases each.
-ORACLE_CI_FAMILIES := ssjoin,winagg,tableagg,tablesrc,stjoin,ttjoin,fkjoin,sgjoin,repart,cached,vtable
+ORACLE_CI_FAMILIES := ssjoin,winagg,tableagg,tablesrc,stjoin,ttjoin,fkjoin,sgjoin,repart,cached,vtable,cwinagg
 test-oracle: oracle-jar
 	ORACLE_SEED=1 ORACLE_N=500 ORACLE_FAMILIES=$(ORACLE_CI_FAMILIES) $(GO) test -tags oracle -count=1 -timeout 10m -v -run '^TestOracle$$' ./internal/oracle/

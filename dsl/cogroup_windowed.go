@@ -135,7 +135,7 @@ func (ws *TimeWindowedCogroupedStream[K, VA]) Aggregate(init func() VA, opts ...
 	b.check(cfg.notVersioned(t.node))
 	backend, logging := cfg.storeOptions()
 	sb := state.NewWindowStoreBuilder(storeName, ks, state.TimestampedSerde(vs), state.WindowOptions{Retention: retention}).
-		WithLogging(logging).WithBackend(backend)
+		WithLogging(logging).WithBackend(backend).WithCaching(cfg.caching())
 	if b.check(b.topo.AddStore(sb, aggs...)) {
 		t.store = storeName
 	}
@@ -172,7 +172,7 @@ func (ss *SessionWindowedCogroupedStream[K, VA]) Aggregate(init func() VA, merge
 	if !b.check(err) {
 		return t
 	}
-	st := &windowAggState{store: storeName}
+	st := &windowAggState{store: storeName, ksRetention: ksSessionRetention(cfg, ss.w)}
 	target := &windowedCogroupTarget[K, VA]{st: st, session: ss.w, merge: merger, vs: vs}
 	aggs, ok := ss.c.wire(storeName, init, target)
 	if !ok {
@@ -184,7 +184,7 @@ func (ss *SessionWindowedCogroupedStream[K, VA]) Aggregate(init func() VA, merge
 	b.check(cfg.notVersioned(t.node))
 	backend, logging := cfg.storeOptions()
 	sb := state.NewSessionStoreBuilder(storeName, ks, vs, state.WindowOptions{Retention: retention}).
-		WithLogging(logging).WithBackend(backend)
+		WithLogging(logging).WithBackend(backend).WithCaching(cfg.caching())
 	if b.check(b.topo.AddStore(sb, aggs...)) {
 		t.store = storeName
 	}

@@ -36,6 +36,20 @@
 // processed by the task of its partition (RepartitionRequired tells). Repartition does it
 // explicitly.
 //
+// # The record cache
+//
+// Tables, aggregations and windowed aggregations keep their stores in the record cache by
+// default (rill.Config.CacheMaxBytes, Kafka Streams' statestore.cache.max.bytes): each key
+// (each key and window, each session) is written, logged and forwarded once per commit with
+// its latest value. Opt out per store where every update must go downstream:
+//
+//	dsl.WindowedBy(clicks.GroupByKey(), windows.Tumbling(time.Minute)).
+//		Count(dsl.Materialized("clicks-per-minute").WithCachingDisabled())
+//
+// Sources of tables take an offset reset policy as streams do:
+//
+//	b.Table("prices", serde.String(), serde.Float64(), dsl.WithOffsetReset(processor.OffsetResetLatest()))
+//
 // # Versioned tables
 //
 // A table materialized as versioned keeps its history (KIP-889, KIP-914), and stream-table

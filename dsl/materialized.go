@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/rillstreams/rill/processor"
 	"github.com/rillstreams/rill/state"
 	"github.com/rillstreams/rill/topology"
 )
@@ -97,6 +98,9 @@ type tableConfig struct {
 	name         string
 	materialized *MaterializedOption
 	serdes       any // a SerdesOption[K, V]
+	// reset is WithOffsetReset's policy: Builder.Table's source only (see offset_reset.go).
+	reset       *processor.OffsetReset
+	tableSource bool
 }
 
 func (o NameOption) applyTable(c *tableConfig)         { c.name = o.name }
@@ -126,6 +130,7 @@ func tableOptions(opts []TableOption) tableConfig {
 // storeName returns the store name materialization asks for, or generates one with the
 // builder's counter (prefix + "STATE-STORE-" + counter, as Kafka Streams' newStoreName).
 func (b *Builder) storeName(c tableConfig, prefix string) (name string, queryable bool) {
+	b.checkResetPlacement(c)
 	if c.materialized != nil && c.materialized.name != "" {
 		return c.materialized.name, true
 	}

@@ -25,3 +25,29 @@ func TestOffsetResetByDurationMustBePositive(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// WithOffsetReset reaches a table's source (an invalid policy fails the build there, as for
+// streams); a global table, which always reads from the earliest offset, and table operations
+// without a source of their own refuse it.
+func TestOffsetResetTableSources(t *testing.T) {
+	b := dsl.NewBuilder()
+	b.Table("prices", serde.String(), serde.String(), dsl.WithOffsetReset(processor.OffsetResetLatest())).ToStream().To("out")
+	if _, err := b.Build(); err != nil {
+		t.Fatal(err)
+	}
+	b = dsl.NewBuilder()
+	b.Table("prices", serde.String(), serde.String(), dsl.WithOffsetReset(processor.OffsetResetByDuration(0))).ToStream().To("out")
+	if _, err := b.Build(); !errors.Is(err, topology.ErrInvalidTopology) {
+		t.Errorf("table with a zero duration: Build = %v, want ErrInvalidTopology", err)
+	}
+	b = dsl.NewBuilder()
+	b.GlobalTable("rates", serde.String(), serde.String(), dsl.WithOffsetReset(processor.OffsetResetLatest()))
+	if _, err := b.Build(); !errors.Is(err, dsl.ErrOffsetResetPlacement) {
+		t.Errorf("global table: Build = %v, want ErrOffsetResetPlacement", err)
+	}
+	b = dsl.NewBuilder()
+	b.Stream("in", serde.String(), serde.String()).GroupByKey().Count(dsl.WithOffsetReset(processor.OffsetResetLatest()))
+	if _, err := b.Build(); !errors.Is(err, dsl.ErrOffsetResetPlacement) {
+		t.Errorf("count: Build = %v, want ErrOffsetResetPlacement", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/rillstreams/rill/internal/nullable"
@@ -31,6 +32,8 @@ type sessionWindowAggOp[K, V, VA any] struct {
 	lastUpper int64 // largest session end emitted as final so far
 	found     []foundSession[VA]
 	pending   []pendingSession
+	// cached: the store forwards the updates when its record cache flushes them.
+	cached bool
 }
 
 // foundSession is a session of the current key read from the store.
@@ -58,7 +61,30 @@ func (p *sessionWindowAggOp[K, V, VA]) Init(ctx processor.Context[windows.Window
 		return fmt.Errorf("rill: store %s is a %T, not a session store of these types", p.st.store, s)
 	}
 	p.store, p.ks = ss.Bytes(), ss.KeySerde()
+	if !p.st.emitFinal {
+		p.cached = ss.SetFlushListener(p.st.sendOld, p.forwardFlushed)
+	}
 	return nil
+}
+
+// forwardFlushed forwards a session the store's cache flushed: its latest aggregate, or its
+// removal with the value the store held, stamped with the session's end and carrying the
+// write's headers (Kafka Streams' SessionCacheFlushListener).
+func (p *sessionWindowAggOp[K, V, VA]) forwardFlushed(s state.CachedSession[K, VA]) error {
+	if s.StoreTime > math.MinInt64+p.st.ksRetention && s.End <= s.StoreTime-p.st.ksRetention {
+		// Kafka Streams' store beneath the cache has expired the session (its retention is a
+		// millisecond shorter than rill's): it reads no old value, so a removal is not
+		// forwarded (oracle cwinagg-1-15, -109, -255), nor the old value of an update.
+		if !s.HasNew {
+			return nil
+		}
+		var zero VA
+		s.Old, s.HasOld = zero, false
+	}
+	return p.ctx.Forward(processor.Record[windows.Windowed[K], change[VA]]{
+		Key:   windows.Windowed[K]{Key: s.Key, Start: s.Start, End: s.End},
+		Value: change[VA]{New: s.New, HasNew: s.HasNew, Old: s.Old, HasOld: s.HasOld}, Timestamp: s.End,
+		Headers: s.Context.Headers})
 }
 
 func (p *sessionWindowAggOp[K, V, VA]) Close() error { return nil }
@@ -144,7 +170,7 @@ func (p *sessionWindowAggOp[K, V, VA]) Process(r processor.Record[K, V]) error {
 // forward sends a session update stamped with the session's end and, as Kafka Streams does,
 // without headers; nothing while only final results are emitted.
 func (p *sessionWindowAggOp[K, V, VA]) forward(k K, start, end int64, ch change[VA]) error {
-	if p.st.emitFinal {
+	if p.st.emitFinal || p.cached {
 		return nil
 	}
 	if !p.st.sendOld {
@@ -164,8 +190,14 @@ func (p *sessionWindowAggOp[K, V, VA]) load(kb []byte, earliestEnd, latestStart,
 	}
 	clear(p.found)
 	p.found = p.found[:0]
+	cacheOrigin, _ := it.(interface{ FromCache() bool })
 	for it.Next() {
-		if p.w.Closed(it.End(), p.observed) || satAdd(satAdd(it.End(), p.w.Gap()), p.w.Grace()) <= before {
+		// Kafka Streams merges a record with any session its store returns; its record cache
+		// returns sessions the store beneath has expired (oracle cwinagg-1-15, -41): those
+		// merge, even closed ones, and only the merged session's end decides whether the
+		// record is late.
+		fromCache := cacheOrigin != nil && cacheOrigin.FromCache()
+		if !fromCache && (p.w.Closed(it.End(), p.observed) || satAdd(satAdd(it.End(), p.w.Gap()), p.w.Grace()) <= before) {
 			// A closed session is final: it was (or could have been) emitted as such, so it
 			// never grows again. Kafka Streams' session store (retention gap + grace) also
 			// stops returning a session once end <= its stream time - gap - grace, one

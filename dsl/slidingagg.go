@@ -242,7 +242,7 @@ func (p *slidingWindowAggOp[K, V, VA]) createRight(r processor.Record[K, V], kb 
 	if err := p.put(kb, start, agg); err != nil {
 		return err
 	}
-	if p.st.emitFinal {
+	if p.st.emitFinal || p.cached {
 		return nil
 	}
 	return p.ctx.Forward(processor.Record[windows.Windowed[K], change[VA]]{

@@ -61,6 +61,7 @@ type upsertState struct {
 // something downstream needs it.
 func (b *Builder) Table[K, V any](topic string, keySerde serde.Serde[K], valueSerde serde.Serde[V], opts ...TableOption) *Table[K, V] {
 	cfg := tableOptions(opts)
+	cfg.tableSource = true
 	storeName, queryable := b.storeName(cfg, topic+"-")
 	sourceName, procName := b.nameOr(suffixed(cfg.name, "-source"), "KSTREAM-SOURCE-"), b.nameOr(cfg.name, "KTABLE-SOURCE-")
 	ks, vs, ok := b.sourceSerdes(sourceName, keySerde, valueSerde)
@@ -70,6 +71,7 @@ func (b *Builder) Table[K, V any](topic string, keySerde serde.Serde[K], valueSe
 	}
 	st := &upsertState{}
 	if b.check(b.topo.AddSource(sourceName, ks, maybeDeserializer[V]{vs}, topic)) {
+		b.sourceOptions(sourceName, sourceConfig{reset: cfg.reset})
 		addTableProcessor(b, procName, upsertSupplier[K](st, func(m maybe[V]) (V, bool) { return m.v, m.ok }), sourceName)
 	}
 	t.attachUpsert(st, storeName, queryable, cfg)
@@ -170,6 +172,11 @@ func (g *GlobalTable[K, V]) StoreName() string { return g.store }
 // GlobalTable reads topic as a global table.
 func (b *Builder) GlobalTable[K, V any](topic string, keySerde serde.Serde[K], valueSerde serde.Serde[V], opts ...TableOption) *GlobalTable[K, V] {
 	cfg := tableOptions(opts)
+	if cfg.reset != nil {
+		b.errs = append(b.errs, fmt.Errorf("%w: global table of %s: a global table always reads its topic from the earliest offset (as Kafka Streams, which ignores the policy)",
+			ErrOffsetResetPlacement, topic))
+		cfg.reset = nil
+	}
 	storeName, _ := b.storeName(cfg, topic+"-")
 	sourceName, procName := b.nameOr(suffixed(cfg.name, "-source"), "KSTREAM-SOURCE-"), b.nameOr(cfg.name, "KTABLE-SOURCE-")
 	g := &GlobalTable[K, V]{store: storeName}

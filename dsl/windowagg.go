@@ -26,6 +26,9 @@ type windowAggBase[K, VA any] struct {
 	lastUpper  int64 // largest window start emitted as final so far
 	pending    []pendingWindow
 	windowSize int64
+	// cached: the store forwards the updates when its record cache flushes them (Kafka
+	// Streams' TimestampedTupleForwarder with a caching window store).
+	cached bool
 }
 
 // pendingWindow is a closed window read from the store, to emit once the iterator is closed.
@@ -43,7 +46,26 @@ func (p *windowAggBase[K, VA]) init(ctx processor.Context[windows.Windowed[K], c
 		return err
 	}
 	p.store, p.ks = s.Bytes(), s.KeySerde()
+	if !p.st.emitFinal {
+		// Emitting only final results forwards nothing as windows change: a cached store then
+		// only writes (Kafka Streams sets no flush listener either).
+		p.cached = s.SetFlushListener(p.st.sendOld, p.forwardFlushed)
+	}
 	return nil
+}
+
+// forwardFlushed forwards a window the store's cache flushed: its latest aggregate, stamped
+// with the aggregate's timestamp (the write's when deleted), with the write's headers (Kafka
+// Streams' TimestampedCacheFlushListener).
+func (p *windowAggBase[K, VA]) forwardFlushed(w state.CachedWindow[K, state.ValueAndTimestamp[VA]]) error {
+	ts := w.Context.Timestamp
+	if w.HasNew {
+		ts = w.New.Timestamp
+	}
+	return p.ctx.Forward(processor.Record[windows.Windowed[K], change[VA]]{
+		Key:   windows.Windowed[K]{Key: w.Key, Start: w.WindowStart, End: satAdd(w.WindowStart, p.windowSize)},
+		Value: change[VA]{New: w.New.Value, HasNew: w.HasNew, Old: w.Old.Value, HasOld: w.HasOld}, Timestamp: ts,
+		Headers: w.Context.Headers})
 }
 
 func (p *windowAggBase[K, VA]) Close() error { return nil }
@@ -220,7 +242,7 @@ func foldWindow[K, V, VA any](p *windowAggBase[K, VA], f fold[K, V, VA], r proce
 	if err := p.put(kb, start, next); err != nil {
 		return err
 	}
-	if p.st.emitFinal {
+	if p.st.emitFinal || p.cached {
 		return nil
 	}
 	ch := change[VA]{New: next.Value, HasNew: true}

@@ -185,6 +185,9 @@ type windowAggState struct {
 	store     string
 	sendOld   bool
 	emitFinal bool
+	// ksRetention is the retention Kafka Streams' store would have (sessions: Materialized's,
+	// else gap + grace), which rill's stores exceed by a millisecond (see sessionAggregate).
+	ksRetention int64
 }
 
 var errNoWindows = errors.New("rill: no windows given")
@@ -250,7 +253,7 @@ func timeWindowAggregate[K, V, VA any](ws *TimeWindowedStream[K, V], cfg tableCo
 	b.check(cfg.notVersioned(in.name))
 	backend, logging := cfg.storeOptions()
 	sb := state.NewWindowStoreBuilder(in.storeName, ks, tvs, state.WindowOptions{Retention: retention}).
-		WithLogging(logging).WithBackend(backend)
+		WithLogging(logging).WithBackend(backend).WithCaching(cfg.caching())
 	if b.check(b.topo.AddStore(sb, in.name)) {
 		t.store = in.storeName
 	}
@@ -286,15 +289,17 @@ func sessionAggregate[K, V, VA any](ss *SessionWindowedStream[K, V], cfg tableCo
 	if !b.check(err) {
 		return t
 	}
-	st := &windowAggState{store: in.storeName, emitFinal: ss.emitFinal}
+	st := &windowAggState{store: in.storeName, emitFinal: ss.emitFinal, ksRetention: ksSessionRetention(cfg, ss.w)}
 	w := ss.w
 	b.check(b.topo.AddProcessor(in.name, func() processor.Processor[K, V, windows.Windowed[K], change[VA]] {
 		return &sessionWindowAggOp[K, V, VA]{st: st, w: w, f: f, vs: vs}
 	}, in.parent))
 	b.check(cfg.notVersioned(in.name))
 	backend, logging := cfg.storeOptions()
+	// Kafka Streams' SessionStoreMaterializer caches no store of an aggregation that emits
+	// only final results.
 	sb := state.NewSessionStoreBuilder(in.storeName, ks, vs, state.WindowOptions{Retention: retention}).
-		WithLogging(logging).WithBackend(backend)
+		WithLogging(logging).WithBackend(backend).WithCaching(cfg.caching() && !ss.emitFinal)
 	if b.check(b.topo.AddStore(sb, in.name)) {
 		t.store = in.storeName
 	}
@@ -312,6 +317,15 @@ func sessionAggregate[K, V, VA any](ss *SessionWindowedStream[K, V], cfg tableCo
 }
 
 func windowEnd[K any](k windows.Windowed[K]) int64 { return k.End }
+
+// ksSessionRetention is the retention of Kafka Streams' session store for the same
+// aggregation: Materialized's, else gap plus grace.
+func ksSessionRetention(cfg tableConfig, w windows.SessionWindows) int64 {
+	if cfg.materialized != nil && cfg.materialized.retention != 0 {
+		return cfg.materialized.retention.Milliseconds()
+	}
+	return w.Gap() + w.Grace()
+}
 
 // windowRetention is the retention of a windowed store: Materialized's WithRetention, which
 // may not be shorter than Kafka Streams' minimum (it fails the same way), else the minimum;

@@ -46,7 +46,8 @@ import (
 //	         "key@[start,end] value"), by start then key (sessions: by key, end, start).
 //
 //	topology options: retention= (Materialized WithRetention), init= (Aggregate's initial
-//	value, default "0").
+//	value, default "0"), cache (keep the store's record cache on, flushed after every record
+//	as TopologyTestDriver does; without it the store is built WithCachingDisabled).
 //
 // Aggregations over string values, as Kafka Streams' tests' mocks: count counts; reduce joins
 // values with "+" (MockReducer.STRING_ADDER); aggregate starts from init and appends "+" and
@@ -154,6 +155,11 @@ func buildWindowedCase(args map[string]string, out *[]string) (*topology.Topolog
 	_, old := args["old"]
 	emit := args["emit"]
 	mat := Materialized("store")
+	if _, ok := args["cache"]; !ok {
+		// Kafka Streams' processor tests these files follow disable caching to see every
+		// update; "cache" keeps the default record cache, flushed after every record.
+		mat = mat.WithCachingDisabled()
+	}
 	if _, ok := args["retention"]; ok {
 		mat = mat.WithRetention(ddMillis(args, "retention"))
 	}

@@ -52,6 +52,7 @@ var suite = []string{
 	"TestThreadFailureShutdownApplication",
 	"TestShutdownStatesGoOneWay",
 	"TestOffsetResetPerSource",
+	"TestOffsetResetTableSource",
 	"TestCogroupWindowedOnBroker",
 	"TestStatefulTwoInstancesExactlyOnce",
 	"TestRestartRestoresState",

@@ -23,8 +23,8 @@ type StoreOptions struct {
 	// Caching keeps the store's writes in its thread's RecordCache until the cache flushes
 	// them (at each commit, or when it is over budget): the store beneath, its changelog and,
 	// for DSL tables, the processors downstream then get only the latest value of each key
-	// written since the previous flush (Kafka Streams' record cache). Key-value stores only;
-	// off by default for stores built here, on by default for the DSL's tables and
+	// written since the previous flush (Kafka Streams' record cache). Key-value, window and
+	// session stores (not window stores that retain duplicates); off by default for stores built here, on by default for the DSL's tables and
 	// aggregations (dsl.Materialized(...).WithCachingDisabled turns it off). A task given no
 	// cache, or one of 0 bytes, builds the store uncached.
 	Caching bool

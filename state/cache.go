@@ -135,6 +135,9 @@ type namedCache struct {
 	flush func(entries []*cacheEntry) error
 	// flushing is reused by flushes.
 	flushing []*cacheEntry
+	// onAdd and onRemove, when set, see each entry come into and leave the cache: window and
+	// session stores index their entries by key and time with them.
+	onAdd, onRemove func(e *cacheEntry)
 }
 
 // named returns the part of the cache for one store of one task.
@@ -166,6 +169,9 @@ func (n *namedCache) put(key, value []byte, dirty bool, rc RecordContext) error 
 		e = &cacheEntry{key: unsafe.Slice(unsafe.StringData(k), len(k))}
 		n.entries[k] = e
 		n.pushHead(e)
+		if n.onAdd != nil {
+			n.onAdd(e)
+		}
 	} else {
 		n.resize(-e.size)
 		n.moveToHead(e)
@@ -255,6 +261,9 @@ func (n *namedCache) flushDirty(evicted *cacheEntry) error {
 func (n *namedCache) drop() {
 	for e := n.head; e != nil; e = e.next {
 		n.thread.size -= e.size
+		if n.onRemove != nil {
+			n.onRemove(e)
+		}
 	}
 	n.entries = make(map[string]*cacheEntry)
 	n.head, n.tail, n.dhead, n.dtail, n.size = nil, nil, nil, nil, 0
@@ -268,6 +277,9 @@ func (n *namedCache) remove(e *cacheEntry) {
 	n.unlink(e)
 	delete(n.entries, string(e.key))
 	n.resize(-e.size)
+	if n.onRemove != nil {
+		n.onRemove(e)
+	}
 }
 
 func (n *namedCache) resize(delta int64) {

@@ -19,6 +19,16 @@
 //	})
 //	// cached is false when the app runs without a cache: then forward in Process.
 //
+//	// Window and session stores cache the same way (Kafka Streams' CachingWindowStore and
+//	// CachingSessionStore): one entry per key and window (session), flushed in write order.
+//	b.AddStateStore(state.NewWindowStoreBuilder("clicks", serde.String(), serde.Int64(),
+//		state.WindowOptions{Retention: 3_600_000}).WithCaching(true))
+//	// In Init:
+//	clicks := s.(*state.WindowStore[string, int64])
+//	cached = clicks.SetFlushListener(false, func(w state.CachedWindow[string, int64]) error {
+//		return forward(w.Key, w.WindowStart, w.New, w.Context)
+//	})
+//
 // # The record cache
 //
 // A RecordCache is one stream thread's budget for cached stores (rill.Config.CacheMaxBytes,
@@ -29,8 +39,11 @@
 // recently used entry leaves; if dirty, all of that store's dirty entries flush, the evicted
 // one first, then in the order they were last written). Each entry keeps the record context
 // of its write (timestamp, headers, topic, partition, offset), restored while it is flushed.
-// The DSL caches tables and aggregations by default (dsl.Materialized(...).WithCachingDisabled
-// opts out); window and session stores are not cached yet.
+// The DSL caches tables, aggregations and windowed aggregations by default
+// (dsl.Materialized(...).WithCachingDisabled opts out). Cached window and session stores
+// merge the cache with the store beneath in fetches and range scans; as in Kafka Streams,
+// retention applies to the store beneath, so what the cache still holds is returned after it
+// expired there.
 //
 // # Versioned stores
 //

@@ -279,6 +279,16 @@ type windowedSpec struct {
 // windowed changelogs a matching retention.
 func (s *windowedSpec) WindowOptions() WindowOptions { return s.wo }
 
+// cacheFor is the task's record cache when the store is to be cached in it, with the task's
+// record context (nil when the store is uncached).
+func (s *windowedSpec) cacheFor(ctx StoreContext) (*RecordCache, TaskContext) {
+	c := ctx.Cache
+	if c == nil || c.max <= 0 || !s.opts.Caching || ctx.Shared {
+		return nil, nil
+	}
+	return c, ctx.Records
+}
+
 // WindowStoreBuilder builds a typed window store per task.
 type WindowStoreBuilder[K, V any] struct {
 	windowedSpec
@@ -303,6 +313,13 @@ func (b *WindowStoreBuilder[K, V]) WithLogging(on bool) *WindowStoreBuilder[K, V
 	return b
 }
 
+// WithCaching turns caching on or off (see StoreOptions.Caching; Kafka Streams'
+// CachingWindowStore). Stores that retain duplicates (join buffers) are never cached.
+func (b *WindowStoreBuilder[K, V]) WithCaching(on bool) *WindowStoreBuilder[K, V] {
+	b.opts.Caching = on
+	return b
+}
+
 func (b *WindowStoreBuilder[K, V]) WithBackend(backend Backend) *WindowStoreBuilder[K, V] {
 	b.opts.Backend = backend
 	return b
@@ -321,6 +338,9 @@ func (b *WindowStoreBuilder[K, V]) Build(ctx StoreContext) (processor.Store, err
 	s := NewWindowStore(raw, b.ks, b.vs)
 	if sink := b.sink(ctx); sink != nil {
 		s.bytes, s.raw = &loggedWindow{WindowBytesStore: raw, sink: sink}, raw
+	}
+	if c, task := b.cacheFor(ctx); c != nil && !b.wo.RetainDuplicates {
+		s.bytes, s.raw = newCachingWindow(s.bytes, c, ctx.TaskID.String()+"-"+b.name, task), raw
 	}
 	return s, nil
 }
@@ -342,6 +362,13 @@ func (b *SessionStoreBuilder[K, V]) WithLogging(on bool) *SessionStoreBuilder[K,
 	return b
 }
 
+// WithCaching turns caching on or off (see StoreOptions.Caching; Kafka Streams'
+// CachingSessionStore).
+func (b *SessionStoreBuilder[K, V]) WithCaching(on bool) *SessionStoreBuilder[K, V] {
+	b.opts.Caching = on
+	return b
+}
+
 func (b *SessionStoreBuilder[K, V]) WithBackend(backend Backend) *SessionStoreBuilder[K, V] {
 	b.opts.Backend = backend
 	return b
@@ -360,6 +387,9 @@ func (b *SessionStoreBuilder[K, V]) Build(ctx StoreContext) (processor.Store, er
 	s := NewSessionStore(raw, b.ks, b.vs)
 	if sink := b.sink(ctx); sink != nil {
 		s.bytes, s.raw = &loggedSession{SessionBytesStore: raw, sink: sink}, raw
+	}
+	if c, task := b.cacheFor(ctx); c != nil {
+		s.bytes, s.raw = newCachingSession(s.bytes, c, ctx.TaskID.String()+"-"+b.name, task), raw
 	}
 	return s, nil
 }

@@ -32,8 +32,10 @@ type childSpec struct {
 	Target int64 `json:"target"`
 	// CommitAfter is the number of records that reach the workload's cached operation; the
 	// Kafka Streams child requests a commit after the last (see workload.commitAfter).
-	CommitAfter int64  `json:"commit_after,omitempty"`
-	CPUProfile  string `json:"cpu_profile"`
+	CommitAfter int64 `json:"commit_after,omitempty"`
+	// CommitInterval is the rill child's commit interval (0: rill's default).
+	CommitInterval time.Duration `json:"commit_interval,omitempty"`
+	CPUProfile     string        `json:"cpu_profile"`
 }
 
 func (s childSpec) topic(role string) string { return s.Prefix + role }

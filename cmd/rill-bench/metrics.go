@@ -21,7 +21,10 @@ const (
 
 // baseWorkload is the workload a metrics twin runs (name itself for others).
 func baseWorkload(name string) string {
-	return strings.TrimSuffix(strings.TrimSuffix(name, metricsSuffix), infoMetricsSuffix)
+	for _, suffix := range []string{metricsSuffix, infoMetricsSuffix, nocacheSuffix} {
+		name = strings.TrimSuffix(name, suffix)
+	}
+	return name
 }
 
 // metricsTwins are the workloads that have a metrics twin.

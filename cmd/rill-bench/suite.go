@@ -144,6 +144,7 @@ func (s *suite) runRow(ctx context.Context, r row, profile bool) (res result) {
 	spec := childSpec{Workload: r.w.name, EOS: r.eos, Bootstrap: addrs, Prefix: "bench-" + s.runID + "-" + slug + "-",
 		StateDir: filepath.Join(s.state, slug)}
 	spec.AppID = spec.Prefix + "app"
+	spec.CommitInterval = s.cfg.CommitInterval
 	if s.cfg.CPUProfileDir != "" && profile && r.w.kind != kindKStreams { // the JVM writes no Go profile
 		spec.CPUProfile, _ = filepath.Abs(filepath.Join(s.cfg.CPUProfileDir, slug+".pprof"))
 		res.profile = spec.CPUProfile

@@ -32,6 +32,8 @@ func runRill(ctx context.Context, spec childSpec, p *progress) error {
 		cfg.ProcessingGuarantee = rill.ExactlyOnceV2
 	}
 	withMetrics(ctx, spec, &cfg)
+	withoutCache(spec, &cfg)
+	cfg.CommitInterval = spec.CommitInterval
 	app, err := rill.New(topo, cfg)
 	if err != nil {
 		return err
@@ -44,7 +46,7 @@ func rillTopology(s childSpec, p *progress) (*topology.Topology, error) {
 	in, right, out := s.topic("in"), s.topic("right"), s.topic("out")
 	key := func(topic string) serde.Serde[int32] { return serde.Int32() }
 	source := func(topic string) *dsl.Stream[int32, []byte] { return b.Stream(topic, key(topic), serde.Bytes()) }
-	switch baseWorkload(s.Workload) { // a metrics twin runs its workload's topology
+	switch baseWorkload(s.Workload) { // a twin runs its workload's topology
 	case "streamprocess":
 		source(in).ForEach(func(int32, []byte) { p.add(1) })
 	case "streamprocesswithsink":

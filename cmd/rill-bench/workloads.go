@@ -130,6 +130,7 @@ func init() {
 	}
 	catalogue = all
 	addMetricsTwins()
+	addNocacheTwins()
 }
 
 // hasOutput says whether the workload writes results to "out" (else its child counts what it

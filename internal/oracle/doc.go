@@ -12,9 +12,11 @@
 // suppress), table groupBy with adder and subtractor, table sources read back as streams,
 // stream-table, table-table (with filters) and foreign-key joins.
 //
-// Both sides run without a record cache (rill's streamstest has none): the Java side sets
-// statestore.cache.max.bytes=0 and disables caching on its stores, except emit-final
-// aggregations, which Kafka Streams 4.1.1 only emits through a cached RocksDB store. Its
+// Both sides run without a record cache unless the case asks for one (families cached and
+// cwinagg): the Java side then sets statestore.cache.max.bytes=0 and disables caching on its
+// stores, except emit-final aggregations, which Kafka Streams 4.1.1 only emits through a
+// cached RocksDB store. With the cache on, both sides flush after every record (the drivers
+// commit then), and window and session stores keep Kafka Streams' default caching. Its
 // wall-clock throttles of emit-final and left/outer join results are set to 0.
 //
 // AllowList holds the differences kept on purpose, each with its reason (docs/DECISIONS.md).

@@ -15,7 +15,7 @@ import (
 // Families are the topology families the oracle knows, in the order a run reports them. Each
 // is built here with rill's DSL and in oracle/java (Families.java) with Kafka Streams' DSL,
 // from the same Params: same input topics, same functions, output topic "out" with string keys.
-var Families = []string{"ssjoin", "winagg", "tableagg", "tablesrc", "stjoin", "ttjoin", "fkjoin", "sgjoin", "repart", "cached", "vtable"}
+var Families = []string{"ssjoin", "winagg", "tableagg", "tablesrc", "stjoin", "ttjoin", "fkjoin", "sgjoin", "repart", "cached", "vtable", "cwinagg"}
 
 // nstr is a string serde with Kafka's null: a nil *string is written as a null and a null is
 // read as nil, so generated inputs can carry null keys and values.

@@ -19,6 +19,15 @@ func Generate(seed uint64, family string, n int) Case {
 		c.Params.Cache = true
 		return c
 	}
+	if family == "cwinagg" {
+		// A windowed aggregation (winagg) with the record cache on at both sides: Kafka
+		// Streams' CachingWindowStore and CachingSessionStore against rill's, compared on the
+		// driver's commits, after every record.
+		c := Generate(seed^0x2545f491, "winagg", n)
+		c.ID = fmt.Sprintf("cwinagg-%d-%d", seed, n)
+		c.Params.Cache = true
+		return c
+	}
 	g := gen{r: r}
 	c := Case{ID: fmt.Sprintf("%s-%d-%d", family, seed, n), Family: family}
 	p := &c.Params

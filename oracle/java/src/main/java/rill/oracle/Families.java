@@ -44,6 +44,7 @@ final class Families {
 
   static String build(String family, JsonNode p, StreamsBuilder b) {
     emitFinal = "winagg".equals(family) && "emit".equals(p.path("final").asText());
+    cache = p.path("cache").asBoolean();
     switch (family) {
       case "ssjoin":
         return streamStreamJoin(p, b);
@@ -79,18 +80,26 @@ final class Families {
    */
   static boolean emitFinal;
 
-  // The stores of aggregations are materialized without a record cache: rill has none, so the
-  // oracle compares with every update forwarded.
+  /**
+   * cache says whether the case runs with the record cache on (the "cached" family): window
+   * and session stores then keep Kafka Streams' default caching, as rill's windowed
+   * aggregations do, and the outputs are compared on the driver's commits (after every
+   * record).
+   */
+  static boolean cache;
+
+  // The stores of windowed aggregations are materialized without a record cache unless the
+  // case runs with the cache on, so that the oracle compares every update forwarded.
   static <V> Materialized<String, V, WindowStore<Bytes, byte[]>> windowStore(Serde<V> vs) {
     Materialized<String, V, WindowStore<Bytes, byte[]>> m =
         Materialized.<String, V, WindowStore<Bytes, byte[]>>with(Serdes.String(), vs);
-    return emitFinal ? m : m.withCachingDisabled();
+    return emitFinal || cache ? m : m.withCachingDisabled();
   }
 
   static <V> Materialized<String, V, SessionStore<Bytes, byte[]>> sessionStore(Serde<V> vs) {
     Materialized<String, V, SessionStore<Bytes, byte[]>> m =
         Materialized.<String, V, SessionStore<Bytes, byte[]>>with(Serdes.String(), vs);
-    return emitFinal ? m : m.withCachingDisabled();
+    return emitFinal || cache ? m : m.withCachingDisabled();
   }
 
   static <V> Materialized<String, V, KeyValueStore<Bytes, byte[]>> kvStore(Serde<V> vs) {
