@@ -1,9 +1,8 @@
 package kafka
 
 import (
-	"context"
 	"sync"
-	"time"
+	"unsafe"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -20,31 +19,23 @@ type PromiseFunc func(offset int64, err error)
 
 func (f PromiseFunc) Produced(_ any, _ string, offset int64, err error) { f(offset, err) }
 
-// sendRecord is a pooled kgo.Record with what its promise needs. It is the record's context
-// too (franz-go hands the promise only the *kgo.Record, and keeps Context as given): the
-// promise finds it there without a closure, and a sink's custom partitioner finds its
-// function in Value. franz-go does not touch a record after its promise ran, so the promise
-// puts it back in the pool last.
+// sendRecord is a pooled kgo.Record with what its promise needs. franz-go hands the promise
+// only the *kgo.Record: rec is the first field, so the promise gets its sendRecord back from
+// that pointer (fromRecord). The record's Context cannot be it: franz-go may keep a record's
+// context past its promise (a goroutine waiting for an unknown topic's metadata selects on
+// it), so it stays a context that lives as long as the session. franz-go does not touch the
+// record itself after its promise ran, so the promise puts it back in the pool last.
 type sendRecord struct {
-	rec         kgo.Record
-	s           *Session
-	parent      context.Context // the produce context (the session's watch)
-	partitioner func(int32) (int32, bool)
-	promise     Promise
-	arg         any
+	rec     kgo.Record // first: see fromRecord
+	s       *Session
+	promise Promise
+	arg     any
 }
 
 var sendRecords = sync.Pool{New: func() any { return new(sendRecord) }}
 
-func (r *sendRecord) Deadline() (time.Time, bool) { return r.parent.Deadline() }
-func (r *sendRecord) Done() <-chan struct{}       { return r.parent.Done() }
-func (r *sendRecord) Err() error                  { return r.parent.Err() }
-func (r *sendRecord) Value(key any) any {
-	if _, ok := key.(recordPartitionerKey); ok && r.partitioner != nil {
-		return r.partitioner
-	}
-	return r.parent.Value(key)
-}
+// fromRecord returns the sendRecord whose rec is r: only for records ProduceTo sent.
+func fromRecord(r *kgo.Record) *sendRecord { return (*sendRecord)(unsafe.Pointer(r)) }
 
 // release clears r, keeping its headers' capacity, and returns it to the pool.
 func (r *sendRecord) release() {

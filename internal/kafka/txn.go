@@ -43,20 +43,24 @@ func (s *Session) Produce(rec engine.OutRecord, done func(offset int64, err erro
 // own (pooled records, one promise function per session): the stream threads' hot path.
 func (s *Session) ProduceTo(rec engine.OutRecord, p Promise, arg any) {
 	sr := sendRecords.Get().(*sendRecord)
-	sr.s, sr.parent, sr.partitioner, sr.promise, sr.arg = s, s.watch.ctx, rec.Partitioner, p, arg
+	sr.s, sr.promise, sr.arg = s, p, arg
 	r := &sr.rec
 	r.Topic, r.Partition, r.Key, r.Value, r.Timestamp = rec.Topic, rec.Partition, rec.Key, rec.Value, time.UnixMilli(rec.Timestamp)
 	for _, h := range rec.Headers {
 		r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
 	}
-	r.Context = sr // the partitioner and the promise find sr there
+	if rec.Partitioner != nil {
+		// The partitioner below finds it here; the context stays the produce context, so
+		// cancellation is unchanged.
+		r.Context = context.WithValue(s.watch.ctx, recordPartitionerKey{}, rec.Partitioner)
+	}
 	s.cl.Produce(s.watch.ctx, r, produced)
 }
 
 // produced is the promise of every record ProduceTo sends: a function, not a closure or a
 // method value, so that passing it allocates nothing.
 func produced(r *kgo.Record, err error) {
-	sr := r.Context.(*sendRecord)
+	sr := fromRecord(r)
 	s := sr.s
 	s.watch.acked.Add(1)
 	if err != nil && errors.Is(context.Cause(s.watch.ctx), ErrProduceStuck) {
