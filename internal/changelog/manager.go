@@ -2,7 +2,7 @@ package changelog
 
 import (
 	"context"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	cl "github.com/rillstreams/rill/changelog"
@@ -29,17 +29,38 @@ type Manager struct {
 	// such a store starts empty whenever the task opens.
 	Volatile map[cl.TopicPartition]bool
 
-	exact   bool
-	mu      sync.Mutex                  // protects written
-	written map[cl.TopicPartition]int64 // next offset after the last acknowledged changelog record
+	exact bool
+	// written holds, per changelog partition of Logged, the next offset after the last
+	// acknowledged changelog record. The map is filled in NewManager and never written
+	// again, so the producer's goroutines read it without a lock; each entry is an atomic
+	// maximum, so an ack costs no mutex.
+	written map[cl.TopicPartition]*Written
+}
+
+// Written is where a changelog partition's acknowledged records reach: the offset after the
+// highest acknowledged. Safe for concurrent use.
+type Written struct{ next atomic.Int64 }
+
+// Acked records that the changelog record at offset was written.
+func (w *Written) Acked(offset int64) {
+	for {
+		cur := w.next.Load()
+		if offset+1 <= cur || w.next.CompareAndSwap(cur, offset+1) {
+			return
+		}
+	}
 }
 
 // NewManager returns the manager of a task with state directory dir whose logged stores
 // write to logged (store → changelog partition). exact is the exactly-once guarantee: the
 // stores record their changelog offsets with each commit, and are the truth about them.
 func NewManager(dir string, logged map[string]cl.TopicPartition, exact bool) *Manager {
-	return &Manager{Dir: dir, Logged: logged, exact: exact, Restored: cl.Checkpoint{},
-		Volatile: map[cl.TopicPartition]bool{}, written: map[cl.TopicPartition]int64{}}
+	m := &Manager{Dir: dir, Logged: logged, exact: exact, Restored: cl.Checkpoint{},
+		Volatile: map[cl.TopicPartition]bool{}, written: map[cl.TopicPartition]*Written{}}
+	for _, tp := range logged {
+		m.written[tp] = new(Written)
+	}
+	return m
 }
 
 // Track takes the task's stores, as opened (again after a wipe): their transactions, and
@@ -54,14 +75,13 @@ func (m *Manager) Track(stores map[string]processor.Store) {
 	}
 }
 
-// Acked records that the changelog record at offset of tp was written.
-func (m *Manager) Acked(tp cl.TopicPartition, offset int64) {
-	m.mu.Lock()
-	if offset+1 > m.written[tp] {
-		m.written[tp] = offset + 1
-	}
-	m.mu.Unlock()
-}
+// Acked records that the changelog record at offset of tp, a partition of Logged, was
+// written.
+func (m *Manager) Acked(tp cl.TopicPartition, offset int64) { m.written[tp].Acked(offset) }
+
+// WrittenTo returns where tp's acknowledged records reach, for a sender to call Acked on
+// without a lookup per record; nil when tp is not a partition of Logged.
+func (m *Manager) WrittenTo(tp cl.TopicPartition) *Written { return m.written[tp] }
 
 // Checkpoint returns the offsets the task's persistent stores hold: restored, then written
 // since.
@@ -70,11 +90,11 @@ func (m *Manager) Checkpoint() cl.Checkpoint {
 	for tp, o := range m.Restored {
 		cp[tp] = o
 	}
-	m.mu.Lock()
-	for tp, o := range m.written {
-		cp[tp] = max(cp[tp], o)
+	for tp, w := range m.written {
+		if o := w.next.Load(); o > 0 {
+			cp[tp] = max(cp[tp], o)
+		}
 	}
-	m.mu.Unlock()
 	for tp := range m.Volatile {
 		delete(cp, tp)
 	}

@@ -36,26 +36,38 @@ func (s *Session) Begin() error {
 // passes without any record acknowledged: then this and every later record fail with
 // ErrProduceStuck (see produceWatch).
 func (s *Session) Produce(rec engine.OutRecord, done func(offset int64, err error)) {
-	r := &kgo.Record{Topic: rec.Topic, Partition: rec.Partition, Key: rec.Key, Value: rec.Value,
-		Timestamp: time.UnixMilli(rec.Timestamp)}
-	if len(rec.Headers) > 0 {
-		r.Headers = make([]kgo.RecordHeader, len(rec.Headers))
-		for i, h := range rec.Headers {
-			r.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
-		}
+	s.ProduceTo(rec, PromiseFunc(done), nil)
+}
+
+// ProduceTo is Produce telling p, with arg, the record's fate. It allocates nothing of its
+// own (pooled records, one promise function per session): the stream threads' hot path.
+func (s *Session) ProduceTo(rec engine.OutRecord, p Promise, arg any) {
+	sr := sendRecords.Get().(*sendRecord)
+	sr.s, sr.promise, sr.arg = s, p, arg
+	r := &sr.rec
+	r.Topic, r.Partition, r.Key, r.Value, r.Timestamp = rec.Topic, rec.Partition, rec.Key, rec.Value, time.UnixMilli(rec.Timestamp)
+	for _, h := range rec.Headers {
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
 	}
 	if rec.Partitioner != nil {
 		// The partitioner below finds it here; the context stays the produce context, so
 		// cancellation is unchanged.
 		r.Context = context.WithValue(s.watch.ctx, recordPartitionerKey{}, rec.Partitioner)
 	}
-	s.cl.Produce(s.watch.ctx, r, func(r *kgo.Record, err error) {
-		s.watch.acked.Add(1)
-		if err != nil && errors.Is(context.Cause(s.watch.ctx), ErrProduceStuck) {
-			err = errors.Join(ErrProduceStuck, err)
-		}
-		done(r.Offset, err)
-	})
+	s.cl.Produce(s.watch.ctx, r, produced)
+}
+
+// produced is the promise of every record ProduceTo sends: a function, not a closure or a
+// method value, so that passing it allocates nothing.
+func produced(r *kgo.Record, err error) {
+	sr := fromRecord(r)
+	s := sr.s
+	s.watch.acked.Add(1)
+	if err != nil && errors.Is(context.Cause(s.watch.ctx), ErrProduceStuck) {
+		err = errors.Join(ErrProduceStuck, err)
+	}
+	sr.promise.Produced(sr.arg, r.Topic, r.Offset, err)
+	sr.release()
 }
 
 // Flush waits until every record produced so far is acknowledged or failed: their done

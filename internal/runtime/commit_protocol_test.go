@@ -116,7 +116,7 @@ type protocolThread struct {
 	addrs []string
 }
 
-func newProtocolThread(t *testing.T, ctx context.Context, topo *dsl.Builder, exactlyOnce bool, maxTaskIdle time.Duration) *protocolThread {
+func newProtocolThread(t testing.TB, ctx context.Context, topo *dsl.Builder, exactlyOnce bool, maxTaskIdle time.Duration) *protocolThread {
 	t.Helper()
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "in", "in2", "out"))
 	if err != nil {

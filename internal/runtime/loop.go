@@ -178,15 +178,22 @@ func (th *thread) processLocked(ctx context.Context, recs []engine.RawRecord) (c
 		if err := th.sess.Begin(); err != nil {
 			return false, 0, err
 		}
-		for i := range recs {
-			id := processor.TaskID{Subtopology: th.rt.topicSub[recs[i].Topic], Partition: recs[i].Partition}
+		// A poll returns records in runs of one partition: one task lookup per run.
+		for i := 0; i < len(recs); {
+			topic, part := recs[i].Topic, recs[i].Partition
+			j := i + 1
+			for j < len(recs) && recs[j].Partition == part && recs[j].Topic == topic {
+				j++
+			}
+			id := processor.TaskID{Subtopology: th.rt.topicSub[topic], Partition: part}
 			rt := th.tasks[id]
 			if rt == nil {
-				return false, 0, fmt.Errorf("rill: record of %s[%d] for task %s, which this thread does not run", recs[i].Topic, recs[i].Partition, id)
+				return false, 0, fmt.Errorf("rill: record of %s[%d] for task %s, which this thread does not run", topic, part, id)
 			}
-			if err := rt.task.AddRecords(recs[i]); err != nil {
+			if err := rt.task.AddRecords(recs[i:j]...); err != nil {
 				return false, 0, err
 			}
+			i = j
 		}
 	}
 	now := time.Now().UnixMilli()

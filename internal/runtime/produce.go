@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	cl "github.com/rillstreams/rill/changelog"
+	ichangelog "github.com/rillstreams/rill/internal/changelog"
 	"github.com/rillstreams/rill/internal/engine"
 	"github.com/rillstreams/rill/internal/kafka"
 	"github.com/rillstreams/rill/processor"
@@ -61,12 +63,29 @@ const (
 )
 
 // sendOrigin is what a failed send needs to be handled: the task that sent it and, for the
-// handler's ErrorContext and a dead letter, the input record being processed then.
+// handler's ErrorContext and a dead letter, the input record being processed then. It is the
+// arg of the send (kafka.Session.ProduceTo) and never changes once sent: the promise reads
+// it on a producer goroutine.
 type sendOrigin struct {
 	rt   *runningTask
 	kind sendKind
 	src  *engine.RawRecord // nil in punctuations
 	node string
+	// acked, for a changelog record, is where its partition's acknowledged records reach.
+	acked *ichangelog.Written
+}
+
+// changelogTo is where a logged store's changelog records go, with the origin they share.
+type changelogTo struct {
+	tp     cl.TopicPartition
+	origin sendOrigin
+}
+
+// inputOrigin is a sendOrigin with its own copy of the input record: one allocation per
+// input record that produces, however many outputs it has.
+type inputOrigin struct {
+	origin sendOrigin
+	src    engine.RawRecord
 }
 
 // produceFailure is a failed send, queued by the producer callback for the thread.
@@ -76,34 +95,70 @@ type produceFailure struct {
 	err    error
 }
 
-// origin describes a send of kind from the task's current state. Outputs of one input record
-// share one copy of it: a copy per input that produces, not per output.
-func (c *taskCollector) origin(kind sendKind, node string) sendOrigin {
-	o := sendOrigin{rt: c.rt, kind: kind, node: node}
-	if kind == sendChangelog {
-		return o // fatal whatever the input: no need to keep it
-	}
+// origin describes a send of kind (an output or a dead letter) from the task's current state.
+// Sends of one input record from one node share one origin.
+func (c *taskCollector) origin(kind sendKind, node string) *sendOrigin {
 	cur, ok := c.rt.task.Current()
-	if !ok {
+	if o := c.last; o != nil && o.kind == kind && o.node == node && (o.src != nil) == ok &&
+		(!ok || o.src.Topic == cur.Topic && o.src.Partition == cur.Partition && o.src.Offset == cur.Offset) {
 		return o
 	}
-	if s := c.src; s == nil || s.Topic != cur.Topic || s.Partition != cur.Partition || s.Offset != cur.Offset {
-		c.src = &cur
+	if !ok {
+		c.last = &sendOrigin{rt: c.rt, kind: kind, node: node}
+		return c.last
 	}
-	o.src = c.src
-	return o
+	if o := c.last; o != nil && o.src != nil && o.src.Topic == cur.Topic && o.src.Partition == cur.Partition && o.src.Offset == cur.Offset {
+		// The same input from another node, or as a dead letter: the copy is shared.
+		c.last = &sendOrigin{rt: c.rt, kind: kind, src: o.src, node: node}
+		return c.last
+	}
+	in := &inputOrigin{src: cur}
+	in.origin = sendOrigin{rt: c.rt, kind: kind, src: &in.src, node: node}
+	c.last = &in.origin
+	return c.last
+}
+
+// promisingSession is a session that sends without a callback per record (kafka.Session).
+type promisingSession interface {
+	ProduceTo(rec engine.OutRecord, p kafka.Promise, arg any)
+}
+
+// send sends rec from origin o; c is the promise.
+func (c *taskCollector) send(rec engine.OutRecord, o *sendOrigin) {
+	if ps, ok := c.th.sess.(promisingSession); ok {
+		ps.ProduceTo(rec, c, o)
+		return
+	}
+	c.th.sess.Produce(rec, func(offset int64, err error) { c.Produced(o, rec.Topic, offset, err) })
+}
+
+// Produced is kafka.Promise, called on a producer goroutine: a failed send is queued for the
+// thread with its origin; an acknowledged changelog record moves its partition's written
+// offset (the checkpoint's, and what exactly-once stores commit with).
+func (c *taskCollector) Produced(arg any, topic string, offset int64, err error) {
+	o := arg.(*sendOrigin)
+	if err != nil {
+		th := c.th
+		th.prodMu.Lock()
+		th.prodFailed = append(th.prodFailed, produceFailure{origin: *o, topic: topic, err: err})
+		th.prodMu.Unlock()
+		return
+	}
+	if o.acked != nil {
+		o.acked.Acked(offset)
+	}
 }
 
 // SendDeadLetter is engine.DeadLetterCollector: a dead letter whose send fails stops the task.
 func (c *taskCollector) SendDeadLetter(rec engine.OutRecord) error {
-	c.th.produce(rec, c.origin(sendDeadLetter, ""), nil)
+	c.send(rec, c.origin(sendDeadLetter, ""))
 	return nil
 }
 
 // SendLastDeadLetter is engine.LastDeadLetterCollector: the dead letter the production handler
 // asked for about a dead letter that could not be written; its own failure stops the task.
 func (c *taskCollector) SendLastDeadLetter(rec engine.OutRecord) error {
-	c.th.produce(rec, c.origin(sendLastDeadLetter, ""), nil)
+	c.send(rec, c.origin(sendLastDeadLetter, ""))
 	return nil
 }
 

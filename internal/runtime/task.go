@@ -30,26 +30,36 @@ type runningTask struct {
 	restoreStats []StoreRestoreStats
 }
 
-// taskCollector sends a task's output and changelog records through the thread's session.
+// taskCollector sends a task's output and changelog records through the thread's session. It
+// is the promise of its sends too (produce.go): one per task, no closure per record.
 type taskCollector struct {
-	th  *thread
-	rt  *runningTask
-	src *engine.RawRecord // the input record of the last send, shared by its outputs (origin)
+	th   *thread
+	rt   *runningTask
+	last *sendOrigin             // the origin of the last output or dead letter, shared while it holds (origin)
+	logs map[string]*changelogTo // per logged store, built at its first record
 }
 
 func (c *taskCollector) Send(rec engine.OutRecord) error {
-	c.th.produce(rec, c.origin(sendOutput, c.rt.task.SendingSink()), nil)
+	c.send(rec, c.origin(sendOutput, c.rt.task.SendingSink()))
 	return nil
 }
 
 // Log is the task's state.ChangelogSink: a changelog record in the task's partition.
 func (c *taskCollector) Log(store string, key, value []byte) error {
-	tp, ok := c.rt.Logged[store]
-	if !ok {
-		return fmt.Errorf("rill: store %s is not logged in task %s", store, c.rt.task.ID())
+	to := c.logs[store]
+	if to == nil {
+		tp, ok := c.rt.Logged[store]
+		if !ok {
+			return fmt.Errorf("rill: store %s is not logged in task %s", store, c.rt.task.ID())
+		}
+		if c.logs == nil {
+			c.logs = map[string]*changelogTo{}
+		}
+		to = &changelogTo{tp: tp, origin: sendOrigin{rt: c.rt, kind: sendChangelog, acked: c.rt.WrittenTo(tp)}}
+		c.logs[store] = to
 	}
-	rec := engine.OutRecord{Topic: tp.Topic, Partition: tp.Partition, Timestamp: c.rt.task.Timestamp(), Key: key, Value: value}
-	c.th.produce(rec, c.origin(sendChangelog, ""), func(offset int64) { c.rt.Acked(tp, offset) })
+	rec := engine.OutRecord{Topic: to.tp.Topic, Partition: to.tp.Partition, Timestamp: c.rt.task.Timestamp(), Key: key, Value: value}
+	c.send(rec, &to.origin)
 	return nil
 }
 
