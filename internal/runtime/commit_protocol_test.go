@@ -50,11 +50,6 @@ func (f *fakeSession) Poll(ctx context.Context, _ int) ([]engine.RawRecord, erro
 	return nil, nil
 }
 
-func (f *fakeSession) Produce(rec engine.OutRecord, done func(offset int64, err error)) {
-	r := &kgo.Record{Topic: rec.Topic, Partition: rec.Partition, Key: rec.Key, Value: rec.Value, Timestamp: time.UnixMilli(rec.Timestamp)}
-	f.cl.Produce(context.Background(), r, func(r *kgo.Record, err error) { done(r.Offset, err) })
-}
-
 func (f *fakeSession) Begin() error {
 	if !f.txn || f.open {
 		return nil

@@ -108,7 +108,8 @@ func (exactlyOnce) afterOffsets(rt *runningTask) error {
 // (kafka.Session): a seam the commit protocol's unit tests fill with a fake.
 type groupSession interface {
 	Poll(ctx context.Context, max int) ([]engine.RawRecord, error)
-	Produce(rec engine.OutRecord, done func(offset int64, err error))
+	// ProduceTo sends rec and tells p, with arg, its fate (on a producer goroutine).
+	ProduceTo(rec engine.OutRecord, p kafka.Promise, arg any)
 	// Begin opens a transaction if none is open (exactly once; at least once it does nothing).
 	Begin() error
 	Flush(ctx context.Context) error

@@ -118,18 +118,9 @@ func (c *taskCollector) origin(kind sendKind, node string) *sendOrigin {
 	return c.last
 }
 
-// promisingSession is a session that sends without a callback per record (kafka.Session).
-type promisingSession interface {
-	ProduceTo(rec engine.OutRecord, p kafka.Promise, arg any)
-}
-
 // send sends rec from origin o; c is the promise.
 func (c *taskCollector) send(rec engine.OutRecord, o *sendOrigin) {
-	if ps, ok := c.th.sess.(promisingSession); ok {
-		ps.ProduceTo(rec, c, o)
-		return
-	}
-	c.th.sess.Produce(rec, func(offset int64, err error) { c.Produced(o, rec.Topic, offset, err) })
+	c.th.sess.ProduceTo(rec, c, o)
 }
 
 // Produced is kafka.Promise, called on a producer goroutine: a failed send is queued for the

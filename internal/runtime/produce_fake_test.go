@@ -10,9 +10,8 @@ import (
 	"github.com/rillstreams/rill/internal/kafka"
 )
 
-// ProduceTo makes fakeSession a promisingSession, so that the protocol tests send as the
-// threads do over kafka.Session (the collector as the promise). It allocates a record and a
-// callback per send, as Produce: the session's own pooling is kafka's, tested there.
+// ProduceTo sends as kafka.Session does (the collector as the promise), but allocates a record
+// and a callback per send: the session's own pooling is kafka's, tested there.
 func (f *fakeSession) ProduceTo(rec engine.OutRecord, p kafka.Promise, arg any) {
 	r := &kgo.Record{Topic: rec.Topic, Partition: rec.Partition, Key: rec.Key, Value: rec.Value, Timestamp: time.UnixMilli(rec.Timestamp)}
 	f.cl.Produce(context.Background(), r, func(r *kgo.Record, err error) { p.Produced(arg, r.Topic, r.Offset, err) })

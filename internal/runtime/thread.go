@@ -194,19 +194,3 @@ func (th *thread) subscription() assign.Subscription {
 	slices.SortFunc(sub.PrevStandby, assign.TaskID.Compare)
 	return sub
 }
-
-// produce sends rec for origin; acked, when set, gets its offset. A failed send is queued for
-// the thread, which handles it (handleProduceFailuresLocked) on its own goroutine.
-func (th *thread) produce(rec engine.OutRecord, origin sendOrigin, acked func(offset int64)) {
-	th.sess.Produce(rec, func(offset int64, err error) {
-		if err != nil {
-			th.prodMu.Lock()
-			th.prodFailed = append(th.prodFailed, produceFailure{origin: origin, topic: rec.Topic, err: err})
-			th.prodMu.Unlock()
-			return
-		}
-		if acked != nil {
-			acked(offset)
-		}
-	})
-}
