@@ -1,5 +1,7 @@
 package state
 
+import "github.com/rillstreams/rill/serde"
+
 // CachedWindow is one window a cached window store flushed (see WindowStore.SetFlushListener):
 // its key and start, its new value (HasNew false: deleted), its value before the flush when
 // old values were asked for, and the context of the write that set it.
@@ -23,20 +25,8 @@ func (s *WindowStore[K, V]) SetFlushListener(sendOld bool, fn func(CachedWindow[
 	c.listener, c.sendOld = func(key []byte, start int64, newValue, oldValue []byte, rc RecordContext) error {
 		r := CachedWindow[K, V]{WindowStart: start, Context: rc}
 		var err error
-		if r.Key, err = s.ks.Deserialize(name, key); err != nil {
+		if r.Key, r.New, r.Old, r.HasNew, r.HasOld, err = decodeFlushed(s.ks, s.vs, name, key, newValue, oldValue); err != nil {
 			return err
-		}
-		if newValue != nil {
-			if r.New, err = s.vs.Deserialize(name, newValue); err != nil {
-				return err
-			}
-			r.HasNew = true
-		}
-		if oldValue != nil {
-			if r.Old, err = s.vs.Deserialize(name, oldValue); err != nil {
-				return err
-			}
-			r.HasOld = true
 		}
 		return fn(r)
 	}, sendOld
@@ -84,20 +74,8 @@ func (s *SessionStore[K, V]) SetFlushListener(sendOld bool, fn func(CachedSessio
 	c.listener, c.sendOld = func(key []byte, start, end int64, newValue, oldValue []byte, rc RecordContext) error {
 		r := CachedSession[K, V]{Start: start, End: end, Context: rc, StoreTime: c.storeTimeBefore}
 		var err error
-		if r.Key, err = s.ks.Deserialize(name, key); err != nil {
+		if r.Key, r.New, r.Old, r.HasNew, r.HasOld, err = decodeFlushed(s.ks, s.vs, name, key, newValue, oldValue); err != nil {
 			return err
-		}
-		if newValue != nil {
-			if r.New, err = s.vs.Deserialize(name, newValue); err != nil {
-				return err
-			}
-			r.HasNew = true
-		}
-		if oldValue != nil {
-			if r.Old, err = s.vs.Deserialize(name, oldValue); err != nil {
-				return err
-			}
-			r.HasOld = true
 		}
 		return fn(r)
 	}, sendOld
@@ -116,4 +94,26 @@ func (s *SessionStore[K, V]) FlushCache() error {
 		return c.FlushCache()
 	}
 	return nil
+}
+
+// decodeFlushed deserializes a flushed cache entry: its key, and its new and old values when
+// present (nil bytes: none).
+func decodeFlushed[K, V any](ks serde.Serde[K], vs serde.Serde[V], name string, key, newValue, oldValue []byte) (
+	k K, newV, oldV V, hasNew, hasOld bool, err error) {
+	if k, err = ks.Deserialize(name, key); err != nil {
+		return k, newV, oldV, false, false, err
+	}
+	if newValue != nil {
+		if newV, err = vs.Deserialize(name, newValue); err != nil {
+			return k, newV, oldV, false, false, err
+		}
+		hasNew = true
+	}
+	if oldValue != nil {
+		if oldV, err = vs.Deserialize(name, oldValue); err != nil {
+			return k, newV, oldV, false, false, err
+		}
+		hasOld = true
+	}
+	return k, newV, oldV, hasNew, hasOld, nil
 }
