@@ -190,6 +190,14 @@ func (th *thread) processLocked(ctx context.Context, recs []engine.RawRecord) (c
 			if rt == nil {
 				return false, 0, fmt.Errorf("rill: record of %s[%d] for task %s, which this thread does not run", topic, part, id)
 			}
+			if rt.state != taskRunning {
+				// Fetched before a revocation took the partition away: the consumer reads
+				// them again from the committed offsets if the task resumes here.
+				th.log.Warn("rill: records for a task that is not running, left to be fetched again",
+					zapTask(id), zap.Stringer("taskState", rt.state), zap.Int("records", j-i))
+				i = j
+				continue
+			}
 			if err := rt.task.AddRecords(recs[i:j]...); err != nil {
 				return false, 0, err
 			}
@@ -213,6 +221,9 @@ func (th *thread) processLocked(ctx context.Context, recs []engine.RawRecord) (c
 		clear(th.lagMisses) // asked again at the next step (RefreshLags paces itself)
 	}
 	for _, rt := range th.tasks {
+		if rt.state != taskRunning {
+			continue
+		}
 		if rt.task.WallClockDue(now) {
 			// A punctuator may write stores and produce: inside a transaction, and what it
 			// did is committed like processed records (a turn without input included).
@@ -250,6 +261,9 @@ func (th *thread) processTasksLocked(now int64) (wakeAt int64, err error) {
 		}
 	}()
 	for _, rt := range th.tasks {
+		if rt.state != taskRunning {
+			continue // suspended by a revocation: it runs again once reassigned
+		}
 		for {
 			r, wake := rt.task.Readiness(now, th.lagFn)
 			if r == engine.NotReady {

@@ -28,6 +28,9 @@ func (th *thread) onRevoked(ctx context.Context, _ map[string][]int32) {
 		}
 	}
 	th.resetQueuesLocked()
+	if err := th.suspendLocked(); err != nil {
+		th.assignErr = err
+	}
 }
 
 // resetQueuesLocked drops the records queued in every task, after the consumer rewound (or
@@ -36,6 +39,19 @@ func (th *thread) resetQueuesLocked() {
 	for _, rt := range th.tasks {
 		rt.task.ResetQueues()
 	}
+}
+
+// suspendLocked suspends every running task at a revocation (eager: the whole assignment),
+// until the assignment that follows resumes those the thread keeps. th.mu must be held.
+func (th *thread) suspendLocked() error {
+	for _, rt := range th.tasks {
+		if rt.state == taskRunning {
+			if err := rt.moveTo(taskSuspended); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // onLost: the member lost its partitions without a chance to commit (a session timeout):
@@ -129,7 +145,14 @@ func (th *thread) onAssigned(ctx context.Context, _ map[string][]int32) {
 		return
 	}
 	for _, id := range sortedIDs(wantActive) {
-		if th.tasks[id] != nil {
+		if rt := th.tasks[id]; rt != nil {
+			// Kept through the rebalance: it runs on (suspended at the revocation).
+			if rt.state == taskSuspended {
+				if err := rt.moveTo(taskRunning); err != nil {
+					th.assignErr = err
+					return
+				}
+			}
 			continue
 		}
 		sub := th.rt.subs[id.Subtopology]

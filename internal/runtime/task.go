@@ -23,7 +23,8 @@ import (
 // runningTask is a task of a stream thread with its state manager (the task's directory,
 // its logged stores' changelog partitions and where the stores stand in them).
 type runningTask struct {
-	task *engine.Task
+	task  *engine.Task
+	state taskState // taskstate.go
 	*ichangelog.Manager
 	// seen and restoreStats are the task's metrics the thread keeps (stats.go).
 	seen         taskSeen
@@ -168,6 +169,10 @@ func (th *thread) openTask(ctx context.Context, sub *engine.Subtopology, id proc
 		return nil, err
 	}
 	rt.task = task
+	if err := rt.moveTo(taskRestoring); err != nil {
+		_ = task.Close()
+		return nil, err
+	}
 	if err := th.restore(ctx, rt, cp, st != nil); err != nil {
 		_ = task.Close()
 		return nil, fmt.Errorf("rill: restore task %s: %w", id, err)
@@ -177,6 +182,10 @@ func (th *thread) openTask(ctx context.Context, sub *engine.Subtopology, id proc
 			_ = task.Close()
 			return nil, err
 		}
+	}
+	if err := rt.moveTo(taskRunning); err != nil {
+		_ = task.Close()
+		return nil, err
 	}
 	th.counters.created++
 	return rt, nil
@@ -263,6 +272,9 @@ func (th *thread) restore(ctx context.Context, rt *runningTask, cp changelog.Che
 // for the next commit, leaving them at their last one; under exactly-once it wipes the
 // task's state only when some store writes straight to disk.
 func (th *thread) closeTask(rt *runningTask, clean bool) error {
+	if err := rt.moveTo(taskClosed); err != nil {
+		return err
+	}
 	th.foldTaskLocked(rt)
 	th.counters.closed++
 	th.stats.dirty = true
