@@ -65,7 +65,7 @@ func TestSASLOnRealKafka(t *testing.T) {
 		var reached atomic.Bool
 		app, err := rill.New(topo, rill.Config{ApplicationID: "sasl-" + mechanism, Bootstrap: []string{saslAddr},
 			StoreBackend: memory.Backend(), StateDir: t.TempDir(),
-			SASL: &rill.SASL{Mechanism: mechanism, Username: user, Password: password},
+			Security: rill.Security{SASL: &rill.SASL{Mechanism: mechanism, Username: user, Password: password}},
 			StateListener: func(_, s rill.State) {
 				if s == rill.Running {
 					reached.Store(true)
