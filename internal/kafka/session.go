@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -59,6 +60,10 @@ type Session struct {
 	txn    *kgo.GroupTransactSession // nil at least once
 	open   bool                      // a transaction is open
 	closed bool                      // Close was called
+	// rebalanceWaiting is set when franz-go holds a rebalance's callbacks until the thread
+	// allows them (BlockRebalanceOnPoll), and cleared when they run: a transaction must not
+	// try to commit then (see Commit).
+	rebalanceWaiting atomic.Bool
 	// watch bounds Produce (produce_watch.go).
 	watch produceWatch
 
@@ -160,20 +165,26 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 	// After an assignment (or a loss) the consumer starts again from the group's committed
 	// offsets: what the session knew of positions, lags and its own commits is stale.
 	opts = append(opts,
+		kgo.OnPartitionsCallbackBlocked(func(context.Context, *kgo.Client) { s.rebalanceWaiting.Store(true) }),
 		kgo.OnPartitionsAssigned(func(ctx context.Context, _ *kgo.Client, m map[string][]int32) {
+			s.rebalanceWaiting.Store(false)
 			s.forget()
 			if cfg.OnAssigned != nil {
 				cfg.OnAssigned(ctx, m)
 			}
 		}),
 		kgo.OnPartitionsLost(func(ctx context.Context, _ *kgo.Client, m map[string][]int32) {
+			s.rebalanceWaiting.Store(false)
 			s.forget()
 			if cfg.OnLost != nil {
 				cfg.OnLost(ctx, m)
 			}
 		}))
 	if cfg.OnRevoked != nil {
-		opts = append(opts, kgo.OnPartitionsRevoked(func(ctx context.Context, _ *kgo.Client, m map[string][]int32) { cfg.OnRevoked(ctx, m) }))
+		opts = append(opts, kgo.OnPartitionsRevoked(func(ctx context.Context, _ *kgo.Client, m map[string][]int32) {
+			s.rebalanceWaiting.Store(false)
+			cfg.OnRevoked(ctx, m)
+		}))
 	}
 	if cfg.TransactionalID == "" {
 		s.cl, err = kgo.NewClient(cfg.withUserOpts(opts)...)

@@ -104,6 +104,20 @@ func (s *Session) Commit(ctx context.Context, processed Offsets) (committed bool
 		}
 	}
 	s.open = false
+	// Swap: a signal that came late (after its callbacks ran) costs one abort, not every
+	// commit until the next rebalance.
+	if s.rebalanceWaiting.Swap(false) {
+		// A rebalance waits for the thread (its member left the heartbeat loop: the group is
+		// rebalancing, or the session was lost). franz-go's End would ask for a heartbeat that
+		// only that loop answers, and wait for the commit's whole bound (BlockTimeout) before
+		// aborting: rill-torture's exactly-once instances spent a minute in each such commit
+		// and were killed for not stopping (their goroutine dumps: End waiting to force a
+		// heartbeat, the group's manage loop waiting in manageFailWait for AllowRebalance).
+		// The rebalance would abort the transaction anyway; abort it now, and let it in.
+		_, err := s.txn.End(ctx, kgo.TryAbort)
+		s.rewind()
+		return false, err
+	}
 	// franz-go's transaction session commits the offsets polled (it has no notion of records
 	// polled but not processed) and, after a commit, records them as committed: the offsets
 	// it rewinds to after a later abort. So the session (1) notes the group's committed
