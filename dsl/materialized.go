@@ -137,10 +137,21 @@ func (b *Builder) storeName(c tableConfig, prefix string) (name string, queryabl
 	return b.newName(prefix + "STATE-STORE-"), false
 }
 
-// notVersioned fails the stores that cannot be versioned yet.
+// notVersioned fails the stores that cannot be versioned: window and session stores (Kafka
+// Streams' versioned stores are key-value stores only) and global tables.
 func (c tableConfig) notVersioned(node string) error {
 	if c.materialized != nil && c.materialized.versioned {
-		return fmt.Errorf("%w: %s: only source tables and ToTable can be materialized as versioned", ErrVersionedUnsupported, node)
+		return fmt.Errorf("%w: %s: only key-value tables (sources, ToTable, Filter, MapValues, table-table joins, "+
+			"aggregations without windows) can be materialized as versioned", ErrVersionedUnsupported, node)
+	}
+	return nil
+}
+
+// versionedNeedsName fails WithVersioned without a store name: Kafka Streams' versioned store
+// supplier always names its store, and a derived table without a name keeps no store at all.
+func (c tableConfig) versionedNeedsName(node string) error {
+	if m := c.materialized; m != nil && m.versioned && m.name == "" {
+		return fmt.Errorf("%w: %s: a versioned table needs its store named: dsl.Materialized(name).WithVersioned", ErrVersionedUnsupported, node)
 	}
 	return nil
 }
