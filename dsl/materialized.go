@@ -77,8 +77,17 @@ func (m MaterializedOption) WithRetention(d time.Duration) MaterializedOption {
 // Streams' Materialized.as(Stores.persistentVersionedKeyValueStore(name, historyRetention)),
 // KIP-889 and KIP-914): on the app's default backend, or WithBackend's, logged unless
 // WithLoggingDisabled, never cached (as Kafka Streams, which does not cache versioned
-// stores). Only source tables (Builder.Table) and Stream.ToTable can be versioned; Build fails
-// for other tables and aggregations.
+// stores). The store must be named. Source tables (Builder.Table), Stream.ToTable, Filter,
+// MapValues, table-table joins (foreign-key joins too) and aggregations without windows
+// (Count, Reduce, Aggregate of grouped streams and tables, cogroups) can be versioned; Build
+// fails with
+// ErrVersionedUnsupported for windowed and session aggregations and global tables, whose
+// stores are not key-value stores, as in Kafka Streams.
+//
+// A derived table or aggregation kept in a versioned store puts each change at its timestamp
+// (an aggregate's timestamp never goes back, so its updates are always the latest); it is
+// versioned downstream exactly when its own store is: one kept in a plain store is not, even
+// when derived from a versioned table (Kafka Streams' rule).
 //
 // A versioned table keeps every version of a row written within historyRetention of observed
 // stream time. An update older than its key's latest version (out of order) goes into the
