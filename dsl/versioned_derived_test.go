@@ -209,3 +209,60 @@ func TestVersionedStreamAggregation(t *testing.T) {
 		asOf(t, counts, "b", map[int64]int64{29: 0, 30: 1})
 	})
 }
+
+// A cogroup kept in a versioned store: both aggregators put into it, each update the latest.
+func TestVersionedCogroup(t *testing.T) {
+	b := dsl.NewBuilder()
+	a := b.Stream("a", serde.String(), serde.String()).GroupByKey()
+	c := b.Stream("c", serde.String(), serde.String()).GroupByKey()
+	dsl.Cogroup(a, func(_ string, v, agg string) string { return agg + v }).
+		Cogroup(c, func(_ string, v, agg string) string { return agg + "-" + v }).
+		Aggregate(func() string { return "" }, dsl.Materialized("agg").WithVersioned(time.Minute)).
+		ToStream().To("out", dsl.WithSerdes(serde.String(), serde.String()))
+	d := streamstest.New(t, mustBuild(t, b), streamstest.WithCacheMaxBytes(-1))
+	streamstest.Input(d, "a", serde.String(), serde.String()).PipeAt("k", "x", at(10))
+	streamstest.Input(d, "c", serde.String(), serde.String()).PipeAt("k", "y", at(20))
+	streamstest.Input(d, "a", serde.String(), serde.String()).PipeAt("k", "z", at(15))
+	wantLines(t, "out", readLines(d, "out"), "k=x@10", "k=x-y@20", "k=x-yz@20")
+	asOf(t, streamstest.VersionedStore[string, string](d, "agg"), "k", map[int64]string{9: "", 10: "x", 19: "x", 20: "x-yz"})
+}
+
+// A foreign-key join's result kept in a versioned store (its result processor is a table
+// source, as Kafka Streams' KTableSource), read as of a time.
+func TestVersionedForeignKeyJoin(t *testing.T) {
+	b := dsl.NewBuilder()
+	l := b.Table("l", serde.String(), serde.String())
+	r := b.Table("r", serde.String(), serde.String())
+	l.JoinOnForeignKey(r, func(_, v string) string { return v }, func(_, v, vo string) string { return v + "+" + vo },
+		dsl.Materialized("fk").WithVersioned(time.Minute))
+	d := streamstest.New(t, mustBuild(t, b), streamstest.WithCacheMaxBytes(-1))
+	rin := streamstest.Input(d, "r", serde.String(), serde.String())
+	lin := streamstest.Input(d, "l", serde.String(), serde.String())
+	rin.PipeAt("x", "X1", at(5))
+	lin.PipeAt("a", "x", at(10))
+	rin.PipeAt("x", "X2", at(20))
+	asOf(t, streamstest.VersionedStore[string, string](d, "fk"), "a", map[int64]string{9: "", 10: "x+X1", 19: "x+X1", 20: "x+X2"})
+}
+
+// A table derived from a versioned one but kept in a plain store is not versioned (Kafka
+// Streams' rule): its store takes an out-of-order update as the key's row and forwards it as
+// the latest, so a join downstream uses it, and Suppress is allowed.
+func TestVersionedParentPlainStore(t *testing.T) {
+	b := dsl.NewBuilder()
+	prices := b.Table("prices", serde.String(), serde.String(),
+		dsl.Materialized("prices-store").WithVersioned(time.Minute))
+	plain := prices.MapValues(func(_ string, v string) string { return v }, dsl.Materialized("plain"))
+	other := b.Table("other", serde.String(), serde.String())
+	plain.Join(other, func(_ string, p, o string) string { return p + "+" + o }).
+		ToStream().To("joined", dsl.WithSerdes(serde.String(), serde.String()))
+	plain.Suppress(dsl.UntilTimeLimit(time.Second, dsl.Unbounded()))
+	d := streamstest.New(t, mustBuild(t, b), streamstest.WithCacheMaxBytes(-1))
+	streamstest.Input(d, "other", serde.String(), serde.String()).PipeAt("a", "o", at(0))
+	in := streamstest.Input(d, "prices", serde.String(), serde.String())
+	in.PipeAt("a", "p20", at(20))
+	in.PipeAt("a", "p15", at(15))
+	wantLines(t, "joined", readLines(d, "joined"), "a=p20+o@20", "a=p15+o@15")
+	if v, _ := streamstest.KeyValueStore[string, string](d, "plain").Get("a"); v != "p15" {
+		t.Fatalf("plain store row of a: %q, want p15", v)
+	}
+}
