@@ -187,7 +187,7 @@ func TestVersionedStreamAggregation(t *testing.T) {
 	backends(t, func(t *testing.T, opts ...streamstest.Option) {
 		b := dsl.NewBuilder()
 		b.Stream("s", serde.String(), serde.String()).GroupByKey().
-			Count(dsl.Materialized("counts").WithVersioned(5 * time.Millisecond)).
+			Count(dsl.Materialized("counts").WithVersioned(5*time.Millisecond)).
 			ToStream().To("out", dsl.WithSerdes(serde.String(), serde.Int64()))
 		d := streamstest.New(t, mustBuild(t, b), append(opts, streamstest.WithCacheMaxBytes(-1))...)
 		in := streamstest.Input(d, "s", serde.String(), serde.String())
