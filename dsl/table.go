@@ -131,7 +131,8 @@ func (t *Table[K, V]) attachUpsert(st *upsertState, storeName string, queryable 
 	t.getter = storeGetterOf(t, materialize)
 }
 
-// materialize adds a timestamped store for the table's rows, connected to its node.
+// materialize adds a store for the table's rows, connected to its node: a timestamped store, or a
+// versioned one when Materialized asks for it.
 func (t *Table[K, V]) materialize(storeName string, cfg tableConfig) bool {
 	ks, vs, err := resolveSerdes(t.node, cfg.serdes, t.keySerde, t.valueSerde)
 	if !t.b.check(err) || !t.b.check(cfg.versionedNeedsName(t.node)) {
