@@ -101,10 +101,23 @@ func (c *CogroupedStream[K, VA]) Aggregate(init func() VA, opts ...TableOption) 
 		return t
 	}
 	t.keySerde, t.valueSerde = ks, vs
-	b.check(cfg.notVersioned(merge))
 	backend, logging := cfg.storeOptions()
-	sb := state.NewTimestampedKeyValueStoreBuilder(storeName, ks, vs).WithLogging(logging).WithBackend(backend).
-		WithCaching(cfg.caching())
+	var sb state.StoreBuilder = state.NewTimestampedKeyValueStoreBuilder(storeName, ks, vs).WithLogging(logging).
+		WithBackend(backend).WithCaching(cfg.caching())
+	if m := cfg.materialized; m != nil && m.versioned {
+		// Kafka Streams' CogroupedStreamAggregateBuilder accepts a versioned store too; the
+		// aggregators put into it as every aggregation does (derivedTableOp.emitVersioned).
+		if !b.check(cfg.versionedNeedsName(merge)) {
+			return t
+		}
+		if m.historyRetention < 0 {
+			b.check(fmt.Errorf("%w: %s: history retention %v", state.ErrHistoryRetention, storeName, m.historyRetention))
+			return t
+		}
+		sb = state.NewVersionedKeyValueStoreBuilder(storeName, ks, vs, m.historyRetention).WithLogging(logging).
+			WithBackend(backend)
+		t.versioned, t.historyRetention, t.storeVersioned = true, m.historyRetention, true
+	}
 	// The aggregators share the store; the merge node forwards what any of them emits.
 	if b.check(b.topo.AddStore(sb, aggs...)) {
 		t.store = storeName

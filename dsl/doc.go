@@ -62,5 +62,15 @@
 //			dsl.WithGracePeriod(time.Minute)). // table updates up to a minute late still count
 //		To("priced-orders")
 //
-// rill.VersionedKeyValueStore queries the store while the app runs (Get, GetAsOf).
+// Derived tables (Filter, MapValues, table-table joins) and aggregations without windows can
+// be materialized as versioned too, as in Kafka Streams: each change is stored at its
+// timestamp, and one older than the store's latest version goes into the history, reaches
+// ToStream marked as not the latest, and is ignored by table-table joins and GroupBy:
+//
+//	open := b.Table("orders", serde.String(), serde.JSON[Order]()).
+//		Filter(func(_ string, o Order) bool { return o.Open },
+//			dsl.Materialized("open-orders").WithVersioned(time.Hour))
+//
+// rill.VersionedKeyValueStore queries the store while the app runs (Get, GetAsOf), and
+// streamstest.VersionedStore in tests.
 package dsl

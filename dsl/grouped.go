@@ -199,7 +199,7 @@ func (p *streamAggOp[K, V, VA]) Process(r processor.Record[K, V]) error {
 	if skipNull(p.ctx, p.nulls, &r, "aggregation") {
 		return nil
 	}
-	old, had, err := p.store.Get(r.Key)
+	old, had, err := p.get(r.Key)
 	if err != nil {
 		return err
 	}
@@ -222,7 +222,7 @@ func (p *streamReduceOp[K, V]) Process(r processor.Record[K, V]) error {
 	if skipNull(p.ctx, p.nulls, &r, "reduce") {
 		return nil
 	}
-	old, had, err := p.store.Get(r.Key)
+	old, had, err := p.get(r.Key)
 	if err != nil {
 		return err
 	}
@@ -447,7 +447,7 @@ type tableAggOp[K, V, VA any] struct {
 }
 
 func (p *tableAggOp[K, V, VA]) Process(r processor.Record[K, change[V]]) error {
-	old, had, err := p.store.Get(r.Key)
+	old, had, err := p.get(r.Key)
 	if err != nil {
 		return err
 	}
@@ -472,7 +472,7 @@ type tableReduceOp[K, V any] struct {
 }
 
 func (p *tableReduceOp[K, V]) Process(r processor.Record[K, change[V]]) error {
-	old, had, err := p.store.Get(r.Key)
+	old, had, err := p.get(r.Key)
 	if err != nil {
 		return err
 	}

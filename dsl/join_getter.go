@@ -31,11 +31,16 @@ func storeGetterOf[K, V any](t *Table[K, V], materialize func()) func() (joins.G
 		if t.store == "" {
 			return joins.GetterSupplier[K, V]{}, fmt.Errorf("rill: table %s cannot be joined: its store could not be made", t.node)
 		}
-		if t.versioned {
-			return joins.VersionedStoreGetter[K, V](t.store), nil
-		}
-		return joins.StoreGetter[K, V](t.store), nil
+		return t.ownStoreGetter(), nil
 	}
+}
+
+// ownStoreGetter reads the table's own store: as of a time too when it is versioned.
+func (t *Table[K, V]) ownStoreGetter() joins.GetterSupplier[K, V] {
+	if t.storeVersioned {
+		return joins.VersionedStoreGetter[K, V](t.store)
+	}
+	return joins.StoreGetter[K, V](t.store)
 }
 
 // derivedGetter reads a derived table's rows from its own store when it has one, else from
@@ -43,7 +48,7 @@ func storeGetterOf[K, V any](t *Table[K, V], materialize func()) func() (joins.G
 func derivedGetter[K, V, VR any](parent *Table[K, V], out *Table[K, VR], f func(K, state.ValueAndTimestamp[V]) (state.ValueAndTimestamp[VR], bool)) func() (joins.GetterSupplier[K, VR], error) {
 	return func() (joins.GetterSupplier[K, VR], error) {
 		if out.store != "" {
-			return joins.StoreGetter[K, VR](out.store), nil
+			return out.ownStoreGetter(), nil
 		}
 		pg, err := parent.valueGetter()
 		if err != nil {

@@ -88,6 +88,9 @@ func tableJoin[K, V, VO, VR any](t *Table[K, V], other *Table[K, VO], kind table
 	for _, s := range thisGetter.Stores {
 		b.check(b.topo.ConnectStore(s, joinOther))
 	}
+	if !b.check(cfg.versionedNeedsName(merge)) {
+		return out
+	}
 	if cfg.materialized != nil && cfg.materialized.name != "" && out.materialize(cfg.materialized.name, cfg) {
 		st.store = cfg.materialized.name
 		out.queryable = true
@@ -102,7 +105,7 @@ func tableJoin[K, V, VO, VR any](t *Table[K, V], other *Table[K, VO], kind table
 	}
 	out.getter = func() (joins.GetterSupplier[K, VR], error) {
 		if out.store != "" {
-			return joins.StoreGetter[K, VR](out.store), nil
+			return out.ownStoreGetter(), nil
 		}
 		return tablejoin.JoinedGetter(tj, thisGetter, otherGetter), nil
 	}

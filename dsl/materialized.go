@@ -77,8 +77,17 @@ func (m MaterializedOption) WithRetention(d time.Duration) MaterializedOption {
 // Streams' Materialized.as(Stores.persistentVersionedKeyValueStore(name, historyRetention)),
 // KIP-889 and KIP-914): on the app's default backend, or WithBackend's, logged unless
 // WithLoggingDisabled, never cached (as Kafka Streams, which does not cache versioned
-// stores). Only source tables (Builder.Table) and Stream.ToTable can be versioned; Build fails
-// for other tables and aggregations.
+// stores). The store must be named. Source tables (Builder.Table), Stream.ToTable, Filter,
+// MapValues, table-table joins (foreign-key joins too) and aggregations without windows
+// (Count, Reduce, Aggregate of grouped streams and tables, cogroups) can be versioned; Build
+// fails with
+// ErrVersionedUnsupported for windowed and session aggregations and global tables, whose
+// stores are not key-value stores, as in Kafka Streams.
+//
+// A derived table or aggregation kept in a versioned store puts each change at its timestamp
+// (an aggregate's timestamp never goes back, so its updates are always the latest); it is
+// versioned downstream exactly when its own store is: one kept in a plain store is not, even
+// when derived from a versioned table (Kafka Streams' rule).
 //
 // A versioned table keeps every version of a row written within historyRetention of observed
 // stream time. An update older than its key's latest version (out of order) goes into the
@@ -137,10 +146,21 @@ func (b *Builder) storeName(c tableConfig, prefix string) (name string, queryabl
 	return b.newName(prefix + "STATE-STORE-"), false
 }
 
-// notVersioned fails the stores that cannot be versioned yet.
+// notVersioned fails the stores that cannot be versioned: window and session stores (Kafka
+// Streams' versioned stores are key-value stores only) and global tables.
 func (c tableConfig) notVersioned(node string) error {
 	if c.materialized != nil && c.materialized.versioned {
-		return fmt.Errorf("%w: %s: only source tables and ToTable can be materialized as versioned", ErrVersionedUnsupported, node)
+		return fmt.Errorf("%w: %s: only key-value tables (sources, ToTable, Filter, MapValues, table-table joins, "+
+			"aggregations without windows) can be materialized as versioned", ErrVersionedUnsupported, node)
+	}
+	return nil
+}
+
+// versionedNeedsName fails WithVersioned without a store name: Kafka Streams' versioned store
+// supplier always names its store, and a derived table without a name keeps no store at all.
+func (c tableConfig) versionedNeedsName(node string) error {
+	if m := c.materialized; m != nil && m.versioned && m.name == "" {
+		return fmt.Errorf("%w: %s: a versioned table needs its store named: dsl.Materialized(name).WithVersioned", ErrVersionedUnsupported, node)
 	}
 	return nil
 }

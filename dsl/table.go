@@ -40,6 +40,8 @@ type Table[K, V any] struct {
 	// Streams' versioned semantics are inherited downstream).
 	upsert, versioned bool
 	historyRetention  time.Duration // of a versioned table
+	// storeVersioned: store is a versioned store (WithVersioned on this table).
+	storeVersioned bool
 }
 
 // NodeName is the name of the node the table's updates come out of.
@@ -107,8 +109,7 @@ func (s *Stream[K, V]) ToTable(opts ...TableOption) *Table[K, V] {
 // named one, later if old values are asked for.
 func (t *Table[K, V]) attachUpsert(st *upsertState, storeName string, queryable bool, cfg tableConfig) {
 	t.upsert = true
-	if m := cfg.materialized; m != nil && m.versioned && m.name == "" {
-		t.b.check(fmt.Errorf("%w: %s: a versioned table needs its store named: dsl.Materialized(name).WithVersioned", ErrVersionedUnsupported, t.node))
+	if !t.b.check(cfg.versionedNeedsName(t.node)) {
 		return
 	}
 	materialize := func() {
@@ -130,25 +131,27 @@ func (t *Table[K, V]) attachUpsert(st *upsertState, storeName string, queryable 
 	t.getter = storeGetterOf(t, materialize)
 }
 
-// materialize adds a timestamped store for the table's rows, connected to its node.
+// materialize adds a store for the table's rows, connected to its node: a timestamped store, or a
+// versioned one when Materialized asks for it.
 func (t *Table[K, V]) materialize(storeName string, cfg tableConfig) bool {
 	ks, vs, err := resolveSerdes(t.node, cfg.serdes, t.keySerde, t.valueSerde)
-	if !t.b.check(err) {
+	if !t.b.check(err) || !t.b.check(cfg.versionedNeedsName(t.node)) {
 		return false
 	}
 	backend, logging := cfg.storeOptions()
 	var sb state.StoreBuilder = state.NewTimestampedKeyValueStoreBuilder(storeName, ks, vs).WithLogging(logging).
 		WithBackend(backend).WithCaching(cfg.caching())
+	// The table's output is versioned exactly when its own store is; a table kept in a
+	// timestamped store is not versioned even when derived from a versioned one (Kafka
+	// Streams' GraphNode.setOutputVersioned for materialized tables).
+	t.versioned, t.historyRetention, t.storeVersioned = false, 0, false
 	if m := cfg.materialized; m != nil && m.versioned {
-		if !t.upsert {
-			return t.b.check(cfg.notVersioned(t.node))
-		}
 		if m.historyRetention < 0 {
 			return t.b.check(fmt.Errorf("%w: %s: history retention %v", state.ErrHistoryRetention, storeName, m.historyRetention))
 		}
 		sb = state.NewVersionedKeyValueStoreBuilder(storeName, ks, vs, m.historyRetention).WithLogging(logging).
 			WithBackend(backend)
-		t.versioned, t.historyRetention = true, m.historyRetention
+		t.versioned, t.historyRetention, t.storeVersioned = true, m.historyRetention, true
 	}
 	if !t.b.check(t.b.topo.AddStore(sb, t.node)) {
 		return false
@@ -212,6 +215,9 @@ func derivedTable[K, V, VR any](t *Table[K, V], name string, ks serde.Serde[K], 
 	cfg tableConfig) *Table[K, VR] {
 	out := &Table[K, VR]{b: t.b, node: name, keySerde: ks, valueSerde: vs, windows: t.windows, versioned: t.versioned,
 		historyRetention: t.historyRetention}
+	if !t.b.check(cfg.versionedNeedsName(name)) {
+		return out
+	}
 	if cfg.materialized != nil && cfg.materialized.name != "" {
 		if out.materialize(cfg.materialized.name, cfg) {
 			st.store = cfg.materialized.name
@@ -242,8 +248,9 @@ func (t *Table[K, V]) filter(pred func(K, V) bool, not bool, opts []TableOption)
 	cfg := tableOptions(opts)
 	name := t.b.nameOr(cfg.name, "KTABLE-FILTER-")
 	st := &upsertState{}
+	inVersioned := t.versioned
 	addTableProcessor(t.b, name, func() processor.Processor[K, change[V], K, change[V]] {
-		return &tableFilterOp[K, V]{st: st, pred: pred, not: not}
+		return &tableFilterOp[K, V]{derivedTableOp: derivedTableOp[K, V]{st: st}, pred: pred, not: not, inVersioned: inVersioned}
 	}, t.node)
 	out := derivedTable(t, name, t.keySerde, t.valueSerde, st, cfg)
 	out.getter = filterGetter(t, out, pred, not)

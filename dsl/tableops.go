@@ -163,11 +163,20 @@ type derivedTableOp[K, V any] struct {
 	store *state.TimestampedKeyValueStore[K, V]
 	// cached: the store forwards the changes when its record cache flushes them.
 	cached bool
+	// versioned is the table's store when it is versioned (then store is nil), as Kafka
+	// Streams' KeyValueStoreWrapper holds either kind.
+	versioned *state.VersionedKeyValueStore[K, V]
 }
 
 func (p *derivedTableOp[K, V]) Init(ctx processor.Context[K, change[V]]) (err error) {
 	p.ctx = ctx
 	if p.st.store != "" {
+		if s, err := ctx.StateStore(p.st.store); err == nil {
+			if vs, ok := s.(*state.VersionedKeyValueStore[K, V]); ok {
+				p.versioned = vs
+				return nil
+			}
+		}
 		if p.store, err = tableStore[K, V](ctx, p.st.store); err != nil {
 			return err
 		}
@@ -201,6 +210,9 @@ func (p *derivedTableOp[K, V]) emit(r processor.Record[K, change[V]]) error {
 		var zero V
 		r.Value.Old = zero
 	}
+	if p.versioned != nil {
+		return p.emitVersioned(r)
+	}
 	if p.store != nil {
 		var err error
 		if r.Value.HasNew {
@@ -211,8 +223,48 @@ func (p *derivedTableOp[K, V]) emit(r processor.Record[K, change[V]]) error {
 		if err != nil || p.cached {
 			return err
 		}
+		// A timestamped store keeps one row per key, so what was put is the latest (Kafka
+		// Streams' KeyValueStoreWrapper answers PUT_RETURN_CODE_IS_LATEST for it), even when
+		// the change came out of order from a versioned table upstream.
+		r.Value.NotLatest = false
 	}
 	return p.ctx.Forward(r)
+}
+
+// emitVersioned puts a change into the table's versioned store at the record's timestamp and
+// forwards it marked NotLatest when an update with a later timestamp was already there (Kafka
+// Streams' KTableFilter, KTableMapValues, KTableKTableJoinMerger and aggregations with a
+// versioned store, KIP-914). A change the store refuses, older than observed stream time
+// minus history retention, is dropped and counted instead of forwarded, as Kafka Streams
+// forwards nothing when the put returns PUT_RETURN_CODE_NOT_PUT.
+func (p *derivedTableOp[K, V]) emitVersioned(r processor.Record[K, change[V]]) error {
+	var validTo int64
+	var stored bool
+	var err error
+	if r.Value.HasNew {
+		validTo, stored, err = p.versioned.Put(r.Key, r.Value.New, r.Timestamp)
+	} else {
+		validTo, stored, err = p.versioned.PutTombstone(r.Key, r.Timestamp)
+	}
+	if err != nil {
+		return err
+	}
+	if !stored {
+		p.ctx.RecordDropped("versioned table: update older than history retention")
+		return nil
+	}
+	r.Value.NotLatest = validTo != state.NoValidTo
+	return p.ctx.Forward(r)
+}
+
+// get reads the key's current row from the table's store: the latest version of a versioned
+// one.
+func (p *derivedTableOp[K, V]) get(k K) (state.ValueAndTimestamp[V], bool, error) {
+	if p.versioned != nil {
+		r, ok, err := p.versioned.Get(k)
+		return state.ValueAndTimestamp[V]{Value: r.Value, Timestamp: r.Timestamp}, ok, err
+	}
+	return p.store.Get(k)
 }
 
 // tableFilterOp is KTABLE-FILTER: a row failing the predicate is forwarded as a delete (Kafka
@@ -221,6 +273,9 @@ type tableFilterOp[K, V any] struct {
 	derivedTableOp[K, V]
 	pred func(K, V) bool
 	not  bool
+	// inVersioned: the filtered table is versioned or derived from one (Kafka Streams'
+	// useVersionedSemantics).
+	inVersioned bool
 }
 
 func (p *tableFilterOp[K, V]) Process(r processor.Record[K, change[V]]) error {
@@ -229,11 +284,22 @@ func (p *tableFilterOp[K, V]) Process(r processor.Record[K, change[V]]) error {
 	if ch.HasNew && p.pred(r.Key, ch.New) != p.not {
 		out.New, out.HasNew = ch.New, true
 	}
-	if p.st.sendOld && ch.HasOld && p.pred(r.Key, ch.Old) != p.not {
+	if p.versioned != nil && p.st.sendOld {
+		// The old row is the versioned store's latest, as Kafka Streams reads it from a
+		// materialized filter's store.
+		old, had, err := p.get(r.Key)
+		if err != nil {
+			return err
+		}
+		out.Old, out.HasOld = old.Value, had
+	} else if p.st.sendOld && ch.HasOld && p.pred(r.Key, ch.Old) != p.not {
 		out.Old, out.HasOld = ch.Old, true
 	}
-	if p.st.sendOld && !out.HasNew && !out.HasOld {
-		return nil // neither before nor after in the filtered table: nothing changed there
+	if p.st.sendOld && !p.inVersioned && !out.HasNew && !out.HasOld {
+		// Neither before nor after in the filtered table: nothing changed there. Kafka
+		// Streams forwards such a change with versioned semantics, where the put of a
+		// tombstone may matter.
+		return nil
 	}
 	r.Value = out
 	return p.emit(r)
@@ -250,7 +316,15 @@ func (p *tableMapValuesOp[K, V, VR]) Process(r processor.Record[K, change[V]]) e
 	if r.Value.HasNew {
 		out.New, out.HasNew = p.f(r.Key, r.Value.New), true
 	}
-	if p.st.sendOld && r.Value.HasOld {
+	if p.versioned != nil && p.st.sendOld {
+		// The old row is the versioned store's latest, as Kafka Streams reads it from a
+		// materialized mapValues' store.
+		old, had, err := p.get(r.Key)
+		if err != nil {
+			return err
+		}
+		out.Old, out.HasOld = old.Value, had
+	} else if p.st.sendOld && r.Value.HasOld {
 		out.Old, out.HasOld = p.f(r.Key, r.Value.Old), true
 	}
 	return p.emit(processor.Record[K, change[VR]]{Key: r.Key, Value: out, Timestamp: r.Timestamp, Headers: r.Headers})

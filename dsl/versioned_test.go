@@ -11,6 +11,7 @@ import (
 	"github.com/rillstreams/rill/serde"
 	"github.com/rillstreams/rill/state"
 	"github.com/rillstreams/rill/streamstest"
+	"github.com/rillstreams/rill/windows"
 )
 
 func readLines(d *streamstest.Driver, topic string) []string {
@@ -161,9 +162,17 @@ func TestVersionedBuildErrors(t *testing.T) {
 				Filter(func(string, string) bool { return true }).
 				Suppress(dsl.UntilTimeLimit(time.Second, dsl.Unbounded()))
 		},
-		"versioned aggregation": func(b *dsl.Builder) {
-			b.Stream("s", serde.String(), serde.String()).GroupByKey().
+		"versioned windowed aggregation": func(b *dsl.Builder) {
+			dsl.WindowedBy(b.Stream("s", serde.String(), serde.String()).GroupByKey(), windows.Tumbling(time.Second)).
 				Count(dsl.Materialized("c").WithVersioned(time.Second))
+		},
+		"versioned filter without a name": func(b *dsl.Builder) {
+			b.Table("t", serde.String(), serde.String()).
+				Filter(func(string, string) bool { return true }, dsl.Materialized("").WithVersioned(time.Second))
+		},
+		"versioned count without a name": func(b *dsl.Builder) {
+			b.Stream("s", serde.String(), serde.String()).GroupByKey().
+				Count(dsl.Materialized("").WithVersioned(time.Second))
 		},
 		"versioned without a name": func(b *dsl.Builder) {
 			b.Table("t", serde.String(), serde.String(), dsl.Materialized("").WithVersioned(time.Second))

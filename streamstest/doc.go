@@ -37,6 +37,11 @@
 // Records dropped on purpose (late for their window, without a key) are counted per processor
 // node: DroppedByNode.
 //
+// Stores are read across partitions by name: KeyValueStore, the window and session views, and
+// VersionedStore for versioned tables (dsl.Materialized(name).WithVersioned), as of a time:
+//
+//	v, ok := streamstest.VersionedStore[string, string](d, "prices").GetAsOf("eur", time.UnixMilli(1500))
+//
 // Every topic has one partition, so each sub-topology runs as one task (ids "N_0"). Records
 // written to a topic the topology also reads, repartition topics included, are processed at
 // once, as they would be through a broker. Internal topics are named "<application id>-<name>"

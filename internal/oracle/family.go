@@ -257,13 +257,29 @@ func streamTableJoin(b *dsl.Builder, p Params) string {
 // versionedTable is the vtable family: a table materialized as versioned with history
 // retention Diff (KIP-914), read by Kind: "src" (its updates through toStream, out-of-order
 // ones included), "tt" (inner-joined with a plain table: out-of-order updates join nothing),
-// or "inner"/"left" (a stream joined with it as of each record's timestamp, with a grace
-// period when Grace >= 0, KIP-923).
+// "inner"/"left" (a stream joined with it as of each record's timestamp, with a grace
+// period when Grace >= 0, KIP-923), or a derived table materialized as versioned, read
+// through toStream: "filter" (a filter of a plain table), "mapv" (mapValues of a versioned
+// table), "ttv" (the left join of two plain tables).
 func versionedTable(b *dsl.Builder, p Params) string {
 	vopt := dsl.Materialized("versioned-store").WithVersioned(ms(p.Diff))
 	switch p.Kind {
 	case "src":
 		b.Table("in", nstr, nstr, vopt).ToStream().To("out", strs)
+	case "filter":
+		b.Table("in", nstr, nstr).Filter(func(_ *string, v *string) bool { return keep(v) }, vopt).ToStream().To("out", strs)
+	case "mapv":
+		b.Table("in", nstr, nstr, dsl.Materialized("in-store").WithVersioned(ms(p.Diff))).
+			MapValues(func(_ *string, v *string) *string { s := text(v) + "!"; return &s }, vopt).ToStream().To("out", strs)
+	case "ttv":
+		l := b.Table("left", nstr, nstr)
+		r := b.Table("right", nstr, nstr)
+		l.LeftJoin(r, func(_ *string, v, vo *string, found bool) *string {
+			if !found {
+				vo = nil
+			}
+			return joined(v, vo)
+		}, vopt, strs).ToStream().To("out", strs)
 	case "tt":
 		l := b.Table("left", nstr, nstr, vopt)
 		r := b.Table("right", nstr, nstr)

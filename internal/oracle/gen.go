@@ -91,10 +91,10 @@ func Generate(seed uint64, family string, n int) Case {
 		c.Inputs = g.records(30, 10, func() string { return pick(r, "left", "right") },
 			func(topic string, i int) string { return fmt.Sprintf("%s%d", topic[:1], i) }, 0.1)
 	case "vtable":
-		p.Kind = pick(r, "src", "tt", "inner", "left")
+		p.Kind = pick(r, "src", "tt", "inner", "left", "filter", "mapv", "ttv")
 		p.Diff = r.Int64N(15) // history retention
 		topic := func() string { return pick(r, "left", "right") }
-		if p.Kind == "src" {
+		if p.Kind == "src" || p.Kind == "filter" || p.Kind == "mapv" {
 			topic = func() string { return "in" }
 		}
 		c.Inputs = g.records(30, 20, topic,

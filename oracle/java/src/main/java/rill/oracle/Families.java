@@ -284,6 +284,22 @@ final class Families {
       case "tt":
         b.<String, String>table("left", v).join(b.<String, String>table("right"), JOINED).toStream().to("out");
         break;
+      case "filter":
+        b.<String, String>table("in").filter((k, x) -> keep(x), v).toStream().to("out");
+        break;
+      case "mapv":
+        b.<String, String>table(
+                "in",
+                Materialized.<String, String>as(
+                    Stores.persistentVersionedKeyValueStore(
+                        "in-store", Duration.ofMillis(p.path("diff").asLong()))))
+            .mapValues(x -> x + "!", v)
+            .toStream()
+            .to("out");
+        break;
+      case "ttv":
+        b.<String, String>table("left").leftJoin(b.<String, String>table("right"), JOINED, v).toStream().to("out");
+        break;
       default:
         KStream<String, String> s = b.stream("left");
         KTable<String, String> t = b.table("right", v);
