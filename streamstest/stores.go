@@ -109,3 +109,21 @@ func (v *KeyValueView[K, V]) check(err error) {
 		v.d.t.Fatalf("streamstest: store %s: %v", v.name, err)
 	}
 }
+
+// typedStores returns every task's store name as an S, failing the test when one is of
+// another type or when no task has the store (kind names S in the message).
+func typedStores[S any](d *Driver, name, kind string) []S {
+	d.t.Helper()
+	var out []S
+	for _, s := range d.Stores(name) {
+		typed, ok := s.(S)
+		if !ok {
+			d.t.Fatalf("streamstest: store %s is a %T, not a %s store of these types", name, s, kind)
+		}
+		out = append(out, typed)
+	}
+	if len(out) == 0 {
+		d.t.Fatalf("streamstest: no store %s", name)
+	}
+	return out
+}

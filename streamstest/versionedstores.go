@@ -19,18 +19,7 @@ type VersionedView[K, V any] struct {
 // when no task has such a store.
 func VersionedStore[K, V any](d *Driver, name string) *VersionedView[K, V] {
 	d.t.Helper()
-	v := &VersionedView[K, V]{d: d, name: name}
-	for _, s := range d.Stores(name) {
-		vs, ok := s.(*state.VersionedKeyValueStore[K, V])
-		if !ok {
-			d.t.Fatalf("streamstest: store %s is a %T, not a versioned store of these types", name, s)
-		}
-		v.stores = append(v.stores, vs)
-	}
-	if len(v.stores) == 0 {
-		d.t.Fatalf("streamstest: no store %s", name)
-	}
-	return v
+	return &VersionedView[K, V]{d: d, name: name, stores: typedStores[*state.VersionedKeyValueStore[K, V]](d, name, "versioned")}
 }
 
 // Get returns k's latest version from whichever partition holds it; false when the key has

@@ -110,18 +110,7 @@ type SessionView[K, V any] struct {
 // no task has such a store.
 func SessionStore[K, V any](d *Driver, name string) *SessionView[K, V] {
 	d.t.Helper()
-	v := &SessionView[K, V]{d: d, name: name}
-	for _, s := range d.Stores(name) {
-		ss, ok := s.(*state.SessionStore[K, V])
-		if !ok {
-			d.t.Fatalf("streamstest: store %s is a %T, not a session store of these types", name, s)
-		}
-		v.stores = append(v.stores, ss)
-	}
-	if len(v.stores) == 0 {
-		d.t.Fatalf("streamstest: no store %s", name)
-	}
-	return v
+	return &SessionView[K, V]{d: d, name: name, stores: typedStores[*state.SessionStore[K, V]](d, name, "session")}
 }
 
 // Fetch returns every session of k, by end time then start time.
