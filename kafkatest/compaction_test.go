@@ -16,23 +16,9 @@ import (
 func TestCompactionKeepsCommittedValuesBehindOpenTransactions(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	b, err := Start(Config{CompactionInterval: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
 	const topic = "store-changelog"
-	if err := b.CreateTopicWithConfigs(ctx, topic, 1, map[string]string{"cleanup.policy": "compact"}); err != nil {
-		t.Fatal(err)
-	}
-	txnProducer := func(id string) *kgo.Client {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...), kgo.TransactionalID(id), kgo.DefaultProduceTopic(topic))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(cl.Close)
-		return cl
-	}
+	b := compactingBroker(t, ctx, topic)
+	txnProducer := func(id string) *kgo.Client { return transactionalProducer(t, b, topic, id) }
 	write := func(cl *kgo.Client, key, value string) {
 		t.Helper()
 		if err := cl.ProduceSync(ctx, &kgo.Record{Key: []byte(key), Value: []byte(value)}).FirstErr(); err != nil {
@@ -129,23 +115,9 @@ func readCommitted(t *testing.T, ctx context.Context, b *Broker, topic, last, la
 func TestCompactionKeepsLaterCommitsOfAProducerThatAborted(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	b, err := Start(Config{CompactionInterval: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
 	const topic = "store-changelog"
-	if err := b.CreateTopicWithConfigs(ctx, topic, 1, map[string]string{"cleanup.policy": "compact"}); err != nil {
-		t.Fatal(err)
-	}
-	producer := func(id string) *kgo.Client {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...), kgo.TransactionalID(id), kgo.DefaultProduceTopic(topic))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(cl.Close)
-		return cl
-	}
+	b := compactingBroker(t, ctx, topic)
+	producer := func(id string) *kgo.Client { return transactionalProducer(t, b, topic, id) }
 	txn := func(cl *kgo.Client, commit bool, kvs ...string) {
 		t.Helper()
 		if err := cl.BeginTransaction(); err != nil {
@@ -178,15 +150,8 @@ func TestCompactionKeepsLaterCommitsOfAProducerThatAborted(t *testing.T) {
 func TestCompactionCompactsPlainTopics(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	b, err := Start(Config{CompactionInterval: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
 	const topic = "plain-changelog"
-	if err := b.CreateTopicWithConfigs(ctx, topic, 1, map[string]string{"cleanup.policy": "compact"}); err != nil {
-		t.Fatal(err)
-	}
+	b := compactingBroker(t, ctx, topic)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...), kgo.DefaultProduceTopic(topic))
 	if err != nil {
 		t.Fatal(err)
@@ -205,4 +170,30 @@ func TestCompactionCompactsPlainTopics(t *testing.T) {
 	if values["k"] != "3" || seen["k"] != 1 {
 		t.Fatalf("k read %d times (last %q), want once (\"3\"): not compacted", seen["k"], values["k"])
 	}
+}
+
+// compactingBroker starts a broker compacting every 100 ms, with topic (one partition)
+// compacted; the test closes it.
+func compactingBroker(t *testing.T, ctx context.Context, topic string) *Broker {
+	t.Helper()
+	b, err := Start(Config{CompactionInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	if err := b.CreateTopicWithConfigs(ctx, topic, 1, map[string]string{"cleanup.policy": "compact"}); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// transactionalProducer is a client of b with transactional id id, producing to topic.
+func transactionalProducer(t *testing.T, b *Broker, topic, id string) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...), kgo.TransactionalID(id), kgo.DefaultProduceTopic(topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
 }

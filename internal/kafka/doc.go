@@ -9,7 +9,7 @@
 //		Topics: []string{"orders"}, TransactionalID: "app-p1-0"})
 //	recs, err := s.Poll(ctx, 1000)
 //	s.Begin()
-//	s.Produce(out, func(offset int64, err error) { ... })
+//	s.ProduceTo(out, kafka.PromiseFunc(func(offset int64, err error) { ... }), nil)
 //	committed, err := s.Commit(ctx, processed) // outputs, changelogs and the offsets processed, atomically under EOS
 //	s.AllowRebalance()
 package kafka

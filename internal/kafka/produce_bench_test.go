@@ -34,7 +34,7 @@ func BenchmarkSessionProduce(b *testing.B) {
 		}
 	}
 	for range 1000 { // connected, metadata loaded
-		s.Produce(rec, done)
+		s.ProduceTo(rec, PromiseFunc(done), nil)
 	}
 	if err := s.Flush(ctx); err != nil {
 		b.Fatal(err)
@@ -42,7 +42,7 @@ func BenchmarkSessionProduce(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		s.Produce(rec, done)
+		s.ProduceTo(rec, PromiseFunc(done), nil)
 		if i%1000 == 999 {
 			if err := s.Flush(ctx); err != nil {
 				b.Fatal(err)

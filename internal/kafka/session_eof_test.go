@@ -41,13 +41,13 @@ func TestSessionRetriesSendsOverFirstReadEOF(t *testing.T) {
 	var errs []error
 	produce := func(n int) {
 		for range n {
-			s.Produce(engine.OutRecord{Topic: "out", Partition: -1, Value: []byte("v")}, func(_ int64, err error) {
+			s.ProduceTo(engine.OutRecord{Topic: "out", Partition: -1, Value: []byte("v")}, PromiseFunc(func(_ int64, err error) {
 				if err != nil {
 					mu.Lock()
 					errs = append(errs, err)
 					mu.Unlock()
 				}
-			})
+			}), nil)
 		}
 	}
 	produce(10) // connected

@@ -31,15 +31,10 @@ func (s *Session) Begin() error {
 	return nil
 }
 
-// Produce sends a record; done is called from a franz-go goroutine with its offset or error.
-// It blocks while the producer's buffer is full, at most until the session's BlockTimeout
-// passes without any record acknowledged: then this and every later record fail with
-// ErrProduceStuck (see produceWatch).
-func (s *Session) Produce(rec engine.OutRecord, done func(offset int64, err error)) {
-	s.ProduceTo(rec, PromiseFunc(done), nil)
-}
-
-// ProduceTo is Produce telling p, with arg, the record's fate. It allocates nothing of its
+// ProduceTo sends rec (in the open transaction, if any) and tells p, with arg, its offset or
+// error, from a franz-go goroutine. It blocks while the producer's buffer is full, at most
+// until the session's BlockTimeout passes without any record acknowledged: then this and every
+// later record fail with ErrProduceStuck (see produceWatch). It allocates nothing of its
 // own (pooled records, one promise function per session): the stream threads' hot path.
 func (s *Session) ProduceTo(rec engine.OutRecord, p Promise, arg any) {
 	sr := sendRecords.Get().(*sendRecord)
